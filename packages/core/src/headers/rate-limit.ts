@@ -1,0 +1,142 @@
+import { clampDelay } from './retry-after.js';
+
+/** What a response says about the caller's quota. Every field is optional: servers send what they send. */
+export interface RateLimitInfo {
+  /** Requests left until `resetAt`. */
+  remaining?: number;
+  /** Epoch milliseconds when the quota is restored. */
+  resetAt?: number;
+  /** Requests allowed per window. */
+  limit?: number;
+  /** Window length in milliseconds (from `RateLimit-Policy`). */
+  windowMs?: number;
+}
+
+const INTEGER = /^\d{1,15}$/;
+const NUMBER = /^\d{1,15}(?:\.\d+)?$/;
+
+function integer(value: string | null | undefined): number | undefined {
+  const text = value?.trim();
+  return text && INTEGER.test(text) ? Number(text) : undefined;
+}
+
+function seconds(value: string | null | undefined): number | undefined {
+  const text = value?.trim();
+  return text && NUMBER.test(text) ? Number(text) : undefined;
+}
+
+/**
+ * `X-RateLimit-Reset` is epoch seconds on the reference API; other APIs send epoch milliseconds or
+ * seconds from now. Values are told apart by size: no delay is a billion seconds long.
+ */
+export function parseResetValue(value: string | null | undefined, now: number): number | undefined {
+  const n = seconds(value);
+  if (n === undefined) return undefined;
+  if (n >= 1e12) return now + clampDelay(n - now);
+  if (n >= 1e9) return now + clampDelay(n * 1000 - now);
+  return now + clampDelay(n * 1000);
+}
+
+/** Reads `X-RateLimit-Remaining`, `X-RateLimit-Reset` and `X-RateLimit-Limit`. */
+export function parseXRateLimit(headers: Headers, now: number): RateLimitInfo | undefined {
+  const info: RateLimitInfo = {
+    remaining: integer(headers.get('x-ratelimit-remaining')),
+    resetAt: parseResetValue(headers.get('x-ratelimit-reset'), now),
+    limit: integer(headers.get('x-ratelimit-limit')),
+  };
+  return definedOnly(info);
+}
+
+interface Item {
+  params: Map<string, string>;
+}
+
+// Structured-field lists, read leniently: `"name";r=5;t=30, limit=10, remaining=5`.
+function parseItems(value: string): Item[] {
+  return value.split(',').map((raw) => {
+    const params = new Map<string, string>();
+    for (const member of raw.split(';')) {
+      const eq = member.indexOf('=');
+      if (eq < 0) continue;
+      const key = member.slice(0, eq).trim().toLowerCase();
+      const val = member
+        .slice(eq + 1)
+        .trim()
+        .replace(/^"|"$/g, '');
+      if (key && !params.has(key)) params.set(key, val);
+    }
+    return { params };
+  });
+}
+
+/**
+ * Reads the IETF headers in the forms servers send: the structured `RateLimit: "p";r=5;t=30` with
+ * `RateLimit-Policy: "p";q=60;w=60`, the earlier `RateLimit: limit=60, remaining=5, reset=30`, and the
+ * separate `RateLimit-Limit/-Remaining/-Reset`. `reset` and `t` are seconds from now. Where several
+ * quotas are given, the one with the fewest requests left wins.
+ */
+export function parseIetfRateLimit(headers: Headers, now: number): RateLimitInfo | undefined {
+  const candidates: RateLimitInfo[] = [];
+  const combined = headers.get('ratelimit');
+  if (combined) {
+    const items = parseItems(combined);
+    const merged = new Map<string, string>();
+    for (const { params } of items) {
+      if (params.has('r')) {
+        const t = seconds(params.get('t'));
+        candidates.push({ remaining: integer(params.get('r')), resetAt: t === undefined ? undefined : now + clampDelay(t * 1000) });
+      }
+      for (const [k, v] of params) if (!merged.has(k)) merged.set(k, v);
+    }
+    if (merged.has('remaining')) candidates.push(fromLegacy(merged.get('limit'), merged.get('remaining'), merged.get('reset'), now));
+  }
+  const remaining = headers.get('ratelimit-remaining');
+  if (remaining !== null) {
+    candidates.push(fromLegacy(headers.get('ratelimit-limit'), remaining, headers.get('ratelimit-reset'), now));
+  }
+  const policy = headers.get('ratelimit-policy');
+  const best = candidates.filter((c) => c.remaining !== undefined).sort((a, b) => (a.remaining ?? 0) - (b.remaining ?? 0))[0];
+  const info: RateLimitInfo = { ...best };
+  if (policy) {
+    const tightest = parseItems(policy)
+      .map(({ params }) => ({ limit: integer(params.get('q')), w: seconds(params.get('w')) }))
+      .filter((p) => p.limit !== undefined)
+      .sort((a, b) => (a.limit ?? 0) / (a.w ?? 1) - (b.limit ?? 0) / (b.w ?? 1))[0];
+    if (tightest) {
+      info.limit ??= tightest.limit;
+      if (tightest.w !== undefined) info.windowMs = clampDelay(tightest.w * 1000);
+    }
+  }
+  return definedOnly(info);
+}
+
+function fromLegacy(
+  limit: string | null | undefined,
+  remaining: string | null | undefined,
+  reset: string | null | undefined,
+  now: number,
+): RateLimitInfo {
+  const r = seconds(reset);
+  return { limit: integer(limit), remaining: integer(remaining), resetAt: r === undefined ? undefined : now + clampDelay(r * 1000) };
+}
+
+/** Both header families, merged: the smaller `remaining` wins, with its reset. */
+export function parseRateLimit(headers: Headers, now: number): RateLimitInfo | undefined {
+  const x = parseXRateLimit(headers, now);
+  const ietf = parseIetfRateLimit(headers, now);
+  if (!x || !ietf) return x ?? ietf;
+  const tighter = (ietf.remaining ?? Number.POSITIVE_INFINITY) < (x.remaining ?? Number.POSITIVE_INFINITY) ? ietf : x;
+  return { ...ietf, ...x, ...tighter };
+}
+
+function definedOnly(info: RateLimitInfo): RateLimitInfo | undefined {
+  const out: RateLimitInfo = {};
+  let any = false;
+  for (const key of Object.keys(info) as (keyof RateLimitInfo)[]) {
+    if (info[key] !== undefined) {
+      out[key] = info[key];
+      any = true;
+    }
+  }
+  return any ? out : undefined;
+}

@@ -1,0 +1,27 @@
+// setTimeout stores its delay as a signed 32-bit integer; longer waits are chained.
+const MAX_TIMER_MS = 2_147_483_647;
+
+/** An abortable sleep on real timers. Rejects with the signal's reason and clears its timer at once. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  const delay = Number.isFinite(ms) && ms > 0 ? ms : 0;
+  return new Promise<void>((resolve, reject) => {
+    let timer: ReturnType<typeof setTimeout>;
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const arm = (left: number) => {
+      timer = setTimeout(
+        () => {
+          if (left > MAX_TIMER_MS) return arm(left - MAX_TIMER_MS);
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        Math.min(left, MAX_TIMER_MS),
+      );
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    arm(delay);
+  });
+}

@@ -1,0 +1,2 @@
+export { createTestClock, type TestClock } from './testing/clock.js';
+export { createFakeTransport, type FakeTransport, json, type RecordedCall, type Reply } from './testing/transport.js';

@@ -1,0 +1,45 @@
+import type { EventBus } from './bus.js';
+import type { Clock } from './clock.js';
+
+/** Per-call state shared by the interceptors of one call. Plugins add fields by module augmentation. */
+export interface CallState {
+  /** Short, non-reversible fingerprint of the API key that authenticates the call (set by auth-token). */
+  keyId?: string;
+  /** Endpoint the call counts against, when an interceptor has decided it. */
+  endpoint?: string;
+}
+
+/** What an interceptor sees of the call it handles. */
+export interface Context {
+  /** 1 for the first attempt; a retrying interceptor raises it before each replay. */
+  attempt: number;
+  /** The caller's signal, if any. Waits must listen to `request.signal` of the request they handle. */
+  readonly signal: AbortSignal | undefined;
+  /** True when the caller's body was a one-shot `ReadableStream` that `clone()` cannot replay cheaply. */
+  readonly streamBody: boolean;
+  readonly state: CallState;
+  readonly bus: EventBus;
+  readonly clock: Clock;
+}
+
+/** Calls the rest of the chain, ending at the transport. */
+export type Next = (request: Request) => Promise<Response>;
+
+/** What `setup` receives once, when the pipeline is composed. */
+export interface SetupContext {
+  readonly bus: EventBus;
+  readonly clock: Clock;
+}
+
+/** Frees what `setup` took: timers, listeners, queued waiters. */
+export type Teardown = () => void | Promise<void>;
+
+export interface Interceptor {
+  /** Shown in errors and events. */
+  readonly name: string;
+  setup?(env: SetupContext): Teardown | undefined;
+  handle(request: Request, next: Next, ctx: Context): Promise<Response>;
+}
+
+/** The transport at the end of the chain: any function shaped like `fetch`. */
+export type FetchLike = (input: Request, init?: RequestInit) => Promise<Response>;

@@ -1,0 +1,63 @@
+import * as assert from 'uvu/assert';
+
+/** Awaits `promise` and asserts it rejects; returns the reason so the test can inspect it. */
+export async function rejects(
+  promise: Promise<unknown>,
+  check?: ((error: unknown) => boolean) | (new (...args: never[]) => unknown),
+  message?: string,
+): Promise<unknown> {
+  let settled = false;
+  let reason: unknown;
+  try {
+    await promise;
+    settled = true;
+  } catch (error) {
+    reason = error;
+  }
+  if (settled) assert.unreachable(message ?? 'expected the promise to reject, it resolved');
+  if (check) {
+    const source = Function.prototype.toString.call(check);
+    const isClass = /^class[\s{]/.test(source) || source.includes('[native code]');
+    const ok = isClass ? reason instanceof (check as new (...args: never[]) => unknown) : (check as (error: unknown) => boolean)(reason);
+    assert.ok(ok, message ?? `unexpected rejection: ${String(reason)}`);
+  }
+  return reason;
+}
+
+/** A promise that tells whether it has settled yet, for assertions about waiting. */
+export function track<T>(promise: Promise<T>): {
+  promise: Promise<T>;
+  settled: () => boolean;
+  value: () => T | undefined;
+  error: () => unknown;
+} {
+  let done = false;
+  let value: T | undefined;
+  let error: unknown;
+  promise.then(
+    (v) => {
+      done = true;
+      value = v;
+    },
+    (e) => {
+      done = true;
+      error = e;
+    },
+  );
+  return { promise, settled: () => done, value: () => value, error: () => error };
+}
+
+/** Fails the test if an unhandled rejection happens while `fn` runs (and a tick after). */
+export async function noUnhandledRejections(fn: () => Promise<void>): Promise<void> {
+  const seen: unknown[] = [];
+  const onUnhandled = (reason: unknown) => seen.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    await fn();
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+  }
+  assert.equal(seen.length, 0, `unhandled rejections: ${seen.map(String).join('; ')}`);
+}
