@@ -1,4 +1,4 @@
-import { type Interceptor, compose } from '@sluice/core';
+import { compose, type Interceptor } from '@sluice/core';
 import { createFakeTransport } from '@sluice/core/testing';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';

@@ -7,6 +7,11 @@ import mitt from 'mitt';
 export interface SluiceEvents {
   /** A listener threw; the request it observed went on. */
   'bus:listener-error': { event: string; error: unknown };
+  /**
+   * The server answered 429 for a key. Emitted by whoever sees it first (retry-429); rate-limit
+   * listens and pauses the whole key until `retryAfterMs` has passed.
+   */
+  'rate-limit:exceeded': { keyId: string | undefined; retryAfterMs: number | undefined; method: string; url: string };
 }
 
 export type EventName = keyof SluiceEvents & string;

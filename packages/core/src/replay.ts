@@ -1,3 +1,5 @@
+import type { Context } from './types.js';
+
 export interface BufferedRequest {
   /** A request that can be cloned and sent again, or the original stream if it was over the cap. */
   request: Request;
@@ -48,6 +50,18 @@ function concatStream(head: Uint8Array[], rest: ReadableStreamDefaultReader<Uint
     },
     cancel: (reason) => rest.cancel(reason),
   });
+}
+
+/**
+ * Makes `request` safe to send more than once. Bodies given as strings, bytes, `Blob`, `FormData` or
+ * `URLSearchParams` already are (send `request.clone()` each time). A caller's `ReadableStream` is read
+ * into memory up to `maxBytes`; past that the result is not replayable and must be sent once, as is.
+ */
+export async function prepareReplay(request: Request, ctx: Context, maxBytes: number): Promise<BufferedRequest> {
+  if (request.body === null || !ctx.streamBody) return { request, replayable: true };
+  const buffered = await bufferRequest(request, maxBytes);
+  if (buffered.replayable) ctx.streamBody = false;
+  return buffered;
 }
 
 /** A copy of `request` with headers changed; the original stays usable for a replay. */

@@ -15,8 +15,11 @@ export interface Context {
   attempt: number;
   /** The caller's signal, if any. Waits must listen to `request.signal` of the request they handle. */
   readonly signal: AbortSignal | undefined;
-  /** True when the caller's body was a one-shot `ReadableStream` that `clone()` cannot replay cheaply. */
-  readonly streamBody: boolean;
+  /**
+   * True while the body is a one-shot `ReadableStream` from the caller. An interceptor that buffers it
+   * (see `prepareReplay`) sets it to false so the others need not buffer again.
+   */
+  streamBody: boolean;
   readonly state: CallState;
   readonly bus: EventBus;
   readonly clock: Clock;
