@@ -2,8 +2,17 @@
 export const MAX_HEADER_DELAY_MS = 365 * 24 * 3600 * 1000;
 
 const DELTA_SECONDS = /^\d+(?:\.\d+)?$/;
-// IMF-fixdate, RFC 850 and asctime all name a month; Date.parse alone accepts far too much.
-const HTTP_DATE = /^[A-Za-z]{3},? [\w -]+ \d{1,2}:\d{2}:\d{2}( GMT)?$|^[A-Za-z]{3} [A-Za-z]{3} +\d{1,2} \d{1,2}:\d{2}:\d{2} \d{4}$/;
+// The three HTTP-date forms (RFC 9110 5.6.7); Date.parse alone accepts far too much.
+const IMF_FIXDATE = /^[A-Za-z]{3}, \d{1,2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2} GMT$/;
+const RFC_850 = /^[A-Za-z]{6,9}, \d{2}-[A-Za-z]{3}-\d{2} \d{2}:\d{2}:\d{2} GMT$/;
+const ASCTIME = /^[A-Za-z]{3} [A-Za-z]{3} [ \d]\d \d{2}:\d{2}:\d{2} \d{4}$/;
+
+function parseHttpDate(text: string): number {
+  if (IMF_FIXDATE.test(text) || RFC_850.test(text)) return Date.parse(text);
+  // asctime carries no zone but means GMT; without it Date.parse would read local time.
+  if (ASCTIME.test(text)) return Date.parse(`${text} GMT`);
+  return Number.NaN;
+}
 
 /**
  * Parses `Retry-After` (delta-seconds or HTTP-date) into milliseconds to wait from `now`.
@@ -15,8 +24,7 @@ export function parseRetryAfter(value: string | null | undefined, now: number): 
   const text = value.trim();
   if (text === '') return undefined;
   if (DELTA_SECONDS.test(text)) return clampDelay(Number(text) * 1000);
-  if (!HTTP_DATE.test(text)) return undefined;
-  const at = Date.parse(text);
+  const at = parseHttpDate(text);
   if (Number.isNaN(at)) return undefined;
   return clampDelay(at - now);
 }

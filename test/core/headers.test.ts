@@ -1,0 +1,111 @@
+import { MAX_HEADER_DELAY_MS, parseIetfRateLimit, parseRateLimit, parseResetValue, parseRetryAfter, parseXRateLimit } from '@sluice/core';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+
+const now = Date.UTC(2026, 10, 27, 12, 0, 0);
+
+test('Retry-After delta-seconds becomes milliseconds', () => {
+  assert.is(parseRetryAfter('30', now), 30_000);
+  assert.is(parseRetryAfter(' 0 ', now), 0);
+  assert.is(parseRetryAfter('1.5', now), 1500);
+});
+
+test('Retry-After as an HTTP-date counts from now, past dates mean no wait', () => {
+  assert.is(parseRetryAfter('Fri, 27 Nov 2026 12:00:42 GMT', now), 42_000);
+  assert.is(parseRetryAfter('Fri, 27 Nov 2026 11:00:00 GMT', now), 0);
+  assert.is(parseRetryAfter('Friday, 27-Nov-26 12:01:00 GMT', now), 60_000);
+  assert.is(parseRetryAfter('Fri Nov 27 12:00:10 2026', now), 10_000);
+});
+
+test('malformed Retry-After values are ignored', () => {
+  for (const value of [
+    '',
+    '   ',
+    '-5',
+    'soon',
+    '1e3',
+    '0x10',
+    '12abc',
+    'NaN',
+    'Infinity',
+    '2026-11-27',
+    'Fri, 99 Foo 2026 99:99:99 GMT',
+    null,
+    undefined,
+  ]) {
+    assert.is(parseRetryAfter(value, now), undefined, `value ${String(value)}`);
+  }
+});
+
+test('absurd Retry-After values are clamped, never overflow', () => {
+  assert.is(parseRetryAfter('999999999999999999999', now), MAX_HEADER_DELAY_MS);
+  assert.is(parseRetryAfter('Fri, 27 Nov 2099 12:00:00 GMT', now), MAX_HEADER_DELAY_MS);
+});
+
+test('X-RateLimit-Reset is read as epoch seconds, epoch milliseconds or seconds from now by size', () => {
+  assert.is(parseResetValue(String(now / 1000 + 30), now), now + 30_000);
+  assert.is(parseResetValue(String(now + 5_000), now), now + 5_000);
+  assert.is(parseResetValue('20', now), now + 20_000);
+  assert.is(parseResetValue(String(now / 1000 - 100), now), now);
+  assert.is(parseResetValue('-3', now), undefined);
+  assert.is(parseResetValue('later', now), undefined);
+});
+
+test('X-RateLimit headers give remaining, reset and limit', () => {
+  const headers = new Headers({ 'x-ratelimit-remaining': '7', 'x-ratelimit-reset': String(now / 1000 + 12), 'x-ratelimit-limit': '60' });
+  assert.equal(parseXRateLimit(headers, now), { remaining: 7, resetAt: now + 12_000, limit: 60 });
+});
+
+test('X-RateLimit headers with junk values give nothing', () => {
+  assert.is(parseXRateLimit(new Headers({ 'x-ratelimit-remaining': '-1', 'x-ratelimit-reset': 'x' }), now), undefined);
+  assert.is(parseXRateLimit(new Headers(), now), undefined);
+  assert.is(parseXRateLimit(new Headers({ 'x-ratelimit-remaining': '1.5' }), now), undefined);
+});
+
+test('IETF structured RateLimit with RateLimit-Policy', () => {
+  const headers = new Headers({ ratelimit: '"default";r=5;t=30', 'ratelimit-policy': '"default";q=60;w=60' });
+  assert.equal(parseIetfRateLimit(headers, now), { remaining: 5, resetAt: now + 30_000, limit: 60, windowMs: 60_000 });
+});
+
+test('IETF RateLimit with several quotas takes the one with fewest left', () => {
+  const headers = new Headers({ ratelimit: '"minute";r=50;t=30, "hour";r=3;t=1200' });
+  assert.equal(parseIetfRateLimit(headers, now), { remaining: 3, resetAt: now + 1_200_000 });
+});
+
+test('IETF draft RateLimit: limit=, remaining=, reset=', () => {
+  const headers = new Headers({ ratelimit: 'limit=60, remaining=10, reset=15' });
+  assert.equal(parseIetfRateLimit(headers, now), { limit: 60, remaining: 10, resetAt: now + 15_000 });
+});
+
+test('separate RateLimit-Limit, -Remaining and -Reset headers', () => {
+  const headers = new Headers({ 'ratelimit-limit': '100', 'ratelimit-remaining': '0', 'ratelimit-reset': '9' });
+  assert.equal(parseIetfRateLimit(headers, now), { limit: 100, remaining: 0, resetAt: now + 9_000 });
+});
+
+test('the tightest policy gives the window', () => {
+  const headers = new Headers({ 'ratelimit-policy': '"hour";q=10000;w=3600, "minute";q=60;w=60' });
+  assert.equal(parseIetfRateLimit(headers, now), { limit: 60, windowMs: 60_000 });
+});
+
+test('garbage IETF headers give nothing and never throw', () => {
+  for (const value of ['', ';;;', '"x";r=;t=', 'r=-1', ',,,', '"a";r=abc', '=5', 'remaining']) {
+    assert.is(parseIetfRateLimit(new Headers({ ratelimit: value }), now), undefined, value);
+  }
+});
+
+test('parseRateLimit merges both families and keeps the tighter remaining with its reset', () => {
+  const headers = new Headers({
+    'x-ratelimit-remaining': '10',
+    'x-ratelimit-reset': String(now / 1000 + 40),
+    ratelimit: '"default";r=2;t=5',
+  });
+  const info = parseRateLimit(headers, now);
+  assert.is(info?.remaining, 2);
+  assert.is(info?.resetAt, now + 5_000);
+});
+
+test('parseRateLimit gives nothing when no header is there', () => {
+  assert.is(parseRateLimit(new Headers({ 'content-type': 'text/plain' }), now), undefined);
+});
+
+test.run();
