@@ -88,7 +88,7 @@ test('looks the global fetch up at call time, not at compose time', async () => 
   globalThis.fetch = (async () => {
     called++;
     return new Response('patched');
-  }) as typeof fetch;
+  }) as typeof globalThis.fetch;
   try {
     assert.is(await (await fetch('https://api.example/')).text(), 'patched');
     assert.is(called, 1);
