@@ -1,0 +1,6 @@
+import type { Parameters } from 'fast-check';
+
+/** Cases per property: thousands in CI; SLUICE_FUZZ_RUNS raises it for a nightly-sized run. */
+export const runs = Number(process.env.SLUICE_FUZZ_RUNS ?? 2000);
+
+export const params: Parameters<unknown> = { numRuns: runs };
