@@ -59,7 +59,7 @@ test('abort on an interceptor that ignores the signal still settles the call onc
     let release!: () => void;
     const stubborn: Interceptor = {
       name: 'stubborn',
-      async handle(request, next) {
+      async handle(_request, _next) {
         await new Promise<void>((r) => {
           release = r;
         });
