@@ -1,0 +1,11 @@
+// The one suite every runtime runs. `modules` maps the keys of packages.mjs to loaded modules (or missing
+// stand-ins); `env` says where it runs: { runtime, version, worker? } (worker: workerd-only state).
+import { assert } from '../harness.mjs';
+import { coreTests } from './core.mjs';
+import { workerdTests } from './workerd.mjs';
+
+export function defineSuite(registry, modules, env) {
+  const context = { test: registry.test, assert, modules, env };
+  coreTests(context);
+  if (env.worker) workerdTests(context);
+}
