@@ -1,0 +1,73 @@
+import { type Context, describeUrl, type Next, parseRetryAfter } from '@sluice/core';
+import { InvalidApiKeyError, TokenExchangeError, TokenResponseError } from './errors.js';
+import type { TokenReason } from './events.js';
+import { keyFingerprint } from './fingerprint.js';
+import type { Resolved } from './options.js';
+import { type Entry, parseAnswer, toEntry } from './token.js';
+
+/** What one exchange needs: the chain below auth-token, the flight's own signal, and the key reader. */
+export interface Flight {
+  o: Resolved;
+  ctx: Context;
+  next: Next;
+  signal: AbortSignal;
+  reason: TokenReason;
+  read: () => Promise<string>;
+  /** Last attempt made, for the final `auth:token-failed`. */
+  attempt: number;
+}
+
+export const discard = (response: Response | undefined): void => void response?.body?.cancel().catch(() => {});
+
+/**
+ * Exchanges `key` for a token through `next`, so interceptors after auth-token (a rate limiter) see it.
+ * 401/403 re-reads the key once; 429 waits as `Retry-After` says; 5xx and network errors back off.
+ */
+export async function exchange(f: Flight, key: string, keyId: string): Promise<Entry> {
+  const { o, ctx, signal, reason } = f;
+  const url = describeUrl(o.tokenUrl);
+  let reread = false;
+  for (let attempt = 1; ; attempt++) {
+    f.attempt = attempt;
+    const request = new Request(o.tokenUrl, { ...o.tokenRequest(key), signal, redirect: 'manual' });
+    const method = request.method;
+    ctx.bus.emit('auth:token-requested', { keyId, reason, attempt, method, url });
+    const issuedAt = ctx.clock.now();
+    let response: Response | undefined;
+    let failure: unknown;
+    try {
+      response = await f.next(request);
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      failure = error;
+    }
+    const status = response?.status;
+    if (response?.ok) {
+      const parsed = parseAnswer(await response.text(), issuedAt, o);
+      if (typeof parsed === 'string') throw new TokenResponseError(parsed, url, keyId, status);
+      return toEntry(keyId, parsed, o);
+    }
+    discard(response);
+    if (status === 401 || status === 403) {
+      // The provider may hold a rotated secret by now: read it once more, never loop.
+      const fresh = reread ? key : await f.read();
+      reread = true;
+      if (fresh === key) throw new InvalidApiKeyError(`API key rejected (${status})`, url, keyId, status);
+      key = fresh;
+      keyId = await keyFingerprint(key);
+      continue;
+    }
+    if (!(status === undefined || status === 429 || status >= 500) || attempt > o.maxRetries) {
+      const what = `token exchange failed (${status ?? 'network error'}) after ${attempt} attempt(s)`;
+      throw new TokenExchangeError(what, url, keyId, status, { cause: failure });
+    }
+    let delayMs = Math.min(o.retryDelayMs * 2 ** (attempt - 1), 30_000);
+    if (status === 429) {
+      const retryAfterMs = parseRetryAfter(response?.headers.get('retry-after'), ctx.clock.now());
+      delayMs = retryAfterMs ?? delayMs;
+      ctx.bus.emit('rate-limit:exceeded', { keyId, retryAfterMs, method, url });
+    }
+    ctx.bus.emit('auth:token-failed', { keyId, reason, attempt, code: 'ERR_SLUICE_TOKEN_EXCHANGE', status, delayMs });
+    await ctx.clock.sleep(delayMs, signal);
+  }
+}

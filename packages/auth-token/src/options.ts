@@ -1,0 +1,130 @@
+import { isLoopbackHost } from '@sluice/core';
+import { InsecureTransportError } from './errors.js';
+import { memoryTokenStore, type TokenStore } from './store.js';
+
+/** The key itself, or a function that reads it (env var, secret manager). */
+export type ApiKeySource = string | (() => string | Promise<string>);
+
+export interface AuthTokenOptions {
+  /** The API key, or a function read again at each exchange so a rotated secret is picked up. */
+  apiKey: ApiKeySource;
+  /** The API's base URL; `tokenUrl` resolves against it. Needed unless `tokenUrl` is absolute. */
+  baseUrl?: string | URL;
+  /** Token endpoint, absolute or relative to `baseUrl`. @default '/v2/auth/token/access' */
+  tokenUrl?: string | URL;
+  /** Origins whose requests get the token; every other origin gets none. @default the token URL's origin */
+  origins?: readonly (string | URL)[];
+  /** Builds the exchange request (method, headers, body) from the key. @default POST JSON `{"api_key": key}` */
+  tokenRequest?: (apiKey: string) => RequestInit;
+  /** Field of the answer that holds the token. @default 'access_token' */
+  tokenField?: string;
+  /** Field of the answer that holds the lifetime in seconds (else a JWT's `exp`). @default 'expires_in' */
+  expiresInField?: string;
+  /** Header that carries the token. @default 'authorization' */
+  header?: string;
+  /** Word before the token in the header; `''` sends the bare token. @default 'Bearer' */
+  scheme?: string;
+  /** Refresh in the background once this share of the lifetime is left... @default 0.2 */
+  refreshRatio?: number;
+  /** ...or once this many ms are left, whichever is more (at most half the lifetime). @default 120000 */
+  refreshWindowMs?: number;
+  /** Stop using a token this long before its expiry, for latency and clock skew (at most a quarter of the lifetime). @default 30000 */
+  skewMs?: number;
+  /** Retries of an exchange after 429, 5xx or a network error. @default 3 */
+  maxRetries?: number;
+  /** First backoff wait when no `Retry-After` applies; doubles per retry, at most 30 s. @default 1000 */
+  retryDelayMs?: number;
+  /** Largest streamed request body kept in memory so a 401 can be replayed. @default 1048576 */
+  maxReplayBytes?: number;
+  /** Allow the key and tokens over `http:` to hosts that are not loopback. @default false */
+  allowInsecureHttp?: boolean;
+  /** When the API key expires (Date, epoch ms or ISO string); enables `auth:key-expiring`. @default undefined */
+  apiKeyExpiresAt?: Date | number | string;
+  /** How long before `apiKeyExpiresAt` to emit `auth:key-expiring`, in ms. @default [30 days, 7 days, 1 day] */
+  keyExpiryWarningsMs?: readonly number[];
+  /** Where tokens are kept. @default memoryTokenStore() */
+  store?: TokenStore;
+}
+
+const DAY = 86_400_000;
+
+export const authTokenDefaults = Object.freeze({
+  tokenUrl: '/v2/auth/token/access',
+  tokenRequest: (apiKey: string): RequestInit => ({
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    body: JSON.stringify({ api_key: apiKey }),
+  }),
+  tokenField: 'access_token',
+  expiresInField: 'expires_in',
+  header: 'authorization',
+  scheme: 'Bearer',
+  refreshRatio: 0.2,
+  refreshWindowMs: 120_000,
+  skewMs: 30_000,
+  maxRetries: 3,
+  retryDelayMs: 1000,
+  maxReplayBytes: 1_048_576,
+  allowInsecureHttp: false,
+  keyExpiryWarningsMs: Object.freeze([30 * DAY, 7 * DAY, DAY]) as readonly number[],
+}) satisfies Partial<AuthTokenOptions>;
+
+export type Resolved = Required<Omit<AuthTokenOptions, 'baseUrl' | 'origins' | 'apiKeyExpiresAt' | 'tokenUrl'>> & {
+  tokenUrl: string;
+  origins: string[];
+  apiKeyExpiresAt: number | undefined;
+};
+
+function check(ok: boolean, name: string, expected: string, value: unknown): void {
+  if (!ok) throw new RangeError(`\`${name}\` must be ${expected}, got ${String(value)}`);
+}
+
+export function toTime(name: string, value: Date | number | string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const at = new Date(value).getTime();
+  check(Number.isFinite(at), name, 'a date', value);
+  return at;
+}
+
+export function checkKey(value: unknown): void {
+  if (!(typeof value === 'function' || (typeof value === 'string' && value.trim() !== ''))) {
+    throw new TypeError('`apiKey` must be a non-empty string or a function returning one');
+  }
+}
+
+/** Merges options over the defaults once, validating each; throws on http to a non-loopback host. */
+export function resolve(options: AuthTokenOptions): Resolved {
+  checkKey(options?.apiKey);
+  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as AuthTokenOptions;
+  const o = { ...authTokenDefaults, ...given };
+  let tokenUrl: URL;
+  try {
+    tokenUrl = new URL(o.tokenUrl, o.baseUrl);
+  } catch {
+    throw new TypeError('`tokenUrl` must be an absolute URL, or `baseUrl` must be given');
+  }
+  const origins = (o.origins ?? [tokenUrl]).map((x) => new URL(x).origin);
+  for (const origin of [tokenUrl.origin, ...origins]) {
+    const url = new URL(origin);
+    check(/^https?:$/.test(url.protocol), 'origins', 'http(s) URLs', origin);
+    if (url.protocol === 'http:' && !o.allowInsecureHttp && !isLoopbackHost(url.hostname)) throw new InsecureTransportError(origin);
+  }
+  for (const name of ['refreshWindowMs', 'skewMs', 'maxRetries', 'retryDelayMs', 'maxReplayBytes'] as const) {
+    check(Number.isInteger(o[name]) && o[name] >= 0, name, 'a non-negative integer', o[name]);
+  }
+  check(o.refreshRatio >= 0 && o.refreshRatio < 1, 'refreshRatio', 'a number from 0 to below 1', o.refreshRatio);
+  check(
+    o.keyExpiryWarningsMs.every((t) => t > 0),
+    'keyExpiryWarningsMs',
+    'positive numbers',
+    o.keyExpiryWarningsMs,
+  );
+  return {
+    ...o,
+    store: o.store ?? memoryTokenStore(),
+    tokenUrl: tokenUrl.href,
+    origins,
+    apiKeyExpiresAt: toTime('apiKeyExpiresAt', o.apiKeyExpiresAt),
+    keyExpiryWarningsMs: [...o.keyExpiryWarningsMs].sort((a, b) => b - a),
+  };
+}
