@@ -33,6 +33,8 @@ export function createApi(clock: TestClock, options: { lifetimeS?: number; token
     expiredUses: 0,
     issued: [] as string[],
     tokens,
+    /** Answers API calls (not exchanges) before the token check when it returns a response. */
+    intercept: undefined as ((call: RecordedCall) => Response | Promise<Response> | undefined) | undefined,
     /** Answers for the next exchanges, used once each before the default behaviour. */
     scriptToken(...replies: TokenReply[]) {
       script.push(...replies);
@@ -54,6 +56,8 @@ export function createApi(clock: TestClock, options: { lifetimeS?: number; token
         api.issued.push(token);
         return json({ access_token: token, expires_in: api.lifetimeS });
       }
+      const intercepted = await api.intercept?.(call);
+      if (intercepted) return intercepted;
       const auth = call.headers.get('authorization') ?? '';
       const token = auth.startsWith('Bearer ') ? auth.slice(7) : '';
       const entry = tokens.get(token);

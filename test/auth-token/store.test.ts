@@ -1,0 +1,81 @@
+import { memoryTokenStore, type StoredToken, type TokenStore } from '@sluice/auth-token';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { API, bearer, harness, KEY_ID } from './helpers.js';
+
+test('the memory store deletes only while it still holds the given token', async () => {
+  const store = memoryTokenStore();
+  const token: StoredToken = { token: 'a', issuedAt: 0, expiresAt: 1000 };
+  await store.set('k', token);
+  await store.delete('k', 'older');
+  assert.equal(await store.get('k'), token);
+  await store.delete('k', 'a');
+  assert.is(await store.get('k'), undefined);
+});
+
+test('a shared store lets a second pipeline reuse a token without an exchange', async () => {
+  const store = memoryTokenStore();
+  const a = harness({ store });
+  await a.fetch(`${API}/v2/x`);
+  const b = harness({ store });
+  // b's fake API shares nothing with a's: teach it a's token.
+  b.api.tokens.set('tok-1', { expiresAt: Number.POSITIVE_INFINITY, key: 'shared' });
+  await b.fetch(`${API}/v2/x`);
+  assert.is(b.api.exchanges, 0);
+  assert.is(bearer(b.apiCalls()[0]), 'tok-1');
+  assert.is(b.of('auth:token-acquired')[0]?.reason, 'initial');
+});
+
+test('a stored token inside its refresh window is not adopted, a 401-rejected one never is', async () => {
+  const store = memoryTokenStore();
+  const h = harness({ store });
+  await store.set(KEY_ID, { token: 'tok-old', issuedAt: h.clock.now() - 800_000, expiresAt: h.clock.now() + 100_000 });
+  await h.fetch(`${API}/v2/x`);
+  assert.is(h.api.exchanges, 1);
+  assert.equal((await store.get(KEY_ID))?.token, 'tok-1');
+  h.api.revokeAll();
+  await h.fetch(`${API}/v2/x`);
+  assert.is(h.api.exchanges, 2);
+  assert.equal((await store.get(KEY_ID))?.token, 'tok-2');
+});
+
+test("the exchange runs under the store's lock when it has one", async () => {
+  const inner = memoryTokenStore();
+  const log: string[] = [];
+  const store: TokenStore = {
+    get: (id) => inner.get(id),
+    set: (id, token) => inner.set(id, token),
+    delete: (id, token) => inner.delete(id, token),
+    async lock(id, work) {
+      log.push(`lock ${id}`);
+      try {
+        return await work();
+      } finally {
+        log.push(`unlock ${id}`);
+      }
+    },
+  };
+  const h = harness({ store });
+  await h.fetch(`${API}/v2/x`);
+  assert.equal(log, [`lock ${KEY_ID}`, `unlock ${KEY_ID}`]);
+  assert.is(h.api.exchanges, 1);
+});
+
+test('a store that fails rejects the waiters, and the next request tries again', async () => {
+  let fail = true;
+  const inner = memoryTokenStore();
+  const store: TokenStore = {
+    ...inner,
+    get: async (id) => {
+      if (fail) throw new Error('store down');
+      return inner.get(id);
+    },
+  };
+  const h = harness({ store });
+  const error = await h.fetch(`${API}/v2/x`).catch((e: Error) => e);
+  assert.is((error as Error).message, 'store down');
+  fail = false;
+  assert.is((await h.fetch(`${API}/v2/x`)).status, 200);
+});
+
+test.run();
