@@ -2,10 +2,12 @@
 // stand-ins); `env` says where it runs: { runtime, version, worker? } (worker: workerd-only state).
 import { assert } from '../harness.mjs';
 import { coreTests } from './core.mjs';
+import { pipelineTests } from './pipeline.mjs';
 import { workerdTests } from './workerd.mjs';
 
 export function defineSuite(registry, modules, env) {
   const context = { test: registry.test, assert, modules, env };
   coreTests(context);
+  pipelineTests(context);
   if (env.worker) workerdTests(context);
 }
