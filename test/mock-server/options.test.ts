@@ -38,6 +38,27 @@ test('starts no timer at construction or while answering without latency', async
   assert.is(clock.pending, 0);
 });
 
+test('starts its time and its keys at first use, not at construction (Worker global scope)', async () => {
+  const clock = createTestClock();
+  let draws = 0;
+  const server = createMockServer({
+    clock,
+    timeScale: 10,
+    random: () => {
+      draws++;
+      return 0.5;
+    },
+  });
+  await clock.advance(400 * 86_400_000);
+  const response = await server.fetch('https://x.test/v2/auth/token/access', {
+    method: 'POST',
+    body: '{"api_key":"mock_admin_key_0123456789"}',
+  });
+  assert.is(response.status, 200, 'the demo key is a year from first use, not from construction');
+  assert.is(((await response.json()) as { expires_in: number }).expires_in, 90);
+  assert.is(draws, 0);
+});
+
 test('keys: [] starts with no key, and the default is the three demo keys', () => {
   assert.is(createMockServer({ keys: [] }).keys().length, 0);
   assert.equal(

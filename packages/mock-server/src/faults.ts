@@ -28,9 +28,8 @@ const MALFORMED_TOKEN_ANSWERS: readonly { type: string; body: string }[] = [
 ];
 
 /** Fault settings and the decisions drawn from them. Times are client milliseconds; no timers are used. */
-export function createFaults(initial: Faults, random: () => number, now: () => number) {
+export function createFaults(initial: Faults, random: () => number, now: () => number, origin: () => number) {
   let faults: Faults = { ...initial };
-  const start = now();
   let manualStormUntil = Number.NEGATIVE_INFINITY;
   const roll = (rate: number | undefined) => rate !== undefined && rate > 0 && random() < rate;
 
@@ -52,7 +51,7 @@ export function createFaults(initial: Faults, random: () => number, now: () => n
       let left = Math.max(0, manualStormUntil - at);
       const storm = faults.storm;
       if (storm && storm.durationMs > 0) {
-        const phase = (at - start) % storm.everyMs;
+        const phase = (at - origin()) % storm.everyMs;
         if (phase >= storm.everyMs - storm.durationMs) left = Math.max(left, storm.everyMs - phase);
       }
       return left;

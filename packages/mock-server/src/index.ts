@@ -62,7 +62,16 @@ export function createMockServer(options: MockServerOptions = {}): MockServer {
   const timeline = createTimeline(clock, o.timeScale);
   const random = options.random ?? seededRandom(o.seed);
   const keys = createKeyStore();
-  for (const spec of o.keys ?? demoKeys) keys.add(spec, timeline.now());
+  const specs = o.keys ?? demoKeys;
+  // A dry run reports bad keys now; the real ones are added on first use, with the clock of that moment.
+  const dryRun = createKeyStore();
+  for (const spec of specs) dryRun.add(spec, clock.now());
+  let booted = false;
+  const boot = () => {
+    if (booted) return;
+    booted = true;
+    for (const spec of specs) keys.add(spec, timeline.now());
+  };
   const limiters = new Map<string, Limiter>();
   const anonymous = createLimiter(o.algorithm, o.limit, o.windowMs);
   const closer = new AbortController();
@@ -77,7 +86,7 @@ export function createMockServer(options: MockServerOptions = {}): MockServer {
     keys,
     tokens: createTokenStore({ timeline, ttlMs: o.tokenTtlMs, maxTokens: o.maxTokens }),
     concurrency,
-    faults: createFaults(o.faults, random, () => clock.now()),
+    faults: createFaults(o.faults, random, () => clock.now(), timeline.origin),
     stats,
     random,
     closed: closer.signal,
@@ -90,7 +99,11 @@ export function createMockServer(options: MockServerOptions = {}): MockServer {
       return limiter;
     },
   };
-  const handler = createHandler(env);
+  const inner = createHandler(env);
+  const handler = (request: Request) => {
+    boot();
+    return inner(request);
+  };
   const info = (id: string): KeyInfo => {
     const k = keys.byId(id)!;
     const expired = timeline.now() >= k.expiresAt;
@@ -117,12 +130,19 @@ export function createMockServer(options: MockServerOptions = {}): MockServer {
     },
     stats: () => stats.snapshot(concurrency.total()),
     resetStats: () => stats.reset(),
-    addKey: (spec) => info(keys.add(spec, timeline.now()).id),
+    addKey(spec) {
+      boot();
+      return info(keys.add(spec, timeline.now()).id);
+    },
     removeKey(id) {
+      boot();
       limiters.delete(id);
       return keys.remove(id);
     },
-    keys: () => keys.list().map((k) => info(k.id)),
+    keys() {
+      boot();
+      return keys.list().map((k) => info(k.id));
+    },
     revokeAllTokens: () => env.tokens.revokeAll(),
     setFaults: (patch) => env.faults.set(patch),
     faults: () => env.faults.get(),

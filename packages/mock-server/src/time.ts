@@ -8,6 +8,8 @@ import type { Clock } from '@sluice/core';
  */
 export interface Timeline {
   readonly scale: number;
+  /** Client epoch ms at which server time started: the first time anything asked (not construction). */
+  origin(): number;
   /** Server time now, epoch milliseconds. */
   now(): number;
   /** A server duration as client milliseconds. */
@@ -16,13 +18,21 @@ export interface Timeline {
   toClientTime(serverAt: number): number;
 }
 
+// The origin is taken lazily: a server built in a Worker's global scope, where the clock does not
+// run yet, starts its time at the first request instead.
 export function createTimeline(clock: Clock, scale: number): Timeline {
-  const start = clock.now();
+  let start: number | undefined;
+  const origin = () => (start ??= clock.now());
   return {
     scale,
-    now: () => (scale === 1 ? clock.now() : start + (clock.now() - start) * scale),
+    origin,
+    now() {
+      const o = origin();
+      const t = clock.now();
+      return scale === 1 ? t : o + (t - o) * scale;
+    },
     toClientMs: (ms) => ms / scale,
-    toClientTime: (at) => (scale === 1 ? at : start + (at - start) / scale),
+    toClientTime: (at) => (scale === 1 ? at : origin() + (at - origin()) / scale),
   };
 }
 

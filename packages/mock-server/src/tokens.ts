@@ -44,7 +44,7 @@ export function createTokenStore(options: { timeline: Timeline; ttlMs: number; m
   const records = new Map<string, TokenRecord>();
   let generation = 0;
   let serial = 0;
-  let nextSweep = timeline.now() + ttlMs;
+  let nextSweep = Number.NEGATIVE_INFINITY;
 
   const sweep = (now: number) => {
     if (now < nextSweep) return;
