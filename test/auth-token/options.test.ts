@@ -41,12 +41,10 @@ test('needs an absolute tokenUrl or a baseUrl', () => {
 
 test('numeric options are validated with the option name and the value', () => {
   const cases: Array<[Partial<AuthTokenOptions>, RegExp]> = [
-    [{ maxRetries: -1 }, /`maxRetries` must be a non-negative integer, got -1/],
-    [{ skewMs: 1.5 }, /`skewMs` must be a non-negative integer, got 1.5/],
-    [{ refreshRatio: 1 }, /`refreshRatio` must be a number from 0 to below 1, got 1/],
-    [{ keyExpiryWarningsMs: [0] }, /`keyExpiryWarningsMs` must be positive numbers/],
+    [{ maxRetries: -1 }, /`maxRetries` must be a non-negative number, got -1/],
+    [{ skewMs: Number.NaN }, /`skewMs` must be a non-negative number, got NaN/],
+    [{ refreshRatio: 1 }, /`refreshRatio` must be a non-negative number below 1, got 1/],
     [{ apiKeyExpiresAt: 'next year' }, /`apiKeyExpiresAt` must be a date, got next year/],
-    [{ origins: ['ftp://files.example'] }, /`origins` must be http\(s\) URLs/],
   ];
   for (const [options, message] of cases) {
     const error = thrown(() => authToken({ apiKey: KEY, baseUrl: API, ...options }));

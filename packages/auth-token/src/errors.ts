@@ -1,19 +1,21 @@
 import { SluiceError, type SluiceErrorOptions } from '@sluice/core';
 
 /** Shared fields of auth-token's errors. Messages and `toJSON` never hold the key or a token. */
-export abstract class AuthTokenError extends SluiceError {
-  /** Token URL or request URL, without query. */
-  readonly url: string;
-  /** Fingerprint of the key involved, when it was known. */
-  readonly keyId: string | undefined;
-  /** HTTP status of the last answer, if there was one. */
-  readonly status: number | undefined;
+export class AuthTokenError extends SluiceError {
+  override name = 'AuthTokenError';
 
-  constructor(code: string, message: string, url: string, keyId?: string, status?: number, options?: SluiceErrorOptions) {
+  constructor(
+    code: string,
+    message: string,
+    /** Token URL, or the origin refused, without query. */
+    readonly url: string,
+    /** Fingerprint of the key involved, when it was known. */
+    readonly keyId?: string,
+    /** HTTP status of the last answer, if there was one. */
+    readonly status?: number,
+    options?: SluiceErrorOptions,
+  ) {
     super(code, `${message}: ${url}`, options);
-    this.url = url;
-    this.keyId = keyId;
-    this.status = status;
   }
 
   protected override safeFields(): readonly string[] {
@@ -25,8 +27,8 @@ export abstract class AuthTokenError extends SluiceError {
 export class InvalidApiKeyError extends AuthTokenError {
   override name = 'InvalidApiKeyError';
 
-  constructor(what: string, url: string, keyId?: string, status?: number) {
-    super('ERR_SLUICE_INVALID_API_KEY', what, url, keyId, status);
+  constructor(message: string, url: string, keyId?: string, status?: number) {
+    super('ERR_SLUICE_INVALID_API_KEY', message, url, keyId, status);
   }
 }
 
@@ -35,7 +37,7 @@ export class TokenResponseError extends AuthTokenError {
   override name = 'TokenResponseError';
 
   constructor(problem: string, url: string, keyId?: string, status?: number) {
-    super('ERR_SLUICE_TOKEN_RESPONSE', `malformed token response (${problem})`, url, keyId, status);
+    super('ERR_SLUICE_TOKEN_RESPONSE', `bad token response (${problem})`, url, keyId, status);
   }
 }
 
@@ -43,8 +45,8 @@ export class TokenResponseError extends AuthTokenError {
 export class TokenExchangeError extends AuthTokenError {
   override name = 'TokenExchangeError';
 
-  constructor(what: string, url: string, keyId?: string, status?: number, options?: SluiceErrorOptions) {
-    super('ERR_SLUICE_TOKEN_EXCHANGE', what, url, keyId, status, options);
+  constructor(message: string, url: string, keyId?: string, status?: number, options?: SluiceErrorOptions) {
+    super('ERR_SLUICE_TOKEN_EXCHANGE', message, url, keyId, status, options);
   }
 }
 
@@ -53,6 +55,6 @@ export class InsecureTransportError extends AuthTokenError {
   override name = 'InsecureTransportError';
 
   constructor(url: string) {
-    super('ERR_SLUICE_INSECURE_TRANSPORT', 'refusing to send an API key or token over http (use https, or set allowInsecureHttp)', url);
+    super('ERR_SLUICE_INSECURE_TRANSPORT', 'API key or token over http (set allowInsecureHttp to allow)', url);
   }
 }

@@ -17,7 +17,7 @@ export interface Flight {
   attempt: number;
 }
 
-export const discard = (response: Response | undefined): void => void response?.body?.cancel().catch(() => {});
+export const discard = (response: Response | undefined): unknown => response?.body?.cancel().catch(() => {});
 
 /**
  * Exchanges `key` for a token through `next`, so interceptors after auth-token (a rate limiter) see it.
@@ -25,21 +25,23 @@ export const discard = (response: Response | undefined): void => void response?.
  */
 export async function exchange(f: Flight, key: string, keyId: string): Promise<Entry> {
   const { o, ctx, signal, reason } = f;
+  const { bus, clock } = ctx;
   const url = describeUrl(o.tokenUrl);
   let reread = false;
   for (let attempt = 1; ; attempt++) {
     f.attempt = attempt;
+    // redirect: 'manual', because a 307 would carry the key in the body to wherever it points.
     const request = new Request(o.tokenUrl, { ...o.tokenRequest(key), signal, redirect: 'manual' });
     const method = request.method;
-    ctx.bus.emit('auth:token-requested', { keyId, reason, attempt, method, url });
-    const issuedAt = ctx.clock.now();
+    bus.emit('auth:token-requested', { keyId, reason, attempt, method, url });
+    const issuedAt = clock.now();
     let response: Response | undefined;
-    let failure: unknown;
+    let cause: unknown;
     try {
       response = await f.next(request);
     } catch (error) {
       if (signal.aborted) throw signal.reason;
-      failure = error;
+      cause = error;
     }
     const status = response?.status;
     if (response?.ok) {
@@ -57,17 +59,16 @@ export async function exchange(f: Flight, key: string, keyId: string): Promise<E
       keyId = await keyFingerprint(key);
       continue;
     }
-    if (!(status === undefined || status === 429 || status >= 500) || attempt > o.maxRetries) {
-      const what = `token exchange failed (${status ?? 'network error'}) after ${attempt} attempt(s)`;
-      throw new TokenExchangeError(what, url, keyId, status, { cause: failure });
+    if ((status! < 500 && status !== 429) || attempt > o.maxRetries) {
+      throw new TokenExchangeError(`token exchange failed (${status ?? 'network error'})`, url, keyId, status, { cause });
     }
     let delayMs = Math.min(o.retryDelayMs * 2 ** (attempt - 1), 30_000);
     if (status === 429) {
-      const retryAfterMs = parseRetryAfter(response?.headers.get('retry-after'), ctx.clock.now());
+      const retryAfterMs = parseRetryAfter(response?.headers.get('retry-after'), clock.now());
       delayMs = retryAfterMs ?? delayMs;
-      ctx.bus.emit('rate-limit:exceeded', { keyId, retryAfterMs, method, url });
+      bus.emit('rate-limit:exceeded', { keyId, retryAfterMs, method, url });
     }
-    ctx.bus.emit('auth:token-failed', { keyId, reason, attempt, code: 'ERR_SLUICE_TOKEN_EXCHANGE', status, delayMs });
-    await ctx.clock.sleep(delayMs, signal);
+    bus.emit('auth:token-failed', { keyId, reason, attempt, code: 'ERR_SLUICE_TOKEN_EXCHANGE', status, delayMs });
+    await clock.sleep(delayMs, signal);
   }
 }

@@ -52,7 +52,7 @@ export const authTokenDefaults = Object.freeze({
   tokenUrl: '/v2/auth/token/access',
   tokenRequest: (apiKey: string): RequestInit => ({
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ api_key: apiKey }),
   }),
   tokenField: 'access_token',
@@ -75,19 +75,15 @@ export type Resolved = Required<Omit<AuthTokenOptions, 'baseUrl' | 'origins' | '
   apiKeyExpiresAt: number | undefined;
 };
 
-function check(ok: boolean, name: string, expected: string, value: unknown): void {
-  if (!ok) throw new RangeError(`\`${name}\` must be ${expected}, got ${String(value)}`);
-}
-
-export function toTime(name: string, value: Date | number | string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const at = new Date(value).getTime();
-  check(Number.isFinite(at), name, 'a date', value);
+/** Epoch ms of a date option; a RangeError naming the option when it is not a date. */
+export function toTime(value: Date | number | string | undefined): number | undefined {
+  const at = value === undefined ? value : +new Date(value);
+  if (Number.isNaN(at)) throw new RangeError(`\`apiKeyExpiresAt\` must be a date, got ${value}`);
   return at;
 }
 
 export function checkKey(value: unknown): void {
-  if (!(typeof value === 'function' || (typeof value === 'string' && value.trim() !== ''))) {
+  if (typeof value !== 'function' && !(typeof value === 'string' && value.trim())) {
     throw new TypeError('`apiKey` must be a non-empty string or a function returning one');
   }
 }
@@ -95,36 +91,29 @@ export function checkKey(value: unknown): void {
 /** Merges options over the defaults once, validating each; throws on http to a non-loopback host. */
 export function resolve(options: AuthTokenOptions): Resolved {
   checkKey(options?.apiKey);
-  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as AuthTokenOptions;
-  const o = { ...authTokenDefaults, ...given };
+  const o = { ...authTokenDefaults } as typeof authTokenDefaults & AuthTokenOptions;
+  for (const [name, value] of Object.entries(options)) if (value !== undefined) (o as unknown as Record<string, unknown>)[name] = value;
+  for (const [name, value] of Object.entries(o)) {
+    if (typeof value === 'number' && !(value >= 0 && (name !== 'refreshRatio' || value < 1))) {
+      throw new RangeError(`\`${name}\` must be a non-negative number${name === 'refreshRatio' ? ' below 1' : ''}, got ${value}`);
+    }
+  }
   let tokenUrl: URL;
   try {
     tokenUrl = new URL(o.tokenUrl, o.baseUrl);
   } catch {
     throw new TypeError('`tokenUrl` must be an absolute URL, or `baseUrl` must be given');
   }
-  const origins = (o.origins ?? [tokenUrl]).map((x) => new URL(x).origin);
-  for (const origin of [tokenUrl.origin, ...origins]) {
-    const url = new URL(origin);
-    check(/^https?:$/.test(url.protocol), 'origins', 'http(s) URLs', origin);
-    if (url.protocol === 'http:' && !o.allowInsecureHttp && !isLoopbackHost(url.hostname)) throw new InsecureTransportError(origin);
+  const urls = [tokenUrl, ...(o.origins ?? []).map((x) => new URL(x))];
+  for (const { protocol, hostname, origin } of urls) {
+    if (protocol === 'http:' && !o.allowInsecureHttp && !isLoopbackHost(hostname)) throw new InsecureTransportError(origin);
   }
-  for (const name of ['refreshWindowMs', 'skewMs', 'maxRetries', 'retryDelayMs', 'maxReplayBytes'] as const) {
-    check(Number.isInteger(o[name]) && o[name] >= 0, name, 'a non-negative integer', o[name]);
-  }
-  check(o.refreshRatio >= 0 && o.refreshRatio < 1, 'refreshRatio', 'a number from 0 to below 1', o.refreshRatio);
-  check(
-    o.keyExpiryWarningsMs.every((t) => t > 0),
-    'keyExpiryWarningsMs',
-    'positive numbers',
-    o.keyExpiryWarningsMs,
-  );
   return {
     ...o,
     store: o.store ?? memoryTokenStore(),
     tokenUrl: tokenUrl.href,
-    origins,
-    apiKeyExpiresAt: toTime('apiKeyExpiresAt', o.apiKeyExpiresAt),
+    origins: urls.slice(o.origins ? 1 : 0).map((u) => u.origin),
+    apiKeyExpiresAt: toTime(o.apiKeyExpiresAt),
     keyExpiryWarningsMs: [...o.keyExpiryWarningsMs].sort((a, b) => b - a),
   };
 }

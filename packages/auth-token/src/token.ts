@@ -16,43 +16,38 @@ export interface Entry extends StoredToken {
  * so a 60 s token is not treated as always expired.
  */
 export function toEntry(keyId: string, stored: StoredToken, o: Resolved): Entry {
-  const lifetime = stored.expiresAt - stored.issuedAt;
-  const staleAt = stored.expiresAt - Math.min(o.skewMs, lifetime / 4);
-  const window = Math.min(Math.max(o.refreshRatio * lifetime, o.refreshWindowMs), lifetime / 2);
-  return { ...stored, keyId, staleAt, refreshAt: Math.min(stored.expiresAt - window, staleAt) };
-}
-
-/** `exp` of a JWT, in epoch ms, or undefined when the token is not a JWT with a numeric `exp`. */
-export function jwtExpiry(token: string): number | undefined {
-  try {
-    const exp = JSON.parse(atob((token.split('.')[1] ?? '').replace(/-/g, '+').replace(/_/g, '/'))).exp;
-    return typeof exp === 'number' && exp > 0 ? exp * 1000 : undefined;
-  } catch {
-    return undefined;
-  }
+  const { issuedAt, expiresAt } = stored;
+  const life = expiresAt - issuedAt;
+  const staleAt = expiresAt - Math.min(o.skewMs, life / 4);
+  const refreshAt = expiresAt - Math.min(Math.max(o.refreshRatio * life, o.refreshWindowMs), life / 2);
+  return { ...stored, keyId, staleAt, refreshAt: Math.min(refreshAt, staleAt) };
 }
 
 /**
- * Reads the token answer. Returns the token or a description of what is wrong; the description never
- * quotes the body, which may hold a token.
+ * Reads the token answer: the token, or what is wrong with it. What is wrong never quotes the body,
+ * which may hold a token. Without a lifetime field, a JWT's `exp` is used.
  */
 export function parseAnswer(text: string, issuedAt: number, o: Resolved): StoredToken | string {
   let body: Record<string, unknown>;
+  let exp: unknown;
   try {
     body = JSON.parse(text);
   } catch {
     return 'not JSON';
   }
   const token = body?.[o.tokenField];
-  // Header values must be visible ASCII; anything else cannot travel in the header anyway.
-  if (typeof token !== 'string' || !/^[\x21-\x7e]+$/.test(token)) return `no usable ${o.tokenField}`;
-  const seconds = body[o.expiresInField];
-  if (seconds === undefined) {
-    const expiresAt = jwtExpiry(token);
-    if (expiresAt === undefined) return `no ${o.expiresInField} and no JWT exp`;
-    return expiresAt > issuedAt ? { token, issuedAt, expiresAt } : 'JWT exp is in the past';
+  const seconds = body?.[o.expiresInField];
+  // Header values must be visible ASCII; anything else could not travel in the header anyway.
+  if (typeof token !== 'string' || !/^[!-~]+$/.test(token)) return `no ${o.tokenField}`;
+  if (seconds !== undefined) {
+    const expiresAt = issuedAt + (seconds as number) * 1000;
+    return typeof seconds === 'number' && seconds > 0 && expiresAt < Infinity
+      ? { token, issuedAt, expiresAt }
+      : `${o.expiresInField} not a positive number`;
   }
-  const expiresAt = typeof seconds === 'number' && seconds > 0 ? issuedAt + seconds * 1000 : Number.NaN;
-  if (!Number.isFinite(expiresAt)) return `${o.expiresInField} is not a positive number`;
-  return { token, issuedAt, expiresAt };
+  try {
+    exp = JSON.parse(atob(token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))).exp * 1000;
+  } catch {}
+  if (!((exp as number) >= 0)) return `no ${o.expiresInField} nor JWT exp`;
+  return (exp as number) > issuedAt ? { token, issuedAt, expiresAt: exp as number } : 'JWT exp in the past';
 }
