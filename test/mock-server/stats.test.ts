@@ -76,6 +76,21 @@ test('controlPath: false turns the control routes off', async () => {
   assert.is((await send('GET', '/_mock/stats')).status, 404);
 });
 
+test('keeps the peak table bounded when every path is its own endpoint', async () => {
+  const { token, send, server } = setup({ limit: 10_000, concurrencyScope: 'path' });
+  const t = await token();
+  for (let i = 0; i < 1010; i++) await (await send('GET', `/v2/event-details/evt_${i}`, { token: t })).arrayBuffer();
+  const peaks = server.stats().peakConcurrency;
+  assert.is(Object.keys(peaks).length, 1001, '1000 endpoints and the shared rest');
+  assert.is(peaks['(other endpoints)'], 1);
+});
+
+test('fetch resolves a bare path against http://localhost', async () => {
+  const server = createMockServer();
+  const response = await server.fetch('/v2/auth/token/access', { method: 'POST', body: JSON.stringify({ api_key: ADMIN_KEY }) });
+  assert.is(response.status, 200);
+});
+
 test('works as the transport of a composed pipeline, with no sockets', async () => {
   const server = createMockServer();
   const fetch = compose([], { fetch: server.fetch });

@@ -32,7 +32,7 @@ export interface KeyInfo {
 export interface MockServer {
   /** The web-standard handler: never throws except to simulate a network failure or an abort. */
   handler(request: Request): Promise<Response>;
-  /** `handler` shaped like `fetch`, to pass as `compose(..., { fetch })`. */
+  /** `handler` shaped like `fetch`, to pass as `compose(..., { fetch })`. A path alone (`'/v2/...'`) is resolved against `http://localhost`. */
   fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
   /** Counters as plain data, a fresh copy each call. */
   stats(): MockStats;
@@ -122,7 +122,8 @@ export function createMockServer(options: MockServerOptions = {}): MockServer {
     fetch(input, init) {
       let request: Request;
       try {
-        request = input instanceof Request && init === undefined ? input : new Request(input, init);
+        const target = typeof input === 'string' && input.startsWith('/') ? `http://localhost${input}` : input;
+        request = target instanceof Request && init === undefined ? target : new Request(target, init);
       } catch (error) {
         return Promise.reject(error);
       }

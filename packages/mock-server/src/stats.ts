@@ -29,10 +29,13 @@ export interface MockStats {
   faults: { serverErrors: number; resets: number; malformedTokens: number };
   /** Requests in flight now. */
   inFlight: number;
-  /** Highest in-flight count for one key on each endpoint (as `concurrencyScope` defines it). */
+  /** Highest in-flight count for one key on each endpoint (as `concurrencyScope` defines it); past 1000 endpoints, the rest share "(other endpoints)". */
   peakConcurrency: Record<string, number>;
   perKey: Record<string, KeyStats>;
 }
+
+const MAX_ENDPOINTS = 1000;
+const OTHER = '(other endpoints)';
 
 const zeroUnauthorized = (): MockStats['unauthorized'] => ({
   missing: 0,
@@ -82,7 +85,9 @@ export function createStats() {
     },
     fault: (kind: keyof MockStats['faults']) => void s.faults[kind]++,
     concurrency(endpoint: string, keyId: string, count: number) {
-      s.peakConcurrency[endpoint] = Math.max(s.peakConcurrency[endpoint] ?? 0, count);
+      // With the 'path' scope every distinct path is an endpoint; cap the table so memory stays bounded.
+      const name = Object.hasOwn(s.peakConcurrency, endpoint) || Object.keys(s.peakConcurrency).length < MAX_ENDPOINTS ? endpoint : OTHER;
+      s.peakConcurrency[name] = Math.max(s.peakConcurrency[name] ?? 0, count);
       const k = key(keyId);
       k.peakConcurrency = Math.max(k.peakConcurrency, count);
     },
