@@ -27,10 +27,10 @@ function modulesSource(root) {
   return `${lines.join('\n')}\nexport default { ${fields.join(', ')} };\n`;
 }
 
-async function bundle({ root, tmp, here }) {
-  const outfile = join(tmp, 'worker.js');
+async function bundle({ root, tmp, here }, entry, name) {
+  const outfile = join(tmp, name);
   await build({
-    entryPoints: [join(here, 'worker.mjs')],
+    entryPoints: [join(here, entry)],
     outfile,
     bundle: true,
     format: 'esm',
@@ -58,14 +58,19 @@ function config() {
   return `using Workerd = import "/workerd/workerd.capnp";
 
 const config :Workerd.Config = (
-  services = [ (name = "tests", worker = .tests) ],
+  services = [ (name = "tests", worker = .tests), (name = "api", worker = .api) ],
   sockets = [ (name = "http", address = "127.0.0.1:0", http = (), service = "tests") ],
 );
 
 const tests :Workerd.Worker = (
   modules = [ (name = "worker.js", esModule = embed "worker.js") ],
   compatibilityDate = "${COMPATIBILITY_DATE}",
-  bindings = [ (name = "SELF", service = "tests") ],
+  bindings = [ (name = "SELF", service = "tests"), (name = "API", service = "api") ],
+);
+
+const api :Workerd.Worker = (
+  modules = [ (name = "mock-worker.js", esModule = embed "mock-worker.js") ],
+  compatibilityDate = "${COMPATIBILITY_DATE}",
 );
 `;
 }
@@ -112,7 +117,8 @@ async function get(base, path) {
 
 export async function startWorkerd({ binary, root, tmp, filter }) {
   const here = import.meta.dirname;
-  await bundle({ root, tmp, here });
+  await bundle({ root, tmp, here }, 'worker.mjs', 'worker.js');
+  await bundle({ root, tmp, here }, 'mock-worker.mjs', 'mock-worker.js');
   const configFile = join(tmp, 'workerd.capnp');
   writeFileSync(configFile, config());
   const server = await serve(binary, configFile, tmp);

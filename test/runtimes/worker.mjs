@@ -1,12 +1,33 @@
 // The suite as a Cloudflare Worker. run.mjs bundles this file with esbuild (the built packages come in
-// through the generated `sluice:modules`) and serves it with workerd. Each test runs inside a request:
-// GET /list names the tests, GET /run?name=... runs one and answers its result as JSON.
+// through the generated `sluice:modules`) and serves it with workerd, beside mock-worker.mjs as the `API`
+// service. Each test runs inside a request: GET /list names the tests, GET /run?name=... runs one and
+// answers its result as JSON.
 import modules from 'sluice:modules';
 import { createRegistry } from './harness.mjs';
 import { defineSuite } from './suite/index.mjs';
 import { atGlobalScope } from './suite/workerd.mjs';
 
-const worker = { global: atGlobalScope(modules), bindings: undefined };
+const json = async (response) => {
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${response.status}: ${text.slice(0, 300)}`);
+  return JSON.parse(text);
+};
+
+const worker = {
+  bindings: undefined,
+  steps: undefined,
+  /** A simulator in the API Worker, created on first use with `options`: { base, fetch, stats }. */
+  async remote(name, options) {
+    const base = `https://${name}.mock.test`;
+    await json(await worker.bindings.API.fetch(`${base}/__setup`, { method: 'POST', body: JSON.stringify(options ?? {}) }));
+    return {
+      base,
+      fetch: (request) => worker.bindings.API.fetch(request),
+      stats: async () => json(await worker.bindings.API.fetch(`${base}/_mock/stats`)),
+    };
+  },
+};
+worker.global = atGlobalScope(modules, worker);
 const registry = createRegistry();
 defineSuite(registry, modules, { runtime: 'workerd', version: 'workerd', worker });
 

@@ -3,11 +3,13 @@
 import { assert } from '../harness.mjs';
 import { coreTests } from './core.mjs';
 import { pipelineTests } from './pipeline.mjs';
+import { realtimeTests } from './realtime.mjs';
 import { workerdTests } from './workerd.mjs';
 
 export function defineSuite(registry, modules, env) {
   const context = { test: registry.test, assert, modules, env };
   coreTests(context);
   pipelineTests(context);
+  realtimeTests(context);
   if (env.worker) workerdTests(context);
 }

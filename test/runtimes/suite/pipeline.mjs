@@ -16,9 +16,10 @@ const listBody = () => ({
 
 /**
  * Composes the pipeline over a mock server. `server` options go to createMockServer, `limits` to rateLimit,
- * `auth` to authToken; `transport` may wrap the server's fetch. Every event is recorded in `events`.
+ * `auth` to authToken; `transport` may wrap the server's fetch; `mock` replaces the server by anything with a
+ * `fetch` (a simulator in another Worker), `base` its URL. Every event is recorded in `events`.
  */
-export function buildPipeline(modules, { clock, server: serverOptions, limits, auth, retry, transport, mock } = {}) {
+export function buildPipeline(modules, { clock, server: serverOptions, limits, auth, retry, transport, mock, base = BASE } = {}) {
   const { core, authToken, rateLimit, retry429, errorMap, mockServer } = needs(
     modules,
     'core',
@@ -34,7 +35,7 @@ export function buildPipeline(modules, { clock, server: serverOptions, limits, a
     [
       errorMap.errorMap(),
       retry429.retry429({ random: () => 0.5, ...retry }),
-      authToken.authToken({ apiKey: ADMIN_KEY, baseUrl: BASE, ...auth }),
+      authToken.authToken({ apiKey: ADMIN_KEY, baseUrl: base, ...auth }),
       rateLimit.rateLimit({ marginMs: 0, ...limits }),
     ],
     { fetch: send, clock },

@@ -1,0 +1,195 @@
+/** A rate rule as stores receive it (`jitterMs` resolved: `Infinity` when not set). */
+export interface StoreRule {
+  limit: number;
+  windowMs: number;
+  jitterMs: number;
+}
+
+export interface AcquireInput {
+  key: string;
+  endpoint: string;
+  now: number;
+  rules: readonly StoreRule[];
+  /** Requests in flight per endpoint of the key. */
+  concurrency: number;
+  /** A slot not released after this long is taken back (a crashed process, a body never read). */
+  leaseMs: number;
+}
+
+export interface Lease {
+  ok: true;
+  /** Number of this send among the key's sends, for `sync`. */
+  seq: number;
+  /**
+   * Frees the slot. The request counts in the log until `windowMs` after `countedBy`, the latest time the server can
+   * have counted it: when its response arrived, or a margin after it failed. Until released it counts from
+   * `min(send + jitterMs, send + leaseMs)`.
+   */
+  release(countedBy: number): unknown;
+}
+
+export type Acquired = Lease | { ok: false; retryAt: number };
+
+/**
+ * Where requests are counted. Each method is atomic for its key; a shared store (Redis, with a script
+ * per method) gives a fleet the same guarantees as one process. Methods may return promises.
+ */
+export interface RateLimitStore {
+  /** Checks the pause, the server's budget, every rule and the endpoint's slots; when all allow, logs the send and takes a slot. */
+  acquire(input: AcquireInput): Acquired | Promise<Acquired>;
+  /**
+   * Holds the key until `until`, then lets one request go until a response to it arrives. `refused` (a 429):
+   * the server is assumed full, so the log is filled to free one request per `windowMs / limit` after `until`.
+   * Otherwise a pause that the log already enforces (within a second) is skipped. Resolves true when it paused.
+   */
+  pause(key: string, until: number, now: number, rules: readonly StoreRule[], refused: boolean): boolean | Promise<boolean>;
+  /** The response to send `seq` said `remaining` requests are left until `resetAt` (both undefined: no such headers). */
+  sync(key: string, seq: number, now: number, remaining?: number, resetAt?: number): unknown;
+}
+
+interface KeyState {
+  /** Per rule: ascending latest times each logged request can have been counted at (the `limit` largest). */
+  l: number[][];
+  /** The rules last used. */
+  r: readonly StoreRule[];
+  /** Per endpoint: expiry times of the slots held. */
+  e: Map<string, number[]>;
+  /** Paused until. */
+  p: number;
+  /** Server budget: requests left until `bt`, learnt from the response to send `bs`. */
+  b: number;
+  bt: number;
+  bs: number;
+  /** Probing: one request after a pause, until a response to a later send. */
+  q: boolean;
+  /** Sends so far. */
+  n: number;
+  /** Pause and budget over after this time. */
+  x: number;
+}
+
+export interface MemoryStore extends RateLimitStore {
+  /** Keys holding state. */
+  readonly size: number;
+  /** Drops the state of every idle key; returns how many keys remain. */
+  prune(now: number): number;
+}
+
+const insert = (log: number[], value: number) => {
+  let i = log.length;
+  while (i > 0 && (log[i - 1] as number) > value) i--;
+  log.splice(i, 0, value);
+};
+
+// The earliest time every rule allows one more request: the `limit`-th latest entry plus the window.
+const logFree = (k: KeyState, rules: readonly StoreRule[]) =>
+  rules.reduce((at, r, i) => {
+    const log = k.l[i] ?? [];
+    return Math.max(at, (log[log.length - r.limit] ?? -Infinity) + r.windowMs);
+  }, 0);
+
+/** The default store: one process's memory. Idle keys are dropped as traffic goes on (and by `prune`). */
+export function createMemoryStore(): MemoryStore {
+  const keys = new Map<string, KeyState>();
+  const idle = (k: KeyState, now: number) =>
+    now >= k.x &&
+    k.r.every((r, i) => (k.l[i]?.at(-1) ?? 0) + r.windowMs <= now) &&
+    [...k.e.values()].every((slots) => slots.every((t) => t <= now));
+  // Least recently used first: look at a few per call, so idle keys go without a timer.
+  const sweep = (now: number, count: number) => {
+    for (const [key, k] of keys) {
+      if (count-- <= 0) return;
+      keys.delete(key);
+      if (!idle(k, now)) keys.set(key, k);
+    }
+  };
+  const touch = (key: string, now: number) => {
+    sweep(now, 3);
+    const k: KeyState = keys.get(key) ?? { l: [], r: [], e: new Map(), p: 0, b: 0, bt: 0, bs: 0, q: false, n: 0, x: 0 };
+    keys.delete(key);
+    keys.set(key, k);
+    return k;
+  };
+
+  return {
+    acquire({ key, endpoint, now, rules, concurrency, leaseMs }) {
+      const k = touch(key, now);
+      const slots = (k.e.get(endpoint) ?? []).filter((t) => t > now);
+      let at = Math.max(k.p, logFree(k, rules));
+      if (now < k.bt && k.b <= 0) at = Math.max(at, k.bt);
+      if (slots.length >= concurrency) at = Math.max(at, Math.min(...slots));
+      if (at > now) return { ok: false, retryAt: at };
+      const expiry = now + leaseMs;
+      const until = (r: StoreRule) => now + Math.min(r.jitterMs, leaseMs);
+      slots.push(expiry);
+      k.e.set(endpoint, slots);
+      k.r = rules;
+      rules.forEach((r, i) => {
+        const log = (k.l[i] ??= []);
+        insert(log, until(r));
+        if (log.length > r.limit) log.shift();
+      });
+      if (now < k.bt) k.b--;
+      return {
+        ok: true,
+        seq: k.n++,
+        release(countedBy) {
+          const held = k.e.get(endpoint) ?? [];
+          const j = held.indexOf(expiry);
+          if (j >= 0) held.splice(j, 1);
+          if (!held.length) k.e.delete(endpoint);
+          rules.forEach((r, i) => {
+            const log = k.l[i] ?? [];
+            const at = log.lastIndexOf(until(r));
+            if (at >= 0 && countedBy < until(r)) {
+              log.splice(at, 1);
+              insert(log, countedBy);
+            }
+          });
+        },
+      };
+    },
+
+    pause(key, until, now, rules, refused) {
+      const k = touch(key, now);
+      if (until <= k.p || (!refused && until <= logFree(k, rules) + 1000)) return false;
+      const longest = Math.max(0, ...rules.map((r) => r.windowMs));
+      k.p = until;
+      k.r = rules;
+      if (refused)
+        rules.forEach((r, i) => {
+          const fill = Array.from({ length: r.limit }, (_, j) => until - r.windowMs + (j * r.windowMs) / r.limit);
+          k.l[i] = [...(k.l[i] ?? []), ...fill].sort((a, b) => a - b).slice(-r.limit);
+        });
+      k.q = true;
+      k.b = 1;
+      k.bs = k.n;
+      k.bt = until + longest;
+      k.x = Math.max(k.x, k.bt);
+      return true;
+    },
+
+    sync(key, seq, now, remaining, resetAt) {
+      const k = keys.get(key);
+      // Older news than the budget held: the server may not have counted what was sent since.
+      if (!k || (seq < k.bs && now < k.bt)) return;
+      if (k.q) k.q = false;
+      else if (remaining === undefined) return;
+      k.bt = 0;
+      if (remaining === undefined || resetAt === undefined) return;
+      k.b = remaining - (k.n - seq - 1);
+      k.bt = resetAt;
+      k.bs = seq;
+      k.x = Math.max(k.x, resetAt);
+    },
+
+    get size() {
+      return keys.size;
+    },
+
+    prune(now) {
+      sweep(now, keys.size);
+      return keys.size;
+    },
+  };
+}

@@ -1,0 +1,89 @@
+import { compose } from '@sluice/core';
+import { createTestClock } from '@sluice/core/testing';
+import { rateLimit } from '@sluice/rate-limit';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { type Counting, createServer, minimumCompletion, seeded } from './models.js';
+
+const LIMIT = 60;
+const WINDOW = 60_000;
+const MIN_LATENCY = 5;
+
+interface Run {
+  requests: number;
+  endpoints: number;
+  refused: number;
+  maxClientInFlight: number;
+  maxServerInFlight: number;
+  tookMs: number;
+  minimumMs: number;
+}
+
+// Random bursts adding up to `total` requests over a few endpoints: the first at the start, the rest within
+// 90 s; each burst issues all its requests at one instant.
+async function burst(counting: Counting, seed: number, headers: boolean, total = 1000): Promise<Run> {
+  const random = seeded(seed);
+  const clock = createTestClock();
+  const server = createServer({ clock, counting, random, limit: LIMIT, windowMs: WINDOW, headers, latency: [MIN_LATENCY, 200] });
+  const api = compose([rateLimit()], { fetch: server.fetch, clock });
+  const endpoints = 3 + Math.floor(random() * 4);
+  const bursts = 1 + Math.floor(random() * 4);
+  const t0 = clock.now();
+  const issues: number[] = [];
+  const calls: Promise<unknown>[] = [];
+  let lastResponse = t0;
+  let left = total;
+  for (let b = 0; b < bursts; b++) {
+    const size = b === bursts - 1 ? left : Math.min(left, Math.max(1, Math.floor(random() * (total / bursts) * 1.5)));
+    left -= size;
+    const at = b === 0 ? 0 : Math.floor(random() * 90_000);
+    const paths = Array.from({ length: size }, () => Math.floor(random() * endpoints));
+    calls.push(
+      clock.sleep(at).then(() =>
+        Promise.all(
+          paths.map(async (p) => {
+            issues.push(clock.now());
+            const response = await api(`https://api.example/v2/ep${p}?page=${p}`);
+            assert.is(response.status, 200);
+            await response.text();
+            lastResponse = Math.max(lastResponse, clock.now());
+          }),
+        ),
+      ),
+    );
+  }
+  await clock.runAll(1_000_000);
+  await Promise.all(calls);
+  issues.sort((a, b) => a - b);
+  await api.close();
+  return {
+    requests: issues.length,
+    endpoints,
+    refused: server.refused,
+    maxClientInFlight: server.maxClientInFlight,
+    maxServerInFlight: server.maxServerInFlight,
+    tookMs: lastResponse - t0,
+    minimumMs: minimumCompletion(counting, issues, LIMIT, WINDOW, MIN_LATENCY) - t0,
+  };
+}
+
+const report = process.env.RATE_LIMIT_REPORT === '1';
+
+for (const counting of ['sliding', 'fixed', 'bucket'] as const) {
+  for (const [seed, headers] of [
+    [1, true],
+    [2, false],
+  ] as const) {
+    test(`meets a ${counting} server's limit with no 429, at most 5 in flight per endpoint, within 5% of the fastest possible (seed ${seed}, ${headers ? 'with' : 'without'} headers)`, async () => {
+      const run = await burst(counting, seed, headers);
+      if (report) console.log(counting, seed, headers, run, (run.tookMs / run.minimumMs).toFixed(4));
+      assert.is(run.requests, 1000);
+      assert.is(run.refused, 0);
+      assert.ok(run.maxClientInFlight <= 5, `client in flight ${run.maxClientInFlight}`);
+      assert.ok(run.maxServerInFlight <= 5, `server in flight ${run.maxServerInFlight}`);
+      assert.ok(run.tookMs <= run.minimumMs * 1.05, `took ${run.tookMs} ms, minimum ${run.minimumMs} ms`);
+    });
+  }
+}
+
+test.run();

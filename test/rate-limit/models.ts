@@ -1,0 +1,219 @@
+// In-test server models on the virtual clock. Each counts a request when it arrives (send + one-way
+// latency), answers 429 over its limit or over `concurrency` requests of one endpoint being served,
+// and reports its quota in headers the way servers of its kind do.
+import type { TestClock } from '@sluice/core/testing';
+
+export type Counting = 'sliding' | 'fixed' | 'bucket';
+
+/** A limit of `limit` requests per `windowMs`, counted one way; `admit` counts the request when it fits. */
+interface Counter {
+  admit(now: number): boolean;
+  headers(now: number): Record<string, string>;
+}
+
+const seconds = (ms: number) => String(Math.ceil(ms / 1000));
+
+/** Timestamps of accepted requests; one is accepted while fewer than `limit` lie in (now - windowMs, now]. */
+export function slidingLog(limit: number, windowMs: number): Counter {
+  const log: number[] = [];
+  const expire = (now: number) => {
+    while (log.length && (log[0] as number) <= now - windowMs) log.shift();
+  };
+  return {
+    admit(now) {
+      expire(now);
+      if (log.length >= limit) return false;
+      log.push(now);
+      return true;
+    },
+    headers(now) {
+      expire(now);
+      // Reset: when the oldest request leaves the window, rounded up to the epoch second (as servers send it).
+      const reset = log.length ? (log[0] as number) + windowMs : now;
+      return {
+        'x-ratelimit-limit': String(limit),
+        'x-ratelimit-remaining': String(limit - log.length),
+        'x-ratelimit-reset': seconds(reset),
+      };
+    },
+  };
+}
+
+/** Windows aligned to multiples of `windowMs` since the epoch (epoch minutes by default). */
+export function fixedWindow(limit: number, windowMs: number): Counter {
+  let window = -1;
+  let count = 0;
+  const roll = (now: number) => {
+    const current = Math.floor(now / windowMs);
+    if (current !== window) {
+      window = current;
+      count = 0;
+    }
+  };
+  return {
+    admit(now) {
+      roll(now);
+      if (count >= limit) return false;
+      count++;
+      return true;
+    },
+    headers(now) {
+      roll(now);
+      return {
+        'x-ratelimit-limit': String(limit),
+        'x-ratelimit-remaining': String(limit - count),
+        'x-ratelimit-reset': seconds((window + 1) * windowMs),
+      };
+    },
+  };
+}
+
+/** Starts full with `limit` tokens and refills `limit` per `windowMs` continuously; a request takes one token. */
+export function tokenBucket(limit: number, windowMs: number, start: number): Counter {
+  let tokens = limit;
+  let last = start;
+  const refill = (now: number) => {
+    tokens = Math.min(limit, tokens + ((now - last) * limit) / windowMs);
+    last = now;
+  };
+  return {
+    admit(now) {
+      refill(now);
+      if (tokens < 1) return false;
+      tokens -= 1;
+      return true;
+    },
+    headers(now) {
+      refill(now);
+      // IETF draft form: requests left, and seconds until the next whole token.
+      const next = ((1 - (tokens % 1)) * windowMs) / limit;
+      return {
+        ratelimit: `limit=${limit}, remaining=${Math.floor(tokens)}, reset=${Math.ceil(next / 1000)}`,
+        'ratelimit-policy': `"default";q=${limit};w=${windowMs / 1000}`,
+      };
+    },
+  };
+}
+
+export interface ServerOptions {
+  clock: TestClock;
+  counting: Counting;
+  random: () => number;
+  limit?: number;
+  windowMs?: number;
+  concurrency?: number;
+  /** One-way latency range, ms. */
+  latency?: [number, number];
+  /** Time the server works on a request before answering, ms. */
+  serviceMs?: [number, number];
+  headers?: boolean;
+}
+
+export interface ServerModel {
+  fetch: (request: Request) => Promise<Response>;
+  accepted: number;
+  refused: number;
+  /** Most requests of one endpoint in flight at once: between send and response (client) and being served (server). */
+  maxClientInFlight: number;
+  maxServerInFlight: number;
+  /** Arrival times of accepted requests. */
+  arrivals: number[];
+}
+
+export function createServer(options: ServerOptions): ServerModel {
+  const { clock, random, limit = 60, windowMs = 60_000, concurrency = 5 } = options;
+  const [lo, hi] = options.latency ?? [5, 200];
+  const [slo, shi] = options.serviceMs ?? [0, 20];
+  const between = (a: number, b: number) => Math.round(a + random() * (b - a));
+  const counter =
+    options.counting === 'sliding'
+      ? slidingLog(limit, windowMs)
+      : options.counting === 'fixed'
+        ? fixedWindow(limit, windowMs)
+        : tokenBucket(limit, windowMs, clock.now());
+  const client = new Map<string, number>();
+  const serving = new Map<string, number>();
+  const bump = (map: Map<string, number>, key: string, by: number) => {
+    const n = (map.get(key) ?? 0) + by;
+    map.set(key, n);
+    return n;
+  };
+
+  const model: ServerModel = {
+    accepted: 0,
+    refused: 0,
+    maxClientInFlight: 0,
+    maxServerInFlight: 0,
+    arrivals: [],
+    async fetch(request) {
+      const endpoint = new URL(request.url).pathname;
+      model.maxClientInFlight = Math.max(model.maxClientInFlight, bump(client, endpoint, 1));
+      try {
+        await clock.sleep(between(lo, hi));
+        const now = clock.now();
+        const busy = bump(serving, endpoint, 1);
+        model.maxServerInFlight = Math.max(model.maxServerInFlight, busy);
+        const ok = busy <= concurrency && counter.admit(now);
+        const headers: Record<string, string> = options.headers === false ? {} : counter.headers(now);
+        if (ok) {
+          model.accepted++;
+          model.arrivals.push(now);
+        } else {
+          model.refused++;
+          headers['retry-after'] = '1';
+        }
+        await clock.sleep(between(slo, shi));
+        bump(serving, endpoint, -1);
+        await clock.sleep(between(lo, hi));
+        return new Response(ok ? 'ok' : 'rate limited', { status: ok ? 200 : 429, headers });
+      } finally {
+        bump(client, endpoint, -1);
+      }
+    },
+  };
+  return model;
+}
+
+/**
+ * The earliest the last of `issues` (sorted issue times) can complete under each model, for any client: each
+ * request counted as early as its issue time plus the least one-way latency and the model allow (greedy, in issue
+ * order, which is optimal for identical requests), answered after the least latency back. Concurrency is ignored.
+ */
+export function minimumCompletion(counting: Counting, issues: number[], limit: number, windowMs: number, minLatency: number): number {
+  const counted: number[] = [];
+  let tokens = limit;
+  let last = issues[0] ?? 0;
+  const perWindow = new Map<number, number>();
+  for (let i = 0; i < issues.length; i++) {
+    let t = Math.max((issues[i] as number) + minLatency, counted[i - 1] ?? Number.NEGATIVE_INFINITY);
+    if (counting === 'sliding') {
+      if (i >= limit) t = Math.max(t, (counted[i - limit] as number) + windowMs);
+    } else if (counting === 'fixed') {
+      while ((perWindow.get(Math.floor(t / windowMs)) ?? 0) >= limit) t = (Math.floor(t / windowMs) + 1) * windowMs;
+      const w = Math.floor(t / windowMs);
+      perWindow.set(w, (perWindow.get(w) ?? 0) + 1);
+    } else {
+      tokens = Math.min(limit, tokens + ((t - last) * limit) / windowMs);
+      if (tokens < 1) {
+        t += ((1 - tokens) * windowMs) / limit;
+        tokens = 1;
+      }
+      tokens -= 1;
+      last = t;
+    }
+    counted.push(t);
+  }
+  return (counted[counted.length - 1] ?? 0) + minLatency;
+}
+
+/** mulberry32: a small seeded generator, so every run of a test sees the same traffic. */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
