@@ -171,6 +171,20 @@ test('network errors are retried, and a success after them is used', async () =>
   assert.is(h.api.exchanges, 3);
 });
 
+test('a token answer whose body breaks off is retried like a network error', async () => {
+  const h = harness();
+  const broken = new ReadableStream({
+    pull(controller) {
+      controller.error(new TypeError('terminated'));
+    },
+  });
+  h.api.scriptToken(new Response(broken, { status: 200 }));
+  const response = track(h.fetch(`${API}/v2/items`));
+  await h.clock.advance(SECOND);
+  assert.is((await response.promise).status, 200);
+  assert.is(h.api.exchanges, 2);
+});
+
 test('other statuses (4xx, redirects) reject at once without retries', async () => {
   const h = harness();
   h.api.scriptToken(new Response(null, { status: 302, headers: { location: 'https://elsewhere.example/token' } }));

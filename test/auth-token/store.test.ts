@@ -78,4 +78,38 @@ test('a store that fails rejects the waiters, and the next request tries again',
   assert.is((await h.fetch(`${API}/v2/x`)).status, 200);
 });
 
+test('a flight that dies with a runtime error (a Worker request that ended) is replaced once by its waiters', async () => {
+  const inner = memoryTokenStore();
+  let gets = 0;
+  const store: TokenStore = {
+    ...inner,
+    get: async (id) => {
+      if (++gets === 1) throw new Error('This promise was created by a request that has since ended');
+      return inner.get(id);
+    },
+  };
+  const h = harness({ store });
+  const responses = await Promise.all(Array.from({ length: 10 }, () => h.fetch(`${API}/v2/x`)));
+  assert.ok(responses.every((r) => r.status === 200));
+  assert.is(gets, 2);
+  assert.is(h.api.exchanges, 1);
+});
+
+test('waitUntil receives every exchange, so a Worker keeps a background refresh alive', async () => {
+  const kept: Promise<unknown>[] = [];
+  const h = harness({ waitUntil: (promise) => kept.push(promise), tokenDelayMs: 1000 });
+  const first = h.fetch(`${API}/v2/x`);
+  await h.clock.advance(1000);
+  await first;
+  await h.clock.advance(720_000);
+  await h.fetch(`${API}/v2/x`);
+  assert.is(kept.length, 2);
+  let done = false;
+  kept[1]?.then(() => (done = true));
+  await h.clock.flush();
+  assert.not.ok(done);
+  await h.clock.advance(1000);
+  assert.ok(done);
+  assert.is(h.of('auth:token-acquired').at(-1)?.reason, 'refresh-ahead');
+});
 test.run();

@@ -36,16 +36,18 @@ export async function exchange(f: Flight, key: string, keyId: string): Promise<E
     bus.emit('auth:token-requested', { keyId, reason, attempt, method, url });
     const issuedAt = clock.now();
     let response: Response | undefined;
+    let text: string | undefined;
     let cause: unknown;
     try {
       response = await f.next(request);
+      if (response.ok) text = await response.text();
     } catch (error) {
       if (signal.aborted) throw signal.reason;
-      cause = error;
+      [response, cause] = [undefined, error];
     }
     const status = response?.status;
-    if (response?.ok) {
-      const parsed = parseAnswer(await response.text(), issuedAt, o);
+    if (text !== undefined) {
+      const parsed = parseAnswer(text, issuedAt, o);
       if (typeof parsed === 'string') throw new TokenResponseError(parsed, url, keyId, status);
       return toEntry(keyId, parsed, o);
     }

@@ -1,4 +1,13 @@
-import { ClosedError, type Context, describeUrl, type EventBus, type Interceptor, type Next, prepareReplay } from '@sluice/core';
+import {
+  ClosedError,
+  type Context,
+  describeUrl,
+  type EventBus,
+  type Interceptor,
+  isSluiceError,
+  type Next,
+  prepareReplay,
+} from '@sluice/core';
 import { InvalidApiKeyError, TokenExchangeError } from './errors.js';
 import type { TokenReason } from './events.js';
 import { discard, exchange, type Flight } from './exchange.js';
@@ -60,6 +69,7 @@ export function authToken(options: AuthTokenOptions): AuthTokenInterceptor {
   };
 
   const acquire = async (f: Flight): Promise<Entry> => {
+    life.signal.throwIfAborted();
     const key = await f.read();
     const keyId = await keyFingerprint(key);
     f.ctx.state.keyId ??= keyId;
@@ -109,19 +119,27 @@ export function authToken(options: AuthTokenOptions): AuthTokenInterceptor {
         throw error;
       },
     );
+    o.waitUntil?.(promise.catch(() => {}));
     promise.catch(() => {});
     return (flight = promise);
   };
 
   // Blocks only when there is no usable token; otherwise starts a refresh (or rotation) in the background.
-  const tokenFor = (ctx: Context, next: Next, signal: AbortSignal): Promise<Entry> | Entry => {
+  const tokenFor = (ctx: Context, next: Next, signal: AbortSignal, retried?: boolean): Promise<Entry> | Entry => {
     const now = ctx.clock.now();
     if (cached && now < cached.staleAt) {
       ctx.state.keyId = cached.keyId;
       if (!flight && (rotation || now >= cached.refreshAt)) start(rotation ? 'rotate' : 'refresh-ahead', ctx, next);
       return cached;
     }
-    return race(flight ?? start(rotation ? 'rotate' : nextReason, ctx, next), signal);
+    const shared = flight ?? start(rotation ? 'rotate' : nextReason, ctx, next);
+    // A flight can die without settling: on Workers, with the request that started it. The waiter
+    // then gets a runtime error, drops that flight and starts its own, once.
+    return race(shared, signal).catch((error) => {
+      if (retried || isSluiceError(error) || signal.aborted) throw error;
+      if (flight === shared) flight = undefined;
+      return tokenFor(ctx, next, signal, true);
+    });
   };
 
   const drop = (entry: Entry, bus: EventBus | undefined, reason: '401' | 'manual', request?: Request) => {

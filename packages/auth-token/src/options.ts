@@ -44,6 +44,11 @@ export interface AuthTokenOptions {
   keyExpiryWarningsMs?: readonly number[];
   /** Where tokens are kept. @default memoryTokenStore() */
   store?: TokenStore;
+  /**
+   * Keeps an exchange alive after the request that started it has ended. On Cloudflare Workers pass
+   * `waitUntil` from `cloudflare:workers`, or a background refresh dies with its request. @default undefined
+   */
+  waitUntil?: (promise: Promise<unknown>) => void;
 }
 
 const DAY = 86_400_000;
@@ -69,7 +74,8 @@ export const authTokenDefaults = Object.freeze({
   keyExpiryWarningsMs: Object.freeze([30 * DAY, 7 * DAY, DAY]) as readonly number[],
 }) satisfies Partial<AuthTokenOptions>;
 
-export type Resolved = Required<Omit<AuthTokenOptions, 'baseUrl' | 'origins' | 'apiKeyExpiresAt' | 'tokenUrl'>> & {
+export type Resolved = Required<Omit<AuthTokenOptions, 'baseUrl' | 'origins' | 'apiKeyExpiresAt' | 'tokenUrl' | 'waitUntil'>> & {
+  waitUntil?: AuthTokenOptions['waitUntil'];
   tokenUrl: string;
   origins: string[];
   apiKeyExpiresAt: number | undefined;
