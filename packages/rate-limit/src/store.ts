@@ -69,6 +69,8 @@ interface KeyState {
 }
 
 export interface MemoryStore extends RateLimitStore {
+  acquire(input: AcquireInput): Acquired;
+  pause(key: string, until: number, now: number, rules: readonly StoreRule[], refused: boolean): boolean;
   /** Keys holding state. */
   readonly size: number;
   /** Drops the state of every idle key; returns how many keys remain. */
