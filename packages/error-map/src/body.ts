@@ -1,0 +1,51 @@
+// Error bodies are server-controlled and may echo what they were sent. Bearer and basic credentials, JWTs,
+// values under secret-sounding keys, and `key=value` / `"key": "value"` pairs with such keys in text are replaced.
+// Every pattern starts only where a word starts (the lookbehinds), so a hostile 64 KiB body costs linear time.
+const SECRET_KEY = /token|secret|passw|api[-_]?key|authori[sz]ation|credential|cookie|session|signature/i;
+const CREDENTIAL = /\b(?:bearer|basic)\s+[\w.~+/=-]+|(?<![\w-])eyJ[\w-]*\.[\w-]*\.[\w-]*/gi;
+const PAIR = /(?<![\w-])([\w-]+)(["']?\s*[:=]\s*["']?)[^\s"'&,;}]+/g;
+export const REDACTED = '[redacted]';
+
+export function scrub(value: unknown): unknown {
+  if (typeof value === 'string') {
+    return value
+      .replace(CREDENTIAL, REDACTED)
+      .replace(PAIR, (pair, key: string, separator: string) => (SECRET_KEY.test(key) ? key + separator + REDACTED : pair));
+  }
+  if (Array.isArray(value)) return value.map(scrub);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, SECRET_KEY.test(key) ? REDACTED : scrub(item)]));
+  }
+  return value;
+}
+
+/** Reads at most `maxBytes` of the body, then cancels the rest; JSON when it parses, else text; undefined when empty. */
+export async function readBody(response: Response, maxBytes: number): Promise<unknown> {
+  const reader = response.body?.getReader();
+  if (!reader) return undefined;
+  const chunks: BlobPart[] = [];
+  let size = 0;
+  let done = false;
+  try {
+    while (!done && size <= maxBytes) {
+      const read = await reader.read();
+      done = read.done;
+      if (read.value) {
+        chunks.push(read.value as Uint8Array<ArrayBuffer>);
+        size += read.value.byteLength;
+      }
+    }
+  } catch {
+    // A body that breaks off mid-way still tells what arrived.
+  }
+  reader.cancel().catch(() => {});
+  const text = await new Blob(chunks).slice(0, maxBytes).text();
+  if (done && size <= maxBytes) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      // Not JSON: keep the text.
+    }
+  }
+  return text || undefined;
+}
