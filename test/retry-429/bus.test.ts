@@ -1,4 +1,7 @@
-import type { Interceptor } from '@sluice/core';
+import { compose, createBus, type Interceptor } from '@sluice/core';
+import { createFakeTransport, createTestClock } from '@sluice/core/testing';
+import { rateLimit } from '@sluice/rate-limit';
+import { retry429 } from '@sluice/retry-429';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { track } from '../helpers/index.js';
@@ -67,6 +70,29 @@ test('the rate-limit:exceeded payload carries no header, token or query', async 
   const text = JSON.stringify([s.of('rate-limit:exceeded'), s.of('retry:scheduled')]);
   assert.not.ok(text.includes('abc123secret'));
   assert.not.ok(/authorization|bearer/i.test(text));
+});
+
+test('the real rate-limit pauses the key on the event alone: a pipeline sharing the bus holds its requests', async () => {
+  // Pipeline A has no rate-limit, so only the event can tell pipeline B's rate-limit about A's 429.
+  const clock = createTestClock();
+  const bus = createBus();
+  const transport = createFakeTransport({ clock });
+  const a = compose([retry429({ random: () => 0.5 }), keyed('key-1')], { fetch: transport.fetch, clock, bus });
+  const b = compose([keyed('key-1'), rateLimit()], { fetch: transport.fetch, clock, bus });
+  transport.queue(tooMany({ 'retry-after': '8' }));
+  transport.fallback(ok());
+  const first = track(a(`${URL_ITEMS}/a`));
+  await clock.flush();
+  const held = track(b(`${URL_ITEMS}/b`));
+  await clock.advance(7999);
+  assert.is(transport.calls.length, 1, "B's request waits out the pause A's 429 asked for");
+  assert.not.ok(held.settled());
+  await clock.advance(1);
+  await clock.flush();
+  assert.is((await held.promise).status, 200);
+  assert.is((await first.promise).status, 200);
+  assert.ok(transport.calls.slice(1).every((c) => c.at >= transport.calls[0]!.at + 8000));
+  await Promise.all([a.close(), b.close()]);
 });
 
 test.run();
