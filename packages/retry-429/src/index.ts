@@ -1,4 +1,4 @@
-import { bufferRequest, type Clock, ClosedError, type Context, describeUrl, type Interceptor } from '@sluice/core';
+import { type Clock, ClosedError, type Context, describeUrl, type Interceptor, prepareReplay } from '@sluice/core';
 import { ExponentialBackoff, type IBackoff } from 'cockatiel';
 import { type Budget, createBudget, type RetryBudget } from './budget.js';
 import { decorrelatedJitter, serverDelay } from './delay.js';
@@ -114,12 +114,7 @@ export function retry429(options: Retry429Options = {}): Interceptor {
       const url = describeUrl(request.url);
       const idempotent = methods.has(method);
       // A caller's one-shot stream is read into memory (up to the cap) before the first send, or it could not be replayed.
-      let ready = request;
-      let replayable = true;
-      if (request.body !== null && ctx.streamBody) {
-        ({ request: ready, replayable } = await bufferRequest(request, o.maxBufferBytes));
-        if (replayable) ctx.streamBody = false;
-      }
+      const { request: ready, replayable } = await prepareReplay(request, ctx, o.maxBufferBytes);
       const first = ctx.attempt;
       let step: IBackoff<unknown> | undefined;
       for (let retries = 0; ; retries++) {
