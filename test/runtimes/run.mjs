@@ -1,5 +1,6 @@
 // Runs the conformance suite against the built packages in every runtime, one after another:
 // Node (the machine's), Node 24, Deno, Bun and workerd. Usage: node test/runtimes/run.mjs [runtime...] [--filter text]
+// (runtimes: node, node24, deno, bun, workerd). Build first: npx pnpm@12.4.2 build.
 // A runtime that cannot start, or dies before reporting, counts as one failed test; nothing is skipped.
 // Closing line: `runtimes: N passed, M failed`.
 import { spawn } from 'node:child_process';
@@ -141,12 +142,13 @@ for (const runtime of runtimes) {
   let label = runtime.name;
   let results;
   try {
-    const binary = runtime.binary();
+    // SLUICE_<NAME>_BIN (e.g. SLUICE_DENO_BIN) runs another binary of that runtime.
+    const binary = process.env[`SLUICE_${runtime.name.toUpperCase()}_BIN`] || runtime.binary();
     label = `${runtime.name} ${await versionOf(binary)}`;
     console.log(`\n── ${label}`);
     results = runtime.workerd ? await startWorkerd({ binary, root, tmp, filter }) : await runScript(runtime, binary);
   } catch (error) {
-    console.log(`\n── ${label}`);
+    if (label === runtime.name) console.log(`\n── ${label}`);
     results = [{ name: `${runtime.name} starts and reports results`, ok: false, error: error.message }];
   }
   const failed = results.filter((r) => !r.ok).length;
