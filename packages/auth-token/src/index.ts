@@ -114,7 +114,7 @@ export function authToken(options: AuthTokenOptions): AuthTokenInterceptor {
         flight = undefined;
         // A failed background refresh is tried again halfway to the token's end, not on every request.
         if (cached) cached.refreshAt = now + (cached.staleAt - now) / 2;
-        const { keyId = ctx.state.keyId, code = 'ERR_SLUICE_TOKEN_EXCHANGE', status } = error;
+        const { keyId = ctx.state.keyId, code = 'ERR_SLUICE_TOKEN_EXCHANGE', status } = error ?? {};
         bus.emit('auth:token-failed', { keyId, reason, attempt: f.attempt, code, status, delayMs: undefined });
         throw error;
       },
