@@ -146,7 +146,7 @@ export function authToken(options: AuthTokenOptions): AuthTokenInterceptor {
     cached = undefined;
     revoked = entry.token;
     nextReason = reason === '401' ? reason : 'expired';
-    o.store.delete(entry.keyId, entry.token).catch(() => {});
+    Promise.resolve(o.store.delete(entry.keyId, entry.token)).catch(() => {});
     bus?.emit('auth:token-invalidated', { keyId: entry.keyId, reason, method: request?.method, url: request && describeUrl(request.url) });
   };
 
