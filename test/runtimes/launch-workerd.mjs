@@ -40,6 +40,7 @@ async function bundle({ root, tmp, here }, entry, name) {
     conditions: ['workerd', 'worker', 'import'],
     // Minified as edge deployments are: error names must survive it (they are class fields, not inferred).
     minify: true,
+    external: ['cloudflare:*'],
     logLevel: 'silent',
     plugins: [
       {

@@ -2,6 +2,7 @@
 // through the generated `sluice:modules`) and serves it with workerd, beside mock-worker.mjs as the `API`
 // service. Each test runs inside a request: GET /list names the tests, GET /run?name=... runs one and
 // answers its result as JSON.
+import { waitUntil } from 'cloudflare:workers';
 import modules from 'sluice:modules';
 import { createRegistry } from './harness.mjs';
 import { defineSuite } from './suite/index.mjs';
@@ -15,6 +16,8 @@ const json = async (response) => {
 
 const worker = {
   bindings: undefined,
+  /** Keeps work alive past the request that started it (the module-level form of ctx.waitUntil). */
+  waitUntil,
   steps: undefined,
   /** A simulator in the API Worker, created on first use with `options`: { base, fetch, stats }. */
   async remote(name, options) {

@@ -39,6 +39,7 @@ export function atGlobalScope(modules, worker) {
       concurrent: shared('g-concurrent', {}),
       limited: shared('g-limited', { limits: { rules: [{ limit: 2, windowMs: 400, marginMs: 50 }] } }),
       refresh: shared('g-refresh', {}),
+      kept: shared('g-kept', { auth: { waitUntil: (promise) => worker.waitUntil(promise) } }),
     };
   } catch (error) {
     global.pipelineError = String(error?.stack ?? error);
@@ -152,6 +153,21 @@ export function workerdTests({ test, assert, modules, env }) {
     assert.equal(stats.tokenExchanges, p.events.filter((e) => e.type === 'auth:token-requested').length);
     const acquired = p.events.filter((e) => e.type === 'auth:token-acquired').map((e) => e.reason);
     assert.equal(acquired.length, 2, `a second token was acquired, by the refresh or by the request after it: ${auth()}`);
+  });
+
+  test('workerd: with waitUntil, a background refresh outlives its request and later requests use its token', async () => {
+    const p = pipeline('kept');
+    const mock = await worker.remote(p.name, { tokenTtlMs: 2_000 });
+    assert.equal((await self('/step/call?p=kept')).status, 200);
+    await sleep(1_100);
+    assert.equal((await self('/step/call?p=kept')).status, 200);
+    await sleep(600);
+    const last = await self('/step/call?p=kept');
+    assert.equal(last.status, 200);
+    assert.ok(!last.events.includes('auth:token-requested'), `the last request found a fresh token: ${last.events}`);
+    const reasons = p.events.filter((e) => e.type === 'auth:token-acquired').map((e) => e.reason);
+    assert.deepEqual(reasons, ['initial', 'refresh-ahead']);
+    assert.equal((await mock.stats()).tokenExchanges, 2);
   });
 
   test('workerd: a simulator composed in a Worker global scope accepts the demo keys', async () => {
