@@ -1,4 +1,6 @@
-import { hasCode, SluiceError } from '@sluice/core';
+import { describeUrl, hasCode, SluiceError } from '@sluice/core';
+
+const where = (request: Request) => `${request.method} ${describeUrl(request.url)}`;
 
 /** Too many requests wait for this key already (`maxQueue`); nothing was sent. */
 export class QueueFullError extends SluiceError {
@@ -6,8 +8,8 @@ export class QueueFullError extends SluiceError {
   readonly key: string;
   readonly endpoint: string;
 
-  constructor(key: string, endpoint: string, where: string) {
-    super('ERR_SLUICE_QUEUE_FULL', `rate-limit queue full for key ${key}: ${where}`);
+  constructor(key: string, endpoint: string, request: Request) {
+    super('ERR_SLUICE_QUEUE_FULL', `rate-limit queue full for key ${key}: ${where(request)}`);
     this.key = key;
     this.endpoint = endpoint;
   }
@@ -24,8 +26,8 @@ export class QueueTimeoutError extends SluiceError {
   readonly endpoint: string;
   readonly waitedMs: number;
 
-  constructor(key: string, endpoint: string, where: string, waitedMs: number) {
-    super('ERR_SLUICE_QUEUE_TIMEOUT', `rate-limit queue wait over ${waitedMs} ms for key ${key}: ${where}`);
+  constructor(key: string, endpoint: string, request: Request, waitedMs: number) {
+    super('ERR_SLUICE_QUEUE_TIMEOUT', `rate-limit queue wait over ${waitedMs} ms for key ${key}: ${where(request)}`);
     this.key = key;
     this.endpoint = endpoint;
     this.waitedMs = waitedMs;

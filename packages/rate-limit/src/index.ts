@@ -1,7 +1,6 @@
 import {
   ClosedError,
   type Context,
-  describeUrl,
   type Interceptor,
   parseRateLimit,
   parseRetryAfter,
@@ -79,7 +78,7 @@ export interface RateLimiter extends Interceptor {
 interface Waiter {
   seq: number;
   endpoint: string;
-  where: string;
+  request: Request;
   at: number;
   done?: boolean;
   resolve(lease: Lease): void;
@@ -185,7 +184,7 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
         if (w.done) continue;
         const now = (env as SetupContext).clock.now();
         if (now - w.at >= o.maxWaitMs) {
-          leave(key, k, w, new QueueTimeoutError(key, w.endpoint, w.where, now - w.at), 'timeout');
+          leave(key, k, w, new QueueTimeoutError(key, w.endpoint, w.request, now - w.at), 'timeout');
           k.again = true;
           continue;
         }
@@ -223,7 +222,7 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
       const w: Waiter = {
         seq: order++,
         endpoint,
-        where: `${request.method} ${describeUrl(request.url)}`,
+        request,
         at: (env as SetupContext).clock.now(),
         resolve,
         reject,
@@ -237,7 +236,7 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
       queued++;
       void scan(key, k);
       if (w.done) return;
-      if (k.n > o.maxQueue) leave(key, k, w, new QueueFullError(key, endpoint, w.where), 'queue-full');
+      if (k.n > o.maxQueue) leave(key, k, w, new QueueFullError(key, endpoint, w.request), 'queue-full');
       else emit('rate-limit:queued', { key, endpoint, queued: q.length });
     });
 
@@ -246,19 +245,21 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
       if (paused) emit('rate-limit:paused', { key, until, delayMs: until - now, reason });
     });
 
-  // What the response says about the key's quota: a 429 pauses it, remaining/reset headers bound what is planned.
-  const observe = (key: string, seq: number, response: Response, now: number) => {
-    const info = parseRateLimit(response.headers, now);
+  // What a response (none: the request failed) says of the key's quota: a 429 pauses it, remaining/reset bound what is planned.
+  const observe = (key: string, seq: number, now: number, response?: Response) => {
+    const info = response && parseRateLimit(response.headers, now);
     const resetAt = info?.resetAt ?? now + (info?.windowMs ?? longest);
     after(store.sync(key, seq, now, info?.remaining, resetAt));
-    if (response.status === 429) {
+    if (response?.status === 429) {
       const retryAfter = parseRetryAfter(response.headers.get('retry-after'), now);
       pause(key, retryAfter === undefined ? (info?.resetAt ?? now + longest) : now + retryAfter, now, '429');
     } else if (info?.remaining === 0) pause(key, resetAt, now, 'remaining');
   };
 
-  const finish = (key: string, lease: Lease, countedBy: number) =>
+  // Frees the slot, then learns from the outcome, then lets waiters try: a pause must be in place before they do.
+  const finish = (key: string, lease: Lease, countedBy: number, learn?: () => void) =>
     after(lease.release(countedBy), () => {
+      learn?.();
       const k = keys.get(key);
       if (k) scan(key, k);
     });
@@ -291,16 +292,16 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
         response = await next(request);
       } catch (error) {
         const now = env.clock.now();
-        after(store.sync(key, lease.seq, now));
-        finish(key, lease, now + o.marginMs);
+        finish(key, lease, now + o.marginMs, () => observe(key, lease.seq, now));
         throw error;
       }
       const now = env.clock.now();
-      observe(key, lease.seq, response, now);
+      const learn = () => observe(key, lease.seq, now, response);
       if (!o.holdUntilBodyDone) {
-        finish(key, lease, now);
+        finish(key, lease, now, learn);
         return response;
       }
+      learn();
       return holdBody(response, () => finish(key, lease, now));
     },
     stats: () => ({ keys: keys.size, queued }),

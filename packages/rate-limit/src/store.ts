@@ -97,19 +97,20 @@ export function createMemoryStore(): MemoryStore {
     now >= k.x &&
     k.r.every((r, i) => (k.l[i]?.at(-1) ?? 0) + r.windowMs <= now) &&
     [...k.e.values()].every((slots) => slots.every((t) => t <= now));
-  // Least recently used first: look at a few per call, so idle keys go without a timer.
+  // A cursor walks the keys a few per call, so idle keys go without a timer.
+  let cursor = keys.entries();
   const sweep = (now: number, count: number) => {
-    for (const [key, k] of keys) {
-      if (count-- <= 0) return;
-      keys.delete(key);
-      if (!idle(k, now)) keys.set(key, k);
+    while (count-- > 0) {
+      let next = cursor.next();
+      if (next.done) next = (cursor = keys.entries()).next();
+      if (next.done) return;
+      if (idle(next.value[1], now)) keys.delete(next.value[0]);
     }
   };
   const touch = (key: string, now: number) => {
     sweep(now, 3);
-    const k: KeyState = keys.get(key) ?? { l: [], r: [], e: new Map(), p: 0, b: 0, bt: 0, bs: 0, q: false, n: 0, x: 0 };
-    keys.delete(key);
-    keys.set(key, k);
+    let k = keys.get(key);
+    if (!k) keys.set(key, (k = { l: [], r: [], e: new Map(), p: 0, b: 0, bt: 0, bs: 0, q: false, n: 0, x: 0 }));
     return k;
   };
 
@@ -160,8 +161,10 @@ export function createMemoryStore(): MemoryStore {
       k.r = rules;
       if (refused)
         rules.forEach((r, i) => {
-          const fill = Array.from({ length: r.limit }, (_, j) => until - r.windowMs + (j * r.windowMs) / r.limit);
-          k.l[i] = [...(k.l[i] ?? []), ...fill].sort((a, b) => a - b).slice(-r.limit);
+          const step = r.windowMs / r.limit;
+          const fill = Array.from({ length: r.limit }, (_, j) => until - r.windowMs + j * step);
+          // Requests the fill stands for are dropped; ones that may be counted after it stay.
+          k.l[i] = [...fill, ...(k.l[i] ?? []).filter((x) => x > until - step)].slice(-r.limit);
         });
       k.q = true;
       k.b = 1;
@@ -190,7 +193,7 @@ export function createMemoryStore(): MemoryStore {
     },
 
     prune(now) {
-      sweep(now, keys.size);
+      for (const [key, k] of keys) if (idle(k, now)) keys.delete(key);
       return keys.size;
     },
   };
