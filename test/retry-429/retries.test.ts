@@ -99,6 +99,13 @@ test('retries a 503 for GET and PUT but not for POST or PATCH', async () => {
   }
 });
 
+test('methods match whatever case the request method has (fetch leaves "patch" lower-case)', async () => {
+  const s = setup({ methods: ['PATCH'] });
+  s.transport.queue(status(503), ok());
+  assert.is((await drive(s.clock, s.fetch(URL_ITEMS, { method: 'patch', body: 'x' }))).status, 200);
+  assert.is(s.transport.calls.length, 2);
+});
+
 test('retry503 false leaves 503s alone', async () => {
   const s = setup({ retry503: false });
   s.transport.queue(status(503), ok());

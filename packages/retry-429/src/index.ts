@@ -112,7 +112,7 @@ export function retry429(options: Retry429Options = {}): Interceptor {
       budget?.request();
       const method = request.method;
       const url = describeUrl(request.url);
-      const idempotent = methods.has(method);
+      const idempotent = methods.has(method.toUpperCase());
       // A caller's one-shot stream is read into memory (up to the cap) before the first send, or it could not be replayed.
       const { request: ready, replayable } = await prepareReplay(request, ctx, o.maxBufferBytes);
       const first = ctx.attempt;
