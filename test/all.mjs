@@ -56,11 +56,31 @@ async function uvuSuite(name, command, args) {
   }
 }
 
+// Runners that print their own `<name>: N passed, M failed` line.
+async function countedSuite(name, args) {
+  console.log(`\n── ${name}`);
+  const { code, output } = await exec(process.execPath, args);
+  const m = [...output.matchAll(/^[\w-]+: (\d+) passed, (\d+) failed$/gm)].pop();
+  if (!m) {
+    totals.failed++;
+    failures.push(`${name} (no summary, exit ${code})`);
+    return;
+  }
+  totals.passed += Number(m[1]);
+  totals.failed += Number(m[2]);
+  if (Number(m[2]) > 0 || code !== 0) {
+    if (Number(m[2]) === 0) totals.failed++;
+    failures.push(name);
+  }
+}
+
 await gate('build', bin('rollup'), ['-c', '--silent']);
 await gate('typecheck: packages', bin('tsc'), ['-p', 'tsconfig.json']);
 await gate('typecheck: tests and examples', bin('tsc'), ['-p', 'test/tsconfig.json']);
 await gate('lint', bin('biome'), ['check', '.']);
 await uvuSuite('unit suites', process.execPath, ['--import', 'tsx', 'test/unit.mjs']);
+await countedSuite('runtimes', ['test/runtimes/run.mjs']);
+await countedSuite('packaging', ['test/packaging/check.mjs']);
 
 if (failures.length > 0) console.log(`\nfailed: ${failures.join(', ')}`);
 console.log(`tests: ${totals.passed} passed, ${totals.failed} failed`);

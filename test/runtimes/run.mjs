@@ -14,7 +14,8 @@ import { entries } from './packages.mjs';
 const here = import.meta.dirname;
 const root = resolve(here, '../..');
 const tmp = join(here, '.tmp');
-const requireFromRoot = createRequire(join(root, 'package.json'));
+// The runtimes are dev dependencies of test/runtimes, not of the root: see its package.json.
+const requireRuntime = createRequire(join(here, 'package.json'));
 const RUNTIME_TIMEOUT_MS = 180_000;
 
 const args = process.argv.slice(2);
@@ -36,7 +37,7 @@ const isExecutable = (file) => {
 function locate(wrapper, candidates) {
   let dir;
   try {
-    dir = dirname(requireFromRoot.resolve(`${wrapper}/package.json`));
+    dir = dirname(requireRuntime.resolve(`${wrapper}/package.json`));
   } catch {
     throw new Error(`the ${wrapper} package is not installed: run npx pnpm@12.4.2 install`);
   }
