@@ -113,4 +113,15 @@ test('the abort listener is removed once the call settles', async () => {
   assert.is(live(), baselineCount());
 });
 
+test('an abort during the synchronous start of the pipeline still rejects with the reason', async () => {
+  const controller = new AbortController();
+  const fetch = compose([], {
+    fetch: async () => {
+      controller.abort(reason);
+      throw new TypeError('fetch failed');
+    },
+  });
+  assert.is(await rejects(fetch('https://api.example/', { signal: controller.signal })), reason);
+});
+
 test.run();

@@ -49,6 +49,8 @@ function raceAbort(result: Promise<Response>, signal: AbortSignal): Promise<Resp
   return new Promise<Response>((resolve, reject) => {
     const onAbort = () => reject(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
+    // The pipeline's synchronous start may already have aborted it.
+    if (signal.aborted) onAbort();
     result.then(
       (response) => {
         signal.removeEventListener('abort', onAbort);

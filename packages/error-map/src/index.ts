@@ -1,4 +1,4 @@
-import { type Context, describeUrl, type Interceptor } from '@sluice/core';
+import { type Context, describeUrl, type Interceptor, serverDelay } from '@sluice/core';
 import { readBody, scrub } from './body.js';
 import {
   AuthenticationError,
@@ -11,7 +11,6 @@ import {
   ServerError,
 } from './errors/http.js';
 import { NetworkError, TimeoutError } from './errors/transport.js';
-import { retryAfterOf } from './retry-after.js';
 
 export {
   AuthenticationError,
@@ -151,7 +150,7 @@ export function errorMap(options: ErrorMapOptions = {}): Interceptor {
         statuses[status] ??
         byStatus[status] ??
         (status >= 500 ? ServerError : status >= 400 ? ClientError : HttpError);
-      const retryAfterMs = retryAfterOf(response.headers, now, Class === RateLimitError || Class.prototype instanceof RateLimitError);
+      const retryAfterMs = serverDelay(response.headers, now, Class === RateLimitError || Class.prototype instanceof RateLimitError);
       const requestId = o.requestIdHeaders.map((name) => response.headers.get(name)).find(Boolean) || undefined;
       const error = new Class({
         status,

@@ -1,18 +1,4 @@
-import { parseRateLimit, parseRetryAfter } from '@sluice/core';
 import type { GeneratorFn } from 'cockatiel';
-
-/**
- * Milliseconds the server asked us to wait, or undefined when it did not say. `Retry-After` wins: it answers
- * this very request. Failing that, on a 429 (`limited`), the rate-limit reset (`X-RateLimit-Reset`, or the IETF
- * `RateLimit` headers) says when the window reopens, the earliest a retry can succeed. The reference API sends
- * the reset on every response, so on a 503 it says nothing about when the service is back.
- */
-export function serverDelay(headers: Headers, now: number, limited: boolean): number | undefined {
-  const retryAfter = parseRetryAfter(headers.get('retry-after'), now);
-  if (retryAfter !== undefined || !limited) return retryAfter;
-  const resetAt = parseRateLimit(headers, now)?.resetAt;
-  return resetAt === undefined ? undefined : Math.max(0, resetAt - now);
-}
 
 /**
  * cockatiel's `decorrelatedJitterGenerator` (Polly's DecorrelatedJitterV2), drawing from `random` instead of

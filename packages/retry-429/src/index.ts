@@ -1,7 +1,7 @@
-import { type Clock, ClosedError, type Context, describeUrl, type Interceptor, prepareReplay } from '@sluice/core';
+import { type Clock, ClosedError, type Context, describeUrl, type Interceptor, prepareReplay, serverDelay } from '@sluice/core';
 import { ExponentialBackoff, type IBackoff } from 'cockatiel';
 import { type Budget, createBudget, type RetryBudget } from './budget.js';
-import { decorrelatedJitter, serverDelay } from './delay.js';
+import { decorrelatedJitter } from './delay.js';
 import type { ExhaustedReason, RetryReason } from './events.js';
 
 export type { RetryBudget } from './budget.js';

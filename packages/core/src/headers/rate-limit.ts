@@ -1,4 +1,4 @@
-import { clampDelay } from './retry-after.js';
+import { clampDelay, parseRetryAfter } from './retry-after.js';
 
 /** What a response says about the caller's quota. Every field is optional: servers send what they send. */
 export interface RateLimitInfo {
@@ -139,4 +139,16 @@ function definedOnly(info: RateLimitInfo): RateLimitInfo | undefined {
     }
   }
   return any ? out : undefined;
+}
+
+/**
+ * Milliseconds the server asked the caller to wait, uncapped, or undefined. `Retry-After` wins: it answers this
+ * very request. Failing that, on a rate-limit answer (`limited`), the quota's reset says when the window reopens.
+ * On other answers the reset means nothing: the reference API sends it with every response.
+ */
+export function serverDelay(headers: Headers, now: number, limited: boolean): number | undefined {
+  const retryAfter = parseRetryAfter(headers.get('retry-after'), now);
+  if (retryAfter !== undefined || !limited) return retryAfter;
+  const resetAt = parseRateLimit(headers, now)?.resetAt;
+  return resetAt === undefined ? undefined : Math.max(0, resetAt - now);
 }
