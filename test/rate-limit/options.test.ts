@@ -78,7 +78,7 @@ test('rejects invalid options, naming the option', () => {
     [{ leaseMs: 0 }, '`leaseMs` must be a number >= 1, got 0'],
     [{ rules: [{ limit: 0, windowMs: 1000 }] }, '`rules[0].limit` must be an integer >= 1, got 0'],
     [{ rules: [{ limit: 1, windowMs: 1000 }, { limit: 5 }] }, '`rules[1].windowMs` must be a number >= 1, got undefined'],
-    [{ rules: [{ limit: Number.POSITIVE_INFINITY, windowMs: 1000 }] }, '`rules[0].limit` must be finite'],
+    [{ rules: [{ limit: 1.5, windowMs: 1000 }] }, '`rules[0].limit` must be an integer >= 1, got 1.5'],
     [{ rules: [{ limit: 1, windowMs: 1000, jitterMs: -1 }] }, '`rules[0].jitterMs` must be a number >= 0, got -1'],
   ];
   for (const [options, message] of bad)
@@ -87,6 +87,16 @@ test('rejects invalid options, naming the option', () => {
       (e: Error) => e instanceof RangeError && e.message === message,
     );
   assert.throws(() => rateLimit({ rules: 'fast' as never }), TypeError);
+});
+
+test('a rule with an infinite limit holds nothing back', async () => {
+  const { api, clock, sent } = harness({
+    rules: [{ limit: Number.POSITIVE_INFINITY, windowMs: 1000 }],
+    concurrency: Number.POSITIVE_INFINITY,
+  });
+  await Promise.all(Array.from({ length: 100 }, () => api(URL_A)));
+  assert.is(sent().length, 100);
+  assert.is(clock.pending, 0);
 });
 
 test('leaves the caller options untouched and treats undefined as the default', () => {

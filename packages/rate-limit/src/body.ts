@@ -1,23 +1,22 @@
-/** The same response, with a body that calls `done` once when it ends, errors or is cancelled. */
+/** The same response, with a body that calls `done` once, when it is read to the end, fails or is cancelled. */
 export function holdBody(response: Response, done: () => void): Response {
-  if (!response.body) {
-    done();
-    return response;
-  }
-  const reader = response.body.getReader();
-  let open = true;
+  const reader = response.body?.getReader();
+  let open = !!reader;
   const end = () => {
     if (open) done();
     open = false;
   };
+  if (!reader) {
+    done();
+    return response;
+  }
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
         const chunk = await reader.read();
-        if (chunk.done) {
-          end();
-          controller.close();
-        } else controller.enqueue(chunk.value);
+        if (!chunk.done) return controller.enqueue(chunk.value);
+        end();
+        controller.close();
       } catch (error) {
         end();
         controller.error(error);
@@ -28,7 +27,5 @@ export function holdBody(response: Response, done: () => void): Response {
       return reader.cancel(reason);
     },
   });
-  const held = new Response(body, response);
-  Object.defineProperty(held, 'url', { value: response.url });
-  return held;
+  return Object.defineProperty(new Response(body, response), 'url', { value: response.url });
 }

@@ -1,15 +1,12 @@
 import { describeUrl, hasCode, SluiceError } from '@sluice/core';
 
-const where = (request: Request) => `${request.method} ${describeUrl(request.url)}`;
-
-/** Too many requests wait for this key already (`maxQueue`); nothing was sent. */
-export class QueueFullError extends SluiceError {
-  override name = 'QueueFullError';
+/** A request left the rate-limit queue without being sent. */
+export class QueueError extends SluiceError {
   readonly key: string;
   readonly endpoint: string;
 
-  constructor(key: string, endpoint: string, request: Request) {
-    super('ERR_SLUICE_QUEUE_FULL', `rate-limit queue full for key ${key}: ${where(request)}`);
+  constructor(code: string, what: string, key: string, endpoint: string, request: Request) {
+    super(code, `rate-limit ${what} for key ${key}: ${request.method} ${describeUrl(request.url)}`);
     this.key = key;
     this.endpoint = endpoint;
   }
@@ -19,22 +16,21 @@ export class QueueFullError extends SluiceError {
   }
 }
 
-/** The request waited `maxWaitMs` in the queue without a slot; nothing was sent. */
-export class QueueTimeoutError extends SluiceError {
-  override name = 'QueueTimeoutError';
-  readonly key: string;
-  readonly endpoint: string;
-  readonly waitedMs: number;
+/** Too many requests wait for this key already (`maxQueue`). */
+export class QueueFullError extends QueueError {
+  override name = 'QueueFullError';
 
-  constructor(key: string, endpoint: string, request: Request, waitedMs: number) {
-    super('ERR_SLUICE_QUEUE_TIMEOUT', `rate-limit queue wait over ${waitedMs} ms for key ${key}: ${where(request)}`);
-    this.key = key;
-    this.endpoint = endpoint;
-    this.waitedMs = waitedMs;
+  constructor(key: string, endpoint: string, request: Request) {
+    super('ERR_SLUICE_QUEUE_FULL', 'queue full', key, endpoint, request);
   }
+}
 
-  protected override safeFields() {
-    return ['key', 'endpoint', 'waitedMs'];
+/** The request waited `maxWaitMs` in the queue without getting a slot. */
+export class QueueTimeoutError extends QueueError {
+  override name = 'QueueTimeoutError';
+
+  constructor(key: string, endpoint: string, request: Request) {
+    super('ERR_SLUICE_QUEUE_TIMEOUT', 'queue wait timed out', key, endpoint, request);
   }
 }
 

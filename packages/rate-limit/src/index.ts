@@ -63,7 +63,7 @@ export const defaults = Object.freeze({
   concurrency: 5,
   marginMs: 1000,
   maxQueue: 1000,
-  maxWaitMs: Number.POSITIVE_INFINITY,
+  maxWaitMs: Infinity,
   holdUntilBodyDone: false,
   leaseMs: 300_000,
   key: (request: Request, ctx: Context): string => ctx.state.keyId ?? new URL(request.url).origin,
@@ -76,7 +76,6 @@ export interface RateLimiter extends Interceptor {
 }
 
 interface Waiter {
-  seq: number;
   endpoint: string;
   request: Request;
   at: number;
@@ -86,182 +85,167 @@ interface Waiter {
   off(): void;
 }
 
-interface KeyQueues {
-  q: Map<string, Waiter[]>;
-  n: number;
+/** A key's waiters in arrival order, and its one timer. */
+interface Queue {
+  w: Waiter[];
   timer?: AbortController;
-  due: number;
-  busy: boolean;
-  again: boolean;
+  due?: number;
+  busy?: boolean;
+  again?: boolean;
 }
 
-const number = (name: string, value: number, min: number, integer = false) => {
-  if (!(value >= min) || (integer && value !== Number.POSITIVE_INFINITY && !Number.isInteger(value)))
+const check = (name: string, value: number, min: number, integer?: boolean) => {
+  if (!(value >= min) || (integer && !Number.isInteger(value) && value !== Infinity))
     throw new RangeError(`\`${name}\` must be ${integer ? 'an integer' : 'a number'} >= ${min}, got ${value}`);
 };
 
 const thenable = <T>(value: T | Promise<T>): value is Promise<T> => typeof (value as Promise<T>)?.then === 'function';
+// Runs `then` at once on a plain value, or when a store's promise settles (a failed write is not the caller's failure).
 const after = <T>(value: T | Promise<T>, then: (result: T) => void = () => {}) =>
   thenable(value) ? value.then(then, () => {}) : then(value);
 
 /** Queues requests so that no key goes over its rules and no endpoint over its concurrency, in step with the server's headers. */
 export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
   const o = { ...defaults, ...(Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as RateLimitOptions) };
-  number('concurrency', o.concurrency, 1, true);
-  number('marginMs', o.marginMs, 0);
-  number('maxQueue', o.maxQueue, 0, true);
-  number('maxWaitMs', o.maxWaitMs, 0);
-  number('leaseMs', o.leaseMs, 1);
+  for (const [name, min, integer] of [
+    ['concurrency', 1, true],
+    ['maxQueue', 0, true],
+    ['marginMs', 0],
+    ['maxWaitMs', 0],
+    ['leaseMs', 1],
+  ] as const)
+    check(name, o[name], min, integer);
   if (!Array.isArray(o.rules)) throw new TypeError('`rules` must be an array of { limit, windowMs }');
-  const rules: StoreRule[] = o.rules.map((r: Rule, i) => {
-    number(`rules[${i}].limit`, r?.limit, 1, true);
-    number(`rules[${i}].windowMs`, r.windowMs, 1);
-    if (r.limit === Number.POSITIVE_INFINITY) throw new RangeError(`\`rules[${i}].limit\` must be finite`);
-    const jitterMs = r.jitterMs ?? Number.POSITIVE_INFINITY;
-    number(`rules[${i}].jitterMs`, jitterMs, 0);
-    return { limit: r.limit, windowMs: r.windowMs, jitterMs };
-  });
+  const rules: StoreRule[] = o.rules
+    .map(({ limit, windowMs, jitterMs = Infinity }: Rule, i) => {
+      check(`rules[${i}].limit`, limit, 1, true);
+      check(`rules[${i}].windowMs`, windowMs, 1);
+      check(`rules[${i}].jitterMs`, jitterMs, 0);
+      return { limit, windowMs, jitterMs };
+    })
+    .filter((r) => r.limit < Infinity);
   const longest = Math.max(0, ...rules.map((r) => r.windowMs)) || 60_000;
   const store = o.store ?? createMemoryStore();
-  const keys = new Map<string, KeyQueues>();
+  const queues = new Map<string, Queue>();
   let env: SetupContext | undefined;
   let closed = false;
   let queued = 0;
-  let order = 0;
 
+  const now = () => (env as SetupContext).clock.now();
   const emit = <K extends keyof SluiceEvents & string>(type: K, payload: SluiceEvents[K]) => env?.bus.emit(type, payload);
 
-  const remove = (k: KeyQueues, w: Waiter) => {
+  const remove = (q: Queue, w: Waiter) => {
     if (w.done) return false;
     w.done = true;
     w.off();
-    const q = k.q.get(w.endpoint) as Waiter[];
-    q.splice(q.indexOf(w), 1);
-    if (!q.length) k.q.delete(w.endpoint);
-    k.n--;
+    q.w.splice(q.w.indexOf(w), 1);
     queued--;
     return true;
   };
 
-  const leave = (key: string, k: KeyQueues, w: Waiter, error: unknown, reason: RejectReason) => {
-    if (!remove(k, w)) return;
+  const leave = (key: string, q: Queue, w: Waiter, error: unknown, reason: RejectReason) => {
+    if (!remove(q, w)) return;
     w.reject(error);
     emit('rate-limit:rejected', { key, endpoint: w.endpoint, reason });
-    if (!k.busy) arm(key, k, Number.POSITIVE_INFINITY);
+    if (!q.busy) arm(key, q, Infinity);
   };
 
-  // One timer per key, at the earliest time a waiter could go or time out; none when nothing waits.
-  const arm = (key: string, k: KeyQueues, due: number) => {
-    if (!k.n) {
-      k.timer?.abort();
-      if (keys.get(key) === k) keys.delete(key);
-    } else if (due < Number.POSITIVE_INFINITY && !(k.timer && k.due <= due)) {
-      k.timer?.abort();
+  // One timer per key, at the earliest time a waiter could go or time out; none once nothing waits.
+  const arm = (key: string, q: Queue, due: number) => {
+    if (!q.w.length) {
+      q.timer?.abort();
+      if (queues.get(key) === q) queues.delete(key);
+    } else if (due < Infinity && !(q.timer && (q.due as number) <= due)) {
+      q.timer?.abort();
       const timer = new AbortController();
-      k.timer = timer;
-      k.due = due;
-      const clock = (env as SetupContext).clock;
-      clock.sleep(due - clock.now(), timer.signal).then(
-        () => {
-          k.timer = undefined;
-          scan(key, k);
-        },
-        () => {},
-      );
+      q.timer = timer;
+      q.due = due;
+      (env as SetupContext).clock.sleep(due - now(), timer.signal).then(() => {
+        q.timer = undefined;
+        scan(key, q);
+      }, after);
     }
   };
 
-  // Offers a slot to each endpoint's first waiter, oldest first, until none can go: a full endpoint blocks only its own queue.
-  const scan = async (key: string, k: KeyQueues) => {
-    if (k.busy) return void (k.again = true);
-    k.busy = true;
-    let due = Number.POSITIVE_INFINITY;
+  // Offers slots in arrival order. Once an endpoint is refused, its later waiters wait too (FIFO per endpoint),
+  // while waiters for other endpoints still get their turn (no head-of-line blocking).
+  const scan = async (key: string, q: Queue) => {
+    if (q.busy) return void (q.again = true);
+    q.busy = true;
+    let due: number;
     do {
-      k.again = false;
-      due = Number.POSITIVE_INFINITY;
-      const heads = [...k.q.values()].map((q) => q[0] as Waiter).sort((a, b) => a.seq - b.seq);
-      for (const w of heads) {
-        if (w.done) continue;
-        const now = (env as SetupContext).clock.now();
-        if (now - w.at >= o.maxWaitMs) {
-          leave(key, k, w, new QueueTimeoutError(key, w.endpoint, w.request, now - w.at), 'timeout');
-          k.again = true;
-          continue;
-        }
+      q.again = false;
+      due = Infinity;
+      const refused = new Set<string>();
+      for (const w of [...q.w]) {
+        const t = now();
+        if (t - w.at >= o.maxWaitMs) leave(key, q, w, new QueueTimeoutError(key, w.endpoint, w.request), 'timeout');
+        if (w.done || refused.has(w.endpoint)) continue;
+        due = Math.min(due, w.at + o.maxWaitMs);
         let result: Acquired;
         try {
-          const pending = store.acquire({ key, endpoint: w.endpoint, now, rules, concurrency: o.concurrency, leaseMs: o.leaseMs });
+          const pending = store.acquire({ key, endpoint: w.endpoint, now: t, rules, concurrency: o.concurrency, leaseMs: o.leaseMs });
           result = thenable(pending) ? await pending : pending;
         } catch (error) {
-          leave(key, k, w, error, 'error');
-          k.again = true;
+          leave(key, q, w, error, 'error');
           continue;
         }
         if (!result.ok) {
-          due = Math.min(due, result.retryAt, w.at + o.maxWaitMs);
-          continue;
-        }
-        k.again = true;
-        if (remove(k, w)) {
-          emit('rate-limit:acquired', { key, endpoint: w.endpoint, waitedMs: now - w.at });
+          refused.add(w.endpoint);
+          due = Math.min(due, result.retryAt);
+        } else if (remove(q, w)) {
+          emit('rate-limit:acquired', { key, endpoint: w.endpoint, waitedMs: t - w.at });
           w.resolve(result);
-        } else after(result.release(now));
+        } else {
+          // It left while the store answered: give the slot back, and let the others try again.
+          after(result.release(t));
+          q.again = true;
+        }
       }
-    } while (k.again);
-    k.busy = false;
-    arm(key, k, due);
+    } while (q.again);
+    q.busy = false;
+    arm(key, q, due);
   };
 
   const wait = (key: string, endpoint: string, request: Request) =>
     new Promise<Lease>((resolve, reject) => {
       const signal = request.signal;
       if (signal.aborted) return reject(signal.reason);
-      let k = keys.get(key);
-      if (!k) keys.set(key, (k = { q: new Map(), n: 0, due: 0, busy: false, again: false }));
-      const onAbort = () => leave(key, k, w, signal.reason, 'aborted');
-      const w: Waiter = {
-        seq: order++,
-        endpoint,
-        request,
-        at: (env as SetupContext).clock.now(),
-        resolve,
-        reject,
-        off: () => signal.removeEventListener('abort', onAbort),
-      };
+      const q = queues.get(key) ?? { w: [] };
+      queues.set(key, q);
+      const onAbort = () => leave(key, q, w, signal.reason, 'aborted');
+      const w: Waiter = { endpoint, request, at: now(), resolve, reject, off: () => signal.removeEventListener('abort', onAbort) };
       signal.addEventListener('abort', onAbort);
-      const q = k.q.get(endpoint) ?? [];
-      k.q.set(endpoint, q);
-      q.push(w);
-      k.n++;
+      q.w.push(w);
       queued++;
-      void scan(key, k);
+      scan(key, q);
       if (w.done) return;
-      if (k.n > o.maxQueue) leave(key, k, w, new QueueFullError(key, endpoint, w.request), 'queue-full');
-      else emit('rate-limit:queued', { key, endpoint, queued: q.length });
+      if (q.w.length > o.maxQueue) leave(key, q, w, new QueueFullError(key, endpoint, request), 'queue-full');
+      else emit('rate-limit:queued', { key, endpoint, queued: q.w.length });
     });
 
-  const pause = (key: string, until: number, now: number, reason: '429' | 'remaining') =>
-    after(store.pause(key, until, now, rules, reason === '429'), (paused) => {
-      if (paused) emit('rate-limit:paused', { key, until, delayMs: until - now, reason });
+  const pause = (key: string, until: number, at: number, reason: '429' | 'remaining') =>
+    after(store.pause(key, until, at, rules, reason === '429'), (paused) => {
+      if (paused) emit('rate-limit:paused', { key, until, delayMs: until - at, reason });
     });
 
   // What a response (none: the request failed) says of the key's quota: a 429 pauses it, remaining/reset bound what is planned.
-  const observe = (key: string, seq: number, now: number, response?: Response) => {
-    const info = response && parseRateLimit(response.headers, now);
-    const resetAt = info?.resetAt ?? now + (info?.windowMs ?? longest);
-    after(store.sync(key, seq, now, info?.remaining, resetAt));
+  const observe = (key: string, seq: number, at: number, response?: Response) => {
+    const info = response && parseRateLimit(response.headers, at);
+    const resetAt = info?.resetAt ?? at + (info?.windowMs ?? longest);
+    after(store.sync(key, seq, at, info?.remaining, resetAt));
     if (response?.status === 429) {
-      const retryAfter = parseRetryAfter(response.headers.get('retry-after'), now);
-      pause(key, retryAfter === undefined ? (info?.resetAt ?? now + longest) : now + retryAfter, now, '429');
-    } else if (info?.remaining === 0) pause(key, resetAt, now, 'remaining');
+      const retryAfter = parseRetryAfter(response.headers.get('retry-after'), at);
+      pause(key, retryAfter === undefined ? (info?.resetAt ?? at + longest) : at + retryAfter, at, '429');
+    } else if (info?.remaining === 0) pause(key, resetAt, at, 'remaining');
   };
 
   // Frees the slot, then learns from the outcome, then lets waiters try: a pause must be in place before they do.
   const finish = (key: string, lease: Lease, countedBy: number, learn?: () => void) =>
     after(lease.release(countedBy), () => {
       learn?.();
-      const k = keys.get(key);
-      if (k) scan(key, k);
+      const q = queues.get(key);
+      if (q) scan(key, q);
     });
 
   return {
@@ -269,17 +253,13 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
     setup(context) {
       env = context;
       const off = context.bus.on('rate-limit:exceeded', (e) => {
-        const now = context.clock.now();
-        pause(e.keyId ?? new URL(e.url).origin, now + (e.retryAfterMs ?? 0), now, '429');
+        const at = now();
+        pause(e.keyId ?? new URL(e.url).origin, at + (e.retryAfterMs ?? 0), at, '429');
       });
       return () => {
         closed = true;
         off();
-        for (const [key, k] of [...keys]) {
-          k.timer?.abort();
-          for (const q of [...k.q.values()]) for (const w of [...q]) leave(key, k, w, new ClosedError('rate-limit'), 'closed');
-        }
-        keys.clear();
+        for (const [key, q] of queues) for (const w of [...q.w]) leave(key, q, w, new ClosedError('rate-limit'), 'closed');
       };
     },
     async handle(request, next, ctx) {
@@ -291,19 +271,19 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
       try {
         response = await next(request);
       } catch (error) {
-        const now = env.clock.now();
-        finish(key, lease, now + o.marginMs, () => observe(key, lease.seq, now));
+        const at = now();
+        finish(key, lease, at + o.marginMs, () => observe(key, lease.seq, at));
         throw error;
       }
-      const now = env.clock.now();
-      const learn = () => observe(key, lease.seq, now, response);
+      const at = now();
+      const learn = () => observe(key, lease.seq, at, response);
       if (!o.holdUntilBodyDone) {
-        finish(key, lease, now, learn);
+        finish(key, lease, at, learn);
         return response;
       }
       learn();
-      return holdBody(response, () => finish(key, lease, now));
+      return holdBody(response, () => finish(key, lease, at));
     },
-    stats: () => ({ keys: keys.size, queued }),
+    stats: () => ({ keys: queues.size, queued }),
   };
 }

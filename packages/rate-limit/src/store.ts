@@ -48,7 +48,7 @@ export interface RateLimitStore {
 }
 
 interface KeyState {
-  /** Per rule: ascending latest times each logged request can have been counted at (the `limit` largest). */
+  /** Per rule: ascending, the latest times at which the `limit` latest requests can have been counted. */
   l: number[][];
   /** The rules last used. */
   r: readonly StoreRule[];
@@ -56,16 +56,14 @@ interface KeyState {
   e: Map<string, number[]>;
   /** Paused until. */
   p: number;
-  /** Server budget: requests left until `bt`, learnt from the response to send `bs`. */
+  /** Server budget: `b` requests left until `t`, learnt from the response to send `s`. */
   b: number;
-  bt: number;
-  bs: number;
-  /** Probing: one request after a pause, until a response to a later send. */
-  q: boolean;
+  t: number;
+  s: number;
+  /** Probing: after a pause, one request goes until a response to it (or a later send) arrives. */
+  q?: boolean;
   /** Sends so far. */
   n: number;
-  /** Pause and budget over after this time. */
-  x: number;
 }
 
 export interface MemoryStore extends RateLimitStore {
@@ -83,34 +81,27 @@ const insert = (log: number[], value: number) => {
   log.splice(i, 0, value);
 };
 
-// The earliest time every rule allows one more request: the `limit`-th latest entry plus the window.
-const logFree = (k: KeyState, rules: readonly StoreRule[]) =>
-  rules.reduce((at, r, i) => {
-    const log = k.l[i] ?? [];
-    return Math.max(at, (log[log.length - r.limit] ?? -Infinity) + r.windowMs);
-  }, 0);
+// The earliest time every rule allows one more request: its `limit`-th latest entry plus the window.
+const free = (k: KeyState, rules: readonly StoreRule[]) =>
+  Math.max(0, ...rules.map((r, i) => (k.l[i]?.[(k.l[i]?.length ?? 0) - r.limit] ?? -Infinity) + r.windowMs));
 
-/** The default store: one process's memory. Idle keys are dropped as traffic goes on (and by `prune`). */
+/** The default store: one process's memory. Idle keys are dropped as traffic goes on, and by `prune`. */
 export function createMemoryStore(): MemoryStore {
   const keys = new Map<string, KeyState>();
   const idle = (k: KeyState, now: number) =>
-    now >= k.x &&
+    now >= Math.max(k.p, k.t) &&
     k.r.every((r, i) => (k.l[i]?.at(-1) ?? 0) + r.windowMs <= now) &&
     [...k.e.values()].every((slots) => slots.every((t) => t <= now));
-  // A cursor walks the keys a few per call, so idle keys go without a timer.
+  // A cursor walks the keys, a few per call, so idle keys go without a timer.
   let cursor = keys.entries();
-  const sweep = (now: number, count: number) => {
-    while (count-- > 0) {
+  const touch = (key: string, now: number) => {
+    for (let i = 0; i < 3; i++) {
       let next = cursor.next();
       if (next.done) next = (cursor = keys.entries()).next();
-      if (next.done) return;
-      if (idle(next.value[1], now)) keys.delete(next.value[0]);
+      if (!next.done && idle(next.value[1], now)) keys.delete(next.value[0]);
     }
-  };
-  const touch = (key: string, now: number) => {
-    sweep(now, 3);
     let k = keys.get(key);
-    if (!k) keys.set(key, (k = { l: [], r: [], e: new Map(), p: 0, b: 0, bt: 0, bs: 0, q: false, n: 0, x: 0 }));
+    if (!k) keys.set(key, (k = { l: [], r: [], e: new Map(), p: 0, b: 0, t: 0, s: 0, n: 0 }));
     return k;
   };
 
@@ -118,34 +109,30 @@ export function createMemoryStore(): MemoryStore {
     acquire({ key, endpoint, now, rules, concurrency, leaseMs }) {
       const k = touch(key, now);
       const slots = (k.e.get(endpoint) ?? []).filter((t) => t > now);
-      let at = Math.max(k.p, logFree(k, rules));
-      if (now < k.bt && k.b <= 0) at = Math.max(at, k.bt);
-      if (slots.length >= concurrency) at = Math.max(at, Math.min(...slots));
+      const at = Math.max(k.p, free(k, rules), now < k.t && k.b < 1 ? k.t : 0, slots.length < concurrency ? 0 : Math.min(...slots));
       if (at > now) return { ok: false, retryAt: at };
       const expiry = now + leaseMs;
       const until = (r: StoreRule) => now + Math.min(r.jitterMs, leaseMs);
-      slots.push(expiry);
-      k.e.set(endpoint, slots);
+      k.e.set(endpoint, [...slots, expiry]);
       k.r = rules;
+      k.b--;
       rules.forEach((r, i) => {
         const log = (k.l[i] ??= []);
         insert(log, until(r));
         if (log.length > r.limit) log.shift();
       });
-      if (now < k.bt) k.b--;
       return {
         ok: true,
         seq: k.n++,
         release(countedBy) {
           const held = k.e.get(endpoint) ?? [];
-          const j = held.indexOf(expiry);
-          if (j >= 0) held.splice(j, 1);
+          if (held.includes(expiry)) held.splice(held.indexOf(expiry), 1);
           if (!held.length) k.e.delete(endpoint);
           rules.forEach((r, i) => {
             const log = k.l[i] ?? [];
-            const at = log.lastIndexOf(until(r));
-            if (at >= 0 && countedBy < until(r)) {
-              log.splice(at, 1);
+            const j = log.lastIndexOf(until(r));
+            if (j >= 0 && countedBy < until(r)) {
+              log.splice(j, 1);
               insert(log, countedBy);
             }
           });
@@ -155,37 +142,34 @@ export function createMemoryStore(): MemoryStore {
 
     pause(key, until, now, rules, refused) {
       const k = touch(key, now);
-      if (until <= k.p || (!refused && until <= logFree(k, rules) + 1000)) return false;
-      const longest = Math.max(0, ...rules.map((r) => r.windowMs));
+      if (until <= k.p || (!refused && until <= free(k, rules) + 1000)) return false;
       k.p = until;
       k.r = rules;
+      k.q = true;
+      k.b = 1;
+      k.s = k.n;
+      k.t = until + Math.max(0, ...rules.map((r) => r.windowMs));
+      // Assume the server full: the log frees one request per windowMs / limit from `until` on.
       if (refused)
         rules.forEach((r, i) => {
           const step = r.windowMs / r.limit;
           const fill = Array.from({ length: r.limit }, (_, j) => until - r.windowMs + j * step);
-          // Requests the fill stands for are dropped; ones that may be counted after it stay.
           k.l[i] = [...fill, ...(k.l[i] ?? []).filter((x) => x > until - step)].slice(-r.limit);
         });
-      k.q = true;
-      k.b = 1;
-      k.bs = k.n;
-      k.bt = until + longest;
-      k.x = Math.max(k.x, k.bt);
       return true;
     },
 
     sync(key, seq, now, remaining, resetAt) {
       const k = keys.get(key);
       // Older news than the budget held: the server may not have counted what was sent since.
-      if (!k || (seq < k.bs && now < k.bt)) return;
+      if (!k || (seq < k.s && now < k.t)) return;
       if (k.q) k.q = false;
       else if (remaining === undefined) return;
-      k.bt = 0;
+      k.t = 0;
       if (remaining === undefined || resetAt === undefined) return;
       k.b = remaining - (k.n - seq - 1);
-      k.bt = resetAt;
-      k.bs = seq;
-      k.x = Math.max(k.x, resetAt);
+      k.t = resetAt;
+      k.s = seq;
     },
 
     get size() {
