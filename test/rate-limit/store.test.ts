@@ -66,6 +66,14 @@ test('holds at most `concurrency` slots per endpoint, and other endpoints are fr
   assert.ok(store.acquire(input(T, { rules, endpoint: '/v2/other' })).ok);
 });
 
+test('a released slot is free from the time given, so a failed request can keep it a while', () => {
+  const store = createMemoryStore();
+  const rules = [perMinute];
+  lease(store.acquire(input(T, { rules, concurrency: 1 }))).release(T + 1100);
+  assert.equal(store.acquire(input(T + 100, { rules, concurrency: 1 })), { ok: false, retryAt: T + 1100 });
+  assert.ok(store.acquire(input(T + 1100, { rules, concurrency: 1 })).ok);
+});
+
 test('takes back a slot that was not released after leaseMs', () => {
   const store = createMemoryStore();
   const rules = [perMinute];

@@ -40,7 +40,7 @@ export interface RateLimitOptions {
   rules?: readonly Rule[];
   /** Requests in flight per endpoint of a key. @default 5 */
   concurrency?: number;
-  /** How long after a request failed or was aborted it may still reach the server: it counts until then. @default 1000 */
+  /** How long after a request failed or was aborted it may still reach or busy the server: it keeps its slot and counts until then. @default 1000 */
   marginMs?: number;
   /** Requests waiting per key; one more is rejected at once with `QueueFullError`. @default 1000 */
   maxQueue?: number;

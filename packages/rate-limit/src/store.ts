@@ -21,9 +21,10 @@ export interface Lease {
   /** Number of this send among the key's sends, for `sync`. */
   seq: number;
   /**
-   * Frees the slot. The request counts in the log until `windowMs` after `countedBy`, the latest time the server can
-   * have counted it: when its response arrived, or a margin after it failed. Until released it counts from
-   * `min(send + jitterMs, send + leaseMs)`.
+   * The request is over: `countedBy` is the latest time the server can have counted it and still be busy with it
+   * (its response's arrival, or a margin after it failed). Its slot is free from then, and it counts in the log until
+   * `windowMs` after. Until released it holds its slot until `send + leaseMs`, and counts from
+   * `send + min(jitterMs, leaseMs)`.
    */
   release(countedBy: number): unknown;
 }
@@ -126,8 +127,8 @@ export function createMemoryStore(): MemoryStore {
         seq: k.n++,
         release(countedBy) {
           const held = k.e.get(endpoint) ?? [];
-          if (held.includes(expiry)) held.splice(held.indexOf(expiry), 1);
-          if (!held.length) k.e.delete(endpoint);
+          const slot = held.indexOf(expiry);
+          if (slot >= 0) held[slot] = Math.min(expiry, countedBy);
           rules.forEach((r, i) => {
             const log = k.l[i] ?? [];
             const j = log.lastIndexOf(until(r));
