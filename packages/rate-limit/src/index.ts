@@ -12,7 +12,7 @@ import { QueueFullError, QueueTimeoutError } from './errors.js';
 import type { RejectReason } from './events.js';
 import { type Acquired, createMemoryStore, type Lease, type RateLimitStore, type StoreRule } from './store.js';
 
-export { isQueueFullError, isQueueTimeoutError, QueueFullError, QueueTimeoutError } from './errors.js';
+export { isQueueFullError, isQueueTimeoutError, QueueError, QueueFullError, QueueTimeoutError } from './errors.js';
 export type { RejectReason } from './events.js';
 export {
   type Acquired,

@@ -84,7 +84,7 @@ const insert = (log: number[], value: number) => {
 
 // The earliest time every rule allows one more request: its `limit`-th latest entry plus the window.
 const free = (k: KeyState, rules: readonly StoreRule[]) =>
-  Math.max(0, ...rules.map((r, i) => (k.l[i]?.[(k.l[i]?.length ?? 0) - r.limit] ?? -Infinity) + r.windowMs));
+  Math.max(0, ...rules.map((r, i) => (k.l[i]?.at(-r.limit) ?? -Infinity) + r.windowMs));
 
 /** The default store: one process's memory. Idle keys are dropped as traffic goes on, and by `prune`. */
 export function createMemoryStore(): MemoryStore {
