@@ -74,6 +74,16 @@ test('a released slot is free from the time given, so a failed request can keep 
   assert.ok(store.acquire(input(T + 1100, { rules, concurrency: 1 })).ok);
 });
 
+test('counts only the slots still held when some of the endpoint are freed', () => {
+  const store = createMemoryStore();
+  const rules = [perMinute];
+  const first = lease(store.acquire(input(T, { rules, concurrency: 2 })));
+  lease(store.acquire(input(T, { rules, concurrency: 2 })));
+  first.release(T + 10);
+  assert.ok(store.acquire(input(T + 20, { rules, concurrency: 2 })).ok);
+  assert.equal(store.acquire(input(T + 20, { rules, concurrency: 2 })), { ok: false, retryAt: T + 300_000 });
+});
+
 test('takes back a slot that was not released after leaseMs', () => {
   const store = createMemoryStore();
   const rules = [perMinute];

@@ -109,6 +109,8 @@ export function createMemoryStore(): MemoryStore {
   return {
     acquire({ key, endpoint, now, rules, concurrency, leaseMs }) {
       const k = touch(key, now);
+      // Endpoints with nothing in flight are forgotten (paths with ids in them would pile up).
+      for (const [path, held] of k.e) if (held.every((t) => t <= now)) k.e.delete(path);
       const slots = (k.e.get(endpoint) ?? []).filter((t) => t > now);
       const at = Math.max(k.p, free(k, rules), now < k.t && k.b < 1 ? k.t : 0, slots.length < concurrency ? 0 : Math.min(...slots));
       if (at > now) return { ok: false, retryAt: at };
