@@ -105,6 +105,13 @@ test('rejects with QueueTimeoutError after maxWaitMs in the queue', async () => 
   assert.is(transport.calls.length, 1);
 });
 
+test('maxWaitMs 0 sends what can go at once and rejects the rest without waiting', async () => {
+  const { api, clock } = harness({ rules: [{ limit: 1, windowMs: 1000 }], maxWaitMs: 0 });
+  assert.is((await api(URL_A)).status, 200);
+  await rejects(api(URL_A), QueueTimeoutError);
+  assert.is(clock.pending, 0);
+});
+
 test('a request aborted while queued rejects at once with the reason, leaves the queue and holds nothing', async () => {
   const { api, clock, transport, limiter, sent, of } = harness({ rules: [{ limit: 1, windowMs: 1000 }] });
   await api(URL_A);

@@ -178,29 +178,33 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
       due = Infinity;
       const refused = new Set<string>();
       for (const w of [...q.w]) {
+        if (w.done) continue;
         const t = now();
-        if (t - w.at >= o.maxWaitMs) leave(key, q, w, new QueueTimeoutError(key, w.endpoint, w.request), 'timeout');
-        if (w.done || refused.has(w.endpoint)) continue;
-        due = Math.min(due, w.at + o.maxWaitMs);
-        let result: Acquired;
-        try {
-          const pending = store.acquire({ key, endpoint: w.endpoint, now: t, rules, concurrency: o.concurrency, leaseMs: o.leaseMs });
-          result = thenable(pending) ? await pending : pending;
-        } catch (error) {
-          leave(key, q, w, error, 'error');
-          continue;
-        }
-        if (!result.ok) {
+        if (!refused.has(w.endpoint)) {
+          let result: Acquired;
+          try {
+            const pending = store.acquire({ key, endpoint: w.endpoint, now: t, rules, concurrency: o.concurrency, leaseMs: o.leaseMs });
+            result = thenable(pending) ? await pending : pending;
+          } catch (error) {
+            leave(key, q, w, error, 'error');
+            continue;
+          }
+          if (result.ok) {
+            if (remove(q, w)) {
+              emit('rate-limit:acquired', { key, endpoint: w.endpoint, waitedMs: t - w.at });
+              w.resolve(result);
+            } else {
+              // It left while the store answered: give the slot back, and let the others try again.
+              after(result.release(t));
+              q.again = true;
+            }
+            continue;
+          }
           refused.add(w.endpoint);
           due = Math.min(due, result.retryAt);
-        } else if (remove(q, w)) {
-          emit('rate-limit:acquired', { key, endpoint: w.endpoint, waitedMs: t - w.at });
-          w.resolve(result);
-        } else {
-          // It left while the store answered: give the slot back, and let the others try again.
-          after(result.release(t));
-          q.again = true;
         }
+        if (t - w.at >= o.maxWaitMs) leave(key, q, w, new QueueTimeoutError(key, w.endpoint, w.request), 'timeout');
+        else due = Math.min(due, w.at + o.maxWaitMs);
       }
     } while (q.again);
     q.busy = false;
