@@ -89,4 +89,31 @@ for (const counting of ['sliding', 'fixed', 'bucket'] as const) {
   }
 }
 
+// Another process uses a third of the key's quota, one request every 3 s, and never backs off.
+async function shared(counting: Counting): Promise<{ ours: number; refused: number }> {
+  const clock = createTestClock();
+  const server = createServer({ clock, counting, random: seeded(7), limit: LIMIT, windowMs: WINDOW });
+  const api = compose([rateLimit()], { fetch: server.fetch, clock });
+  const other = (async () => {
+    for (let i = 0; i < 200; i++) {
+      await clock.sleep(3000);
+      await server.fetch(new Request('https://api.example/v2/other'));
+    }
+  })();
+  const calls = Array.from({ length: 500 }, (_, i) => api(`https://api.example/v2/ep${i % 4}`).then((r) => r.status));
+  await clock.runAll(1_000_000);
+  const statuses = await Promise.all(calls);
+  await other;
+  await api.close();
+  return { ours: statuses.filter((s) => s === 429).length, refused: server.refused };
+}
+
+for (const counting of ['sliding', 'fixed'] as const) {
+  test(`keeps in step with a ${counting} server's headers when another process shares the key: under 2% of its requests see a 429`, async () => {
+    const run = await shared(counting);
+    if (report) console.log(counting, 'shared', run);
+    assert.ok(run.ours <= 10, `${run.ours} of 500 refused`);
+  });
+}
+
 test.run();

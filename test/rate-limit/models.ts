@@ -9,6 +9,8 @@ export type Counting = 'sliding' | 'fixed' | 'bucket';
 interface Counter {
   admit(now: number): boolean;
   headers(now: number): Record<string, string>;
+  /** Until the next request can be admitted, ms. */
+  retryAfter(now: number): number;
 }
 
 const seconds = (ms: number) => String(Math.ceil(ms / 1000));
@@ -35,6 +37,10 @@ export function slidingLog(limit: number, windowMs: number): Counter {
         'x-ratelimit-remaining': String(limit - log.length),
         'x-ratelimit-reset': seconds(reset),
       };
+    },
+    retryAfter(now) {
+      expire(now);
+      return log.length < limit ? 0 : (log[0] as number) + windowMs - now;
     },
   };
 }
@@ -65,6 +71,10 @@ export function fixedWindow(limit: number, windowMs: number): Counter {
         'x-ratelimit-reset': seconds((window + 1) * windowMs),
       };
     },
+    retryAfter(now) {
+      roll(now);
+      return count < limit ? 0 : (window + 1) * windowMs - now;
+    },
   };
 }
 
@@ -91,6 +101,10 @@ export function tokenBucket(limit: number, windowMs: number, start: number): Cou
         ratelimit: `limit=${limit}, remaining=${Math.floor(tokens)}, reset=${Math.ceil(next / 1000)}`,
         'ratelimit-policy': `"default";q=${limit};w=${windowMs / 1000}`,
       };
+    },
+    retryAfter(now) {
+      refill(now);
+      return tokens >= 1 ? 0 : ((1 - tokens) * windowMs) / limit;
     },
   };
 }
@@ -160,7 +174,8 @@ export function createServer(options: ServerOptions): ServerModel {
           model.arrivals.push(now);
         } else {
           model.refused++;
-          headers['retry-after'] = '1';
+          // Delta-seconds until the model admits again (at least 1), as a server that knows it would say.
+          headers['retry-after'] = seconds(Math.max(1000, counter.retryAfter(now)));
         }
         await clock.sleep(between(slo, shi));
         bump(serving, endpoint, -1);

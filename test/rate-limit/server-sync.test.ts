@@ -30,6 +30,21 @@ test('after a 429 pause the key resumes one request at a time, paced at the rule
   assert.equal(sent(), ['/v2/a@0', '/v2/b@10000', '/v2/b@11000', '/v2/b@12000', '/v2/b@13000']);
 });
 
+test('a 429 asking for less than the reset its headers give pauses until the reset', async () => {
+  const { api, clock, transport, sent, t0 } = harness();
+  transport.queue(
+    new Response(null, {
+      status: 429,
+      headers: { 'retry-after': '1', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': seconds(t0 + 40_000) },
+    }),
+  );
+  await api(URL_A);
+  const next = api(URL_A);
+  await clock.runAll();
+  await next;
+  assert.equal(sent(), ['/v2/a@0', '/v2/a@40000']);
+});
+
 test('a 429 without Retry-After or reset pauses the key for the longest window', async () => {
   const { api, clock, transport, sent } = harness({ rules: [{ limit: 100, windowMs: 20_000 }] });
   transport.queue(new Response(null, { status: 429 }));

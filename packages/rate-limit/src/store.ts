@@ -143,8 +143,10 @@ export function createMemoryStore(): MemoryStore {
       };
     },
 
-    pause(key, until, now, rules, refused) {
+    pause(key, at, now, rules, refused) {
       const k = touch(key, now);
+      // A budget already spent lasts to its reset, whatever shorter wait a 429 asks for.
+      const until = Math.max(at, now < k.t && k.b < 1 ? k.t : 0);
       if (until <= k.p || (!refused && until <= free(k, rules) + 1000)) return false;
       k.p = until;
       k.r = rules;
