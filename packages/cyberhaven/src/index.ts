@@ -7,6 +7,30 @@ import { type $Fetch, ofetch } from 'ofetch';
 import { type CyberhavenOptions, resolveOptions } from './options.js';
 import { type ListBody, type PaginateOptions, paginate } from './paginate.js';
 
+// What a caller catches, importable from the preset alone.
+export { InsecureTransportError, InvalidApiKeyError, TokenExchangeError, TokenResponseError } from '@sluice/auth-token';
+export { ClosedError, hasCode, isSluiceError, SluiceError } from '@sluice/core';
+export {
+  AuthenticationError,
+  ClientError,
+  HttpError,
+  isAuthenticationError,
+  isClientError,
+  isHttpError,
+  isNetworkError,
+  isNotFoundError,
+  isPermissionError,
+  isRateLimitError,
+  isServerError,
+  isTimeoutError,
+  NetworkError,
+  NotFoundError,
+  PermissionError,
+  RateLimitError,
+  ServerError,
+  TimeoutError,
+} from '@sluice/error-map';
+export { isQueueFullError, isQueueTimeoutError, QueueFullError, QueueTimeoutError } from '@sluice/rate-limit';
 export { isPaginationError, PaginationError } from './errors.js';
 export { type CyberhavenOptions, cyberhavenDefaults, cyberhavenEndpoint } from './options.js';
 export type { ListBody, PaginateOptions } from './paginate.js';
