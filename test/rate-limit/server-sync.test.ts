@@ -31,7 +31,7 @@ test('after a 429 pause the key resumes one request at a time, paced at the rule
 });
 
 test('a 429 asking for less than the reset its headers give pauses until the reset', async () => {
-  const { api, clock, transport, sent, t0 } = harness();
+  const { api, clock, transport, sent, of, t0 } = harness();
   transport.queue(
     new Response(null, {
       status: 429,
@@ -43,6 +43,7 @@ test('a 429 asking for less than the reset its headers give pauses until the res
   await clock.runAll();
   await next;
   assert.equal(sent(), ['/v2/a@0', '/v2/a@40000']);
+  assert.equal(of('rate-limit:paused'), [{ key: 'https://api.example', until: t0 + 40_000, delayMs: 40_000, reason: '429' }]);
 });
 
 test('a 429 without Retry-After or reset pauses the key for the longest window', async () => {

@@ -118,7 +118,7 @@ test('ignores a response older than the one the budget came from', () => {
 test('after a pause lets one request go, and the rest once a response to it arrives', () => {
   const store = createMemoryStore();
   const rules = [perMinute];
-  assert.is(store.pause('k', T + 5000, T, rules, false), true);
+  assert.is(store.pause('k', T + 5000, T, rules, false), T + 5000);
   assert.equal(store.acquire(input(T, { rules })), { ok: false, retryAt: T + 5000 });
   const probe = lease(store.acquire(input(T + 5000, { rules })));
   assert.is(store.acquire(input(T + 5000, { rules })).ok, false);
@@ -126,19 +126,35 @@ test('after a pause lets one request go, and the rest once a response to it arri
   assert.ok(store.acquire(input(T + 5200, { rules })).ok);
 });
 
+test('a pause lasts at least until the reset of a budget the server said is spent', () => {
+  const store = createMemoryStore();
+  const rules = [perMinute];
+  const sent = lease(store.acquire(input(T, { rules })));
+  store.sync('k', sent.seq, T + 100, 0, T + 30_000);
+  assert.is(store.pause('k', T + 1100, T + 100, rules, true), T + 30_000);
+});
+
+test('a pause during a probe does not last to the end of the probe', () => {
+  const store = createMemoryStore();
+  const rules = [perMinute];
+  store.pause('k', T + 1000, T, rules, false);
+  lease(store.acquire(input(T + 1000, { rules })));
+  assert.is(store.pause('k', T + 3000, T + 1500, rules, true), T + 3000);
+});
+
 test('skips a remaining-0 pause that the log already enforces', () => {
   const store = createMemoryStore();
   const rules = [{ limit: 1, windowMs: 60_000, jitterMs: Number.POSITIVE_INFINITY }];
   lease(store.acquire(input(T, { rules }))).release(T + 100);
-  assert.is(store.pause('k', T + 60_000, T + 100, rules, false), false);
-  assert.is(store.pause('k', T + 62_000, T + 100, rules, false), true);
+  assert.is(store.pause('k', T + 60_000, T + 100, rules, false), 0);
+  assert.is(store.pause('k', T + 62_000, T + 100, rules, false), T + 62_000);
 });
 
 test('a refused pause assumes the server full: afterwards one request per windowMs / limit', () => {
   const store = createMemoryStore();
   const rules = [{ limit: 4, windowMs: 4000, jitterMs: Number.POSITIVE_INFINITY }];
-  assert.is(store.pause('k', T + 10_000, T, rules, true), true);
-  assert.is(store.pause('k', T + 10_000, T, rules, true), false, 'the same pause again changes nothing');
+  assert.is(store.pause('k', T + 10_000, T, rules, true), T + 10_000);
+  assert.is(store.pause('k', T + 10_000, T, rules, true), 0, 'the same pause again changes nothing');
   const sends: number[] = [];
   let now = T;
   while (sends.length < 4) {

@@ -99,10 +99,10 @@ const check = (name: string, value: number, min: number, integer?: boolean) => {
     throw new RangeError(`\`${name}\` must be ${integer ? 'an integer' : 'a number'} >= ${min}, got ${value}`);
 };
 
+const noop = () => {};
 const thenable = <T>(value: T | Promise<T>): value is Promise<T> => typeof (value as Promise<T>)?.then === 'function';
 // Runs `then` at once on a plain value, or when a store's promise settles (a failed write is not the caller's failure).
-const after = <T>(value: T | Promise<T>, then: (result: T) => void = () => {}) =>
-  thenable(value) ? value.then(then, () => {}) : then(value);
+const after = <T>(value: T | Promise<T>, then: (result: T) => void = noop) => (thenable(value) ? value.then(then, noop) : then(value));
 
 /** Queues requests so that no key goes over its rules and no endpoint over its concurrency, in step with the server's headers. */
 export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
@@ -163,7 +163,7 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
       (env as SetupContext).clock.sleep(due - now(), timer.signal).then(() => {
         q.timer = undefined;
         scan(key, q);
-      }, after);
+      }, noop);
     }
   };
 
@@ -229,8 +229,8 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
     });
 
   const pause = (key: string, until: number, at: number, reason: '429' | 'remaining') =>
-    after(store.pause(key, until, at, rules, reason === '429'), (paused) => {
-      if (paused) emit('rate-limit:paused', { key, until, delayMs: until - at, reason });
+    after(store.pause(key, until, at, rules, reason === '429'), (end) => {
+      if (end) emit('rate-limit:paused', { key, until: end, delayMs: end - at, reason });
     });
 
   // What a response (none: the request failed) says of the key's quota: a 429 pauses it, remaining/reset bound what is planned.

@@ -41,9 +41,10 @@ export interface RateLimitStore {
   /**
    * Holds the key until `until`, then lets one request go until a response to it arrives. `refused` (a 429):
    * the server is assumed full, so the log is filled to free one request per `windowMs / limit` after `until`.
-   * Otherwise a pause that the log already enforces (within a second) is skipped. Resolves true when it paused.
+   * Otherwise a pause that the log already enforces (within a second) is skipped. A budget already spent keeps the key
+   * until its reset, whatever shorter `until` is asked. Resolves to the end of the pause, or 0 when it did not pause.
    */
-  pause(key: string, until: number, now: number, rules: readonly StoreRule[], refused: boolean): boolean | Promise<boolean>;
+  pause(key: string, until: number, now: number, rules: readonly StoreRule[], refused: boolean): number | Promise<number>;
   /** The response to send `seq` said `remaining` requests are left until `resetAt` (both undefined: no such headers). */
   sync(key: string, seq: number, now: number, remaining?: number, resetAt?: number): unknown;
 }
@@ -69,7 +70,7 @@ interface KeyState {
 
 export interface MemoryStore extends RateLimitStore {
   acquire(input: AcquireInput): Acquired;
-  pause(key: string, until: number, now: number, rules: readonly StoreRule[], refused: boolean): boolean;
+  pause(key: string, until: number, now: number, rules: readonly StoreRule[], refused: boolean): number;
   /** Keys holding state. */
   readonly size: number;
   /** Drops the state of every idle key; returns how many keys remain. */
@@ -145,9 +146,9 @@ export function createMemoryStore(): MemoryStore {
 
     pause(key, at, now, rules, refused) {
       const k = touch(key, now);
-      // A budget already spent lasts to its reset, whatever shorter wait a 429 asks for.
-      const until = Math.max(at, now < k.t && k.b < 1 ? k.t : 0);
-      if (until <= k.p || (!refused && until <= free(k, rules) + 1000)) return false;
+      // A budget the server said is spent lasts to its reset, whatever shorter wait a 429 asks for.
+      const until = Math.max(at, now < k.t && k.b < 1 && !k.q ? k.t : 0);
+      if (until <= k.p || (!refused && until <= free(k, rules) + 1000)) return 0;
       k.p = until;
       k.r = rules;
       k.q = true;
@@ -161,7 +162,7 @@ export function createMemoryStore(): MemoryStore {
           const fill = Array.from({ length: r.limit }, (_, j) => until - r.windowMs + j * step);
           k.l[i] = [...fill, ...(k.l[i] ?? []).filter((x) => x > until - step)].slice(-r.limit);
         });
-      return true;
+      return until;
     },
 
     sync(key, seq, now, remaining, resetAt) {
