@@ -109,17 +109,19 @@ test('a page that is not a list page fails with PaginationError', async () => {
   }
 });
 
-test('aborting the signal ends the walk with its reason', async () => {
-  const { clock, client } = setup({ server: { incidents: 100, latencyMs: 1_000 } });
+test('aborting the signal ends the walk with its reason, also while a page is on its way', async () => {
+  const { clock, client, sent } = setup({ server: { incidents: 100, latencyMs: 1_000 } });
   const controller = new AbortController();
   const reason = new Error('stop');
-  const walk = collect(client.paginate('/v2/incidents/list', {}, { pageSize: 10, signal: controller.signal }));
-  await drive(
-    clock,
-    new Promise((resolve) => setTimeout(resolve, 20)).then(() => clock.advance(1_500)),
-  );
+  const walk = client.paginate('/v2/incidents/list', {}, { pageSize: 10, signal: controller.signal });
+  assert.ok((await drive(clock, walk.next())).value, 'the first page arrived');
+  for (let i = 1; i < 10; i++) await walk.next(); // the rest of page 1, already in hand
+  const second = walk.next(); // page 2 is requested now
+  await drive(clock, new Promise((resolve) => setImmediate(resolve)));
   controller.abort(reason);
-  assert.is(await drive(clock, rejects(walk)), reason);
+  assert.is(await drive(clock, rejects(second)), reason);
+  assert.is(lists(sent).length, 2);
+  assert.is((await walk.next()).done, true, 'the walk is over');
   await client.close();
 });
 
