@@ -80,16 +80,18 @@ interface Waiter {
   request: Request;
   at: number;
   done?: boolean;
-  resolve(lease: Lease): void;
-  reject(error: unknown): void;
+  /** What the wait ends with: a slot, else `error`. */
+  lease?: Lease;
+  error?: unknown;
+  /** Wakes the waiter's own loop: it left the queue, became the oldest, or the key's due time changed. */
+  poke?: () => void;
   off(): void;
 }
 
-/** A key's waiters in arrival order, and its one timer. */
+/** A key's waiters in arrival order, and when the oldest of them should look again. */
 interface Queue {
   w: Waiter[];
-  timer?: AbortController;
-  due?: number;
+  due: number;
   busy?: boolean;
   again?: boolean;
 }
@@ -134,36 +136,33 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
   const now = () => (env as SetupContext).clock.now();
   const emit = <K extends keyof SluiceEvents & string>(type: K, payload: SluiceEvents[K]) => env?.bus.emit(type, payload);
 
-  const remove = (q: Queue, w: Waiter) => {
+  // Ends a wait; the waiter's own loop returns the lease or throws the error, and the next oldest takes the timer.
+  const remove = (q: Queue, w: Waiter, lease?: Lease, error?: unknown) => {
     if (w.done) return false;
     w.done = true;
+    w.lease = lease;
+    w.error = error;
     w.off();
     q.w.splice(q.w.indexOf(w), 1);
     queued--;
+    w.poke?.();
+    q.w[0]?.poke?.();
     return true;
   };
 
   const leave = (key: string, q: Queue, w: Waiter, error: unknown, reason: RejectReason) => {
-    if (!remove(q, w)) return;
-    w.reject(error);
+    if (!remove(q, w, undefined, error)) return;
     emit('rate-limit:rejected', { key, endpoint: w.endpoint, reason });
-    if (!q.busy) arm(key, q, Infinity);
+    if (!q.busy) arm(key, q, q.due);
   };
 
-  // One timer per key, at the earliest time a waiter could go or time out; none once nothing waits.
+  // The oldest waiter looks again at `due`; the queue goes once nothing waits.
   const arm = (key: string, q: Queue, due: number) => {
     if (!q.w.length) {
-      q.timer?.abort();
       if (queues.get(key) === q) queues.delete(key);
-    } else if (due < Infinity && !(q.timer && (q.due as number) <= due)) {
-      q.timer?.abort();
-      const timer = new AbortController();
-      q.timer = timer;
+    } else if (due !== q.due) {
       q.due = due;
-      (env as SetupContext).clock.sleep(due - now(), timer.signal).then(() => {
-        q.timer = undefined;
-        scan(key, q);
-      }, noop);
+      q.w[0]?.poke?.();
     }
   };
 
@@ -190,10 +189,8 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
             continue;
           }
           if (result.ok) {
-            if (remove(q, w)) {
-              emit('rate-limit:acquired', { key, endpoint: w.endpoint, waitedMs: t - w.at });
-              w.resolve(result);
-            } else {
+            if (remove(q, w, result)) emit('rate-limit:acquired', { key, endpoint: w.endpoint, waitedMs: t - w.at });
+            else {
               // It left while the store answered: give the slot back, and let the others try again.
               after(result.release(t));
               q.again = true;
@@ -211,22 +208,41 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
     arm(key, q, due);
   };
 
-  const wait = (key: string, endpoint: string, request: Request) =>
-    new Promise<Lease>((resolve, reject) => {
-      const signal = request.signal;
-      if (signal.aborted) return reject(signal.reason);
-      const q = queues.get(key) ?? { w: [] };
-      queues.set(key, q);
-      const onAbort = () => leave(key, q, w, signal.reason, 'aborted');
-      const w: Waiter = { endpoint, request, at: now(), resolve, reject, off: () => signal.removeEventListener('abort', onAbort) };
-      signal.addEventListener('abort', onAbort);
-      q.w.push(w);
-      queued++;
-      scan(key, q);
-      if (w.done) return;
+  // Each waiting request runs its own loop on its own timer: a Worker cancels a request that waits with nothing
+  // pending in its own context, and drops a timer when the request that set it ends. The oldest waiter's timer is
+  // set to when the key could next send; the others' only to their deadline.
+  const wait = async (key: string, endpoint: string, request: Request): Promise<Lease> => {
+    const signal = request.signal;
+    signal.throwIfAborted();
+    const q = queues.get(key) ?? { w: [], due: Infinity };
+    queues.set(key, q);
+    const onAbort = () => leave(key, q, w, signal.reason, 'aborted');
+    const w: Waiter = { endpoint, request, at: now(), off: () => signal.removeEventListener('abort', onAbort) };
+    signal.addEventListener('abort', onAbort);
+    q.w.push(w);
+    queued++;
+    scan(key, q);
+    if (!w.done) {
       if (q.w.length > o.maxQueue) leave(key, q, w, new QueueFullError(key, endpoint, request), 'queue-full');
       else emit('rate-limit:queued', { key, endpoint, queued: q.w.length });
-    });
+    }
+    while (!w.done) {
+      const changed = new Promise<boolean>((resolve) => {
+        w.poke = () => resolve(false);
+      });
+      const timer = new AbortController();
+      const until = Math.min(q.w[0] === w ? q.due : Infinity, w.at + o.maxWaitMs, now() + 2 ** 31 - 1);
+      const slept = (env as SetupContext).clock.sleep(until - now(), timer.signal).then(() => true, noop);
+      const fired = await Promise.race([slept, changed]);
+      timer.abort();
+      if (fired) {
+        if (q.w[0] === w) q.due = Infinity;
+        scan(key, q);
+      }
+    }
+    if (w.lease) return w.lease;
+    throw w.error;
+  };
 
   const pause = (key: string, until: number, at: number, reason: '429' | 'remaining') =>
     after(store.pause(key, until, at, rules, reason === '429'), (end) => {
