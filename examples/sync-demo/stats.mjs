@@ -86,7 +86,12 @@ export function summarize({ mode, recorder, sync, calls, tokens, limit, simulato
       allowed: Math.floor(allowed),
     },
     simulator: simulator
-      ? { requests: simulator.requests, tokenExchanges: simulator.tokenExchanges, rateLimitedBy: simulator.rateLimitedBy }
+      ? {
+          requests: simulator.requests,
+          tokenExchanges: simulator.tokenExchanges,
+          rateLimitedBy: simulator.rateLimitedBy,
+          unauthorized: simulator.unauthorized,
+        }
       : null,
   };
 }

@@ -54,6 +54,10 @@ test('the demo syncs every incident against the simulator, piped, with no contro
   assert.ok(s.retries >= s.status429.received, 'and retried each');
   assert.ok(s.tokensExchanged >= 2 && s.tokenRefreshes >= 1, `tokens ${s.tokensExchanged}, refreshed ${s.tokenRefreshes}`);
   assert.is(s.simulator.tokenExchanges, s.tokensExchanged);
+  assert.ok(
+    Object.values(s.simulator.unauthorized).every((n) => n === 0),
+    'no call went out with an expired or missing token',
+  );
   assert.equal(s.simulator.rateLimitedBy, { rate: 0, concurrency: 0, storm: s.status429.simulator }, 'only the storm refused anything');
   assert.ok(s.latencyMs.p50 > 0 && s.latencyMs.p95 >= s.latencyMs.p50);
   assert.ok(s.callLatencyMs.p95 >= s.callLatencyMs.p50);
