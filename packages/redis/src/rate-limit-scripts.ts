@@ -1,0 +1,107 @@
+// The memory store's algorithm (packages/rate-limit/src/store.ts), one script per method, so each runs atomically
+// on the server. Times come from the caller's clock; key TTLs only collect garbage. Numbers travel as strings
+// formatted with 17 digits, since Redis would truncate a Lua number to an integer.
+// State hash fields: p paused until; b budget left until t, learnt from the answer to send s; q probing; n sends.
+
+const common = `
+local function f(x) return string.format('%.17g', x) end
+local function keep(key, ms) if redis.call('PTTL', key) < ms then redis.call('PEXPIRE', key, math.ceil(ms)) end end
+`;
+
+/** KEYS: state, the endpoint's slots, one log per rule. ARGV: now, concurrency (-1: none), leaseMs, id, ttlMs, pollMs (-1: none), then per rule limit, windowMs, countFrom. */
+export const ACQUIRE = `${common}
+local now, conc, lease, id, ttl, poll = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
+local st = redis.call('HMGET', KEYS[1], 'p', 'b', 't', 'n')
+local p, b, t, n = tonumber(st[1]) or 0, tonumber(st[2]) or 0, tonumber(st[3]) or 0, tonumber(st[4]) or 0
+-- hard: bounds nobody can bring forward (a pause, log entries already final); soft: ones another process's
+-- release or sync can (its slots, its entries still in flight, a budget).
+local hard, soft = p, 0
+if now < t and b < 1 then soft = t end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
+if conc >= 0 and redis.call('ZCARD', KEYS[2]) >= conc then
+  soft = math.max(soft, tonumber(redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')[2]))
+end
+for i = 3, #KEYS do
+  local j = 7 + (i - 3) * 3
+  local e = redis.call('ZREVRANGE', KEYS[i], ARGV[j] - 1, ARGV[j] - 1, 'WITHSCORES')[2]
+  if e then
+    e = tonumber(e)
+    if e <= now then hard = math.max(hard, e + ARGV[j + 1]) else soft = math.max(soft, e + ARGV[j + 1]) end
+  end
+end
+local at = math.max(hard, soft)
+if at > now then
+  if poll >= 0 and soft > hard then at = math.max(hard, math.min(soft, now + poll)) end
+  return {0, f(at)}
+end
+redis.call('ZADD', KEYS[2], f(now + lease), id)
+keep(KEYS[2], ttl)
+for i = 3, #KEYS do
+  local j = 7 + (i - 3) * 3
+  redis.call('ZADD', KEYS[i], f(now + ARGV[j + 2]), id)
+  if redis.call('ZCARD', KEYS[i]) > tonumber(ARGV[j]) then redis.call('ZREMRANGEBYRANK', KEYS[i], 0, 0) end
+  keep(KEYS[i], ttl)
+end
+redis.call('HSET', KEYS[1], 'b', f(b - 1), 'n', f(n + 1))
+keep(KEYS[1], ttl)
+return {1, f(n)}
+`;
+
+/** KEYS: the endpoint's slots, then the logs. ARGV: id, countedBy. Moves the slot's end and the entries earlier, never later. */
+export const RELEASE = `
+for i = 1, #KEYS do redis.call('ZADD', KEYS[i], 'XX', 'LT', ARGV[2], ARGV[1]) end
+return 1
+`;
+
+/** KEYS: state, then the logs. ARGV: until, now, refused (1/0), ttlMs, then per rule limit, windowMs. Returns the pause's end, or 0. */
+export const PAUSE = `${common}
+local upto, now, refused, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3] == '1', tonumber(ARGV[4])
+local st = redis.call('HMGET', KEYS[1], 'p', 'b', 't', 'q', 'n')
+local p, b, t, q, n = tonumber(st[1]) or 0, tonumber(st[2]) or 0, tonumber(st[3]) or 0, st[4] == '1', tonumber(st[5]) or 0
+-- A budget the server said is spent lasts to its reset, whatever shorter wait a 429 asks for.
+if now < t and b < 1 and not q then upto = math.max(upto, t) end
+if upto <= p then return '0' end
+local longest = 0
+for i = 2, #KEYS do longest = math.max(longest, tonumber(ARGV[4 + (i - 1) * 2])) end
+if not refused then
+  local free = 0
+  for i = 2, #KEYS do
+    local j = 3 + (i - 1) * 2
+    local e = redis.call('ZREVRANGE', KEYS[i], ARGV[j] - 1, ARGV[j] - 1, 'WITHSCORES')[2]
+    if e then free = math.max(free, e + ARGV[j + 1]) end
+  end
+  if upto <= free + 1000 then return '0' end
+end
+redis.call('HSET', KEYS[1], 'p', f(upto), 'q', '1', 'b', '1', 's', f(n), 't', f(upto + longest))
+local life = ttl + upto - now
+keep(KEYS[1], life)
+if refused then
+  -- Assume the server full: the log frees one request per windowMs / limit from upto on.
+  for i = 2, #KEYS do
+    local j = 3 + (i - 1) * 2
+    local limit, window = tonumber(ARGV[j]), tonumber(ARGV[j + 1])
+    local step = window / limit
+    redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', f(upto - step))
+    for k = 0, limit - 1 do redis.call('ZADD', KEYS[i], f(upto - window + k * step), 'fill:' .. f(upto) .. ':' .. k) end
+    local over = redis.call('ZCARD', KEYS[i]) - limit
+    if over > 0 then redis.call('ZREMRANGEBYRANK', KEYS[i], 0, over - 1) end
+    keep(KEYS[i], life)
+  end
+end
+return f(upto)
+`;
+
+/** KEYS: state. ARGV: seq, now, remaining ('' when unknown), resetAt ('' when unknown). */
+export const SYNC = `${common}
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local seq, now = tonumber(ARGV[1]), tonumber(ARGV[2])
+local st = redis.call('HMGET', KEYS[1], 's', 't', 'q', 'n')
+local s, t, n = tonumber(st[1]) or 0, tonumber(st[2]) or 0, tonumber(st[4]) or 0
+-- Older news than the budget held: the server may not have counted what was sent since.
+if seq < s and now < t then return 0 end
+if st[3] == '1' then redis.call('HSET', KEYS[1], 'q', '0') elseif ARGV[3] == '' then return 0 end
+redis.call('HSET', KEYS[1], 't', '0')
+if ARGV[3] == '' or ARGV[4] == '' then return 0 end
+redis.call('HSET', KEYS[1], 'b', f(tonumber(ARGV[3]) - (n - seq - 1)), 't', ARGV[4], 's', f(seq))
+return 1
+`;

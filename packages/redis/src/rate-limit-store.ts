@@ -1,0 +1,129 @@
+import { type Acquired, type AcquireInput, createMemoryStore, type RateLimitStore, type StoreRule } from '@sluice/rate-limit';
+import { createGuard } from './guard.js';
+import { positive, type RedisStoreOptions, randomId, resolveCommon, tagged } from './options.js';
+import { ACQUIRE, PAUSE, RELEASE, SYNC } from './rate-limit-scripts.js';
+
+export interface RedisRateLimitStoreOptions extends RedisStoreOptions {
+  /**
+   * Longest a waiting request takes to see capacity freed by another process (its slot or its log entry), in clock ms:
+   * the store cannot tell this process when another one releases, so a wait that such a release could shorten is retried
+   * after this long. `Infinity`: wait for the computed time. @default 100
+   */
+  pollMs?: number;
+  /** The local limiter used under `fail-open` while Redis is down. @default a new `createMemoryStore()` */
+  fallback?: RateLimitStore;
+  /** Share of every limit (and of the concurrency) this process takes alone while on the fallback: 1/N for a fleet of N. @default 1 */
+  fallbackShare?: number;
+}
+
+export const rateLimitStoreDefaults = Object.freeze({ pollMs: 100, fallbackShare: 1 });
+
+// Releases that failed are kept (up to this many) and sent again once Redis answers.
+const MAX_PENDING = 10_000;
+
+const num = (value: unknown) => Number(value);
+const finite = (n: number) => (n === Infinity ? '-1' : String(n));
+
+/** A `RateLimitStore` on Redis: the memory store's algorithm, one Lua script per method, shared by every process. */
+export function redisRateLimitStore(options: RedisRateLimitStoreOptions): RateLimitStore {
+  const common = resolveCommon(options);
+  const pollMs = options.pollMs ?? rateLimitStoreDefaults.pollMs;
+  const share = options.fallbackShare ?? rateLimitStoreDefaults.fallbackShare;
+  positive('pollMs', pollMs, 0, true);
+  if (!(share > 0 && share <= 1)) throw new RangeError(`\`fallbackShare\` must be a number in (0, 1], got ${String(share)}`);
+  const local = options.fallback ?? createMemoryStore();
+  const guard = createGuard({ ...common, store: 'rate-limit', scripts: [ACQUIRE, RELEASE, PAUSE, SYNC] });
+  const pending = new Map<string, [keys: string[], countedBy: number]>();
+
+  const state = (key: string) => tagged(common.prefix, 'rl', key);
+  const logs = (key: string, rules: readonly StoreRule[]) => rules.map((r) => `${state(key)}:log:${r.limit}/${r.windowMs}`);
+  // Long enough for every window, lease and pause in use; only reclaims keys nobody uses any more.
+  const ttl = (rules: readonly StoreRule[], leaseMs: number) =>
+    2 * (Math.min(leaseMs, 86_400_000) + Math.max(0, ...rules.map((r) => r.windowMs))) + 60_000;
+  const scale = (rules: readonly StoreRule[]) =>
+    share === 1 ? rules : rules.map((r) => ({ ...r, limit: Math.max(1, Math.floor(r.limit * share)) }));
+
+  const keepPending = (id: string, keys: string[], countedBy: number) =>
+    void (pending.size < MAX_PENDING && pending.set(id, [keys, countedBy]));
+  // `countedBy` stands for the time: it is the release's moment, or a margin after it.
+  const release = async (id: string, keys: string[], countedBy: number): Promise<void> => {
+    if (guard.skip(countedBy)) return keepPending(id, keys, countedBy);
+    await guard.call('release', RELEASE, keys, [id, String(countedBy)], countedBy).then(
+      () => pending.delete(id),
+      () => keepPending(id, keys, countedBy),
+    );
+  };
+  const retryPending = () => {
+    for (const [id, [keys, countedBy]] of [...pending].slice(0, 100)) {
+      pending.delete(id);
+      release(id, keys, countedBy);
+    }
+  };
+
+  // Local leases get negative sequence numbers, so their answers sync the local store even after Redis is back.
+  const acquireLocal = async (input: AcquireInput): Promise<Acquired> => {
+    const result = await local.acquire({
+      ...input,
+      rules: scale(input.rules),
+      concurrency: Math.max(1, Math.floor(input.concurrency * share)),
+    });
+    return result.ok ? { ok: true, seq: -1 - result.seq, release: result.release } : result;
+  };
+
+  return {
+    async acquire(input): Promise<Acquired> {
+      const { key, endpoint, now, rules, concurrency, leaseMs } = input;
+      if (guard.skip(now)) {
+        if (guard.open) return acquireLocal(input);
+        throw guard.down('acquire');
+      }
+      const id = randomId();
+      const slots = `${state(key)}:slots:${endpoint}`;
+      const ruleArgs = rules.flatMap((r) => [String(r.limit), String(r.windowMs), String(Math.min(r.jitterMs, leaseMs))]);
+      const args = [String(now), finite(concurrency), String(leaseMs), id, String(ttl(rules, leaseMs)), finite(pollMs), ...ruleArgs];
+      const keys = [slots, ...logs(key, rules)];
+      let reply: unknown;
+      try {
+        reply = await guard.call('acquire', ACQUIRE, [state(key), ...keys], args, now);
+      } catch (error) {
+        // It may still run on the server after the timeout: if it took a slot, that slot is given back once Redis answers.
+        keepPending(id, keys, now);
+        if (guard.open) return acquireLocal(input);
+        throw error;
+      }
+      if (pending.size > 0) retryPending();
+      const [ok, value] = reply as [unknown, unknown];
+      if (num(ok) !== 1) return { ok: false, retryAt: num(value) };
+      return { ok: true, seq: num(value), release: (countedBy) => release(id, keys, countedBy) };
+    },
+
+    async pause(key, until, now, rules, refused) {
+      const inLocal = () => local.pause(key, until, now, scale(rules), refused);
+      if (guard.skip(now)) {
+        if (guard.open) return inLocal();
+        throw guard.down('pause');
+      }
+      const ruleArgs = rules.flatMap((r) => [String(r.limit), String(r.windowMs)]);
+      const args = [String(until), String(now), refused ? '1' : '0', String(ttl(rules, 0)), ...ruleArgs];
+      try {
+        return num(await guard.call('pause', PAUSE, [state(key), ...logs(key, rules)], args, now));
+      } catch (error) {
+        if (guard.open) return inLocal();
+        throw error;
+      }
+    },
+
+    async sync(key, seq, now, remaining, resetAt) {
+      if (seq < 0) return local.sync(key, -1 - seq, now, remaining, resetAt);
+      if (guard.skip(now)) return;
+      const args = [
+        String(seq),
+        String(now),
+        remaining === undefined ? '' : String(remaining),
+        resetAt === undefined ? '' : String(resetAt),
+      ];
+      // A lost sync costs only the budget's precision: the log and the pauses still hold.
+      return guard.call('sync', SYNC, [state(key)], args, now).catch(() => undefined);
+    },
+  };
+}
