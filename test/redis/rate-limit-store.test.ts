@@ -1,0 +1,171 @@
+// What the Redis store adds to the algorithm: one count for every process, leases that outlive a crash by leaseMs only,
+// waits no longer than pollMs for another process's release, keys that are namespaced and Cluster-safe.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { resolve } from 'node:path';
+import type { AcquireInput, Lease } from '@sluice/rate-limit';
+import { fromIoredis, redisRateLimitStore } from '@sluice/redis';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { connectNodeRedis, IORedis, type NodeRedisClient, T, uniquePrefix } from './helpers.js';
+import { type RedisServer, startRedis } from './server.js';
+
+let server: RedisServer;
+let a: NodeRedisClient;
+let b: NodeRedisClient;
+test.before(async () => {
+  server = await startRedis();
+  [a, b] = await Promise.all([connectNodeRedis(server.port), connectNodeRedis(server.port)]);
+});
+test.after(async () => {
+  a.destroy();
+  b.destroy();
+  await server.stop();
+});
+
+const rules = [{ limit: 60, windowMs: 60_000, jitterMs: Number.POSITIVE_INFINITY }];
+const input = (now: number, more: Partial<AcquireInput> = {}): AcquireInput => ({
+  key: 'fleet',
+  endpoint: '/v2/items',
+  now,
+  rules,
+  concurrency: 5,
+  leaseMs: 300_000,
+  ...more,
+});
+const pair = (pollMs = 100) => {
+  const prefix = uniquePrefix();
+  return [
+    redisRateLimitStore({ client: a, prefix, pollMs, onError: 'fail-closed' }),
+    redisRateLimitStore({ client: b, prefix, pollMs, onError: 'fail-closed' }),
+  ];
+};
+
+test('processes share the concurrency slots of an endpoint', async () => {
+  const [one, two] = pair();
+  for (let i = 0; i < 3; i++) assert.ok((await one!.acquire(input(T))).ok);
+  for (let i = 0; i < 2; i++) assert.ok((await two!.acquire(input(T))).ok);
+  assert.is((await one!.acquire(input(T))).ok, false);
+  assert.is((await two!.acquire(input(T))).ok, false);
+  assert.ok((await two!.acquire(input(T, { endpoint: '/v2/other' }))).ok);
+});
+
+test('processes share one log per key: 60 in a minute for the fleet, not per process', async () => {
+  const [one, two] = pair();
+  let sent = 0;
+  for (let i = 0; i < 40; i++) {
+    for (const store of [one!, two!]) {
+      const result = await store.acquire(input(T + i, { concurrency: Number.POSITIVE_INFINITY }));
+      if (result.ok) {
+        sent++;
+        await result.release(T + i);
+      }
+    }
+  }
+  assert.is(sent, 60);
+  assert.equal(
+    await one!.acquire(input(T + 100, { concurrency: 1 })),
+    { ok: false, retryAt: T + 60_000 },
+    'released entries give the exact time',
+  );
+});
+
+test('a wait another process can shorten lasts at most pollMs, and ends as soon as it released', async () => {
+  const [one, two] = pair(100);
+  const held = (await one!.acquire(input(T, { concurrency: 1 }))) as Lease;
+  assert.equal(await two!.acquire(input(T + 10, { concurrency: 1 })), { ok: false, retryAt: T + 110 });
+  await held.release(T + 50);
+  assert.ok((await two!.acquire(input(T + 110, { concurrency: 1 }))).ok);
+});
+
+test('a slot held by a killed process is free once its lease has run out, not before', async () => {
+  const prefix = uniquePrefix();
+  const leaseMs = 30_000;
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', resolve(import.meta.dirname, 'worker.ts'), String(server.port), prefix, String(T), String(leaseMs)],
+    {
+      cwd: resolve(import.meta.dirname, '../..'),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  const [line] = await once(child.stdout!, 'data');
+  assert.is(String(line).trim(), 'acquired');
+  child.kill('SIGKILL');
+  await once(child, 'exit');
+  const store = redisRateLimitStore({ client: a, prefix, pollMs: Number.POSITIVE_INFINITY, onError: 'fail-closed' });
+  assert.equal(await store.acquire(input(T + leaseMs - 1, { concurrency: 1, leaseMs })), { ok: false, retryAt: T + leaseMs });
+  assert.ok((await store.acquire(input(T + leaseMs + 1, { concurrency: 1, leaseMs }))).ok);
+});
+
+test('stores with different prefixes share nothing, and every key they write starts with their prefix', async () => {
+  const [x, y] = [uniquePrefix('x'), uniquePrefix('y')];
+  const one = redisRateLimitStore({ client: a, prefix: x, onError: 'fail-closed' });
+  const two = redisRateLimitStore({ client: a, prefix: y, onError: 'fail-closed' });
+  for (let i = 0; i < 5; i++) assert.ok((await one.acquire(input(T))).ok);
+  assert.is((await one.acquire(input(T))).ok, false);
+  assert.ok((await two.acquire(input(T))).ok, 'the other prefix has its own slots');
+  await one.pause('fleet', T + 5000, T, rules, true);
+  const keys = await a.keys(`${x}*`);
+  assert.ok(keys.length >= 3);
+  for (const key of keys) assert.ok(key.startsWith(`${x}:rl:{fleet}`), key);
+  assert.is((await a.keys(`${y}*`)).filter((k) => !k.startsWith(`${y}:rl:{fleet}`)).length, 0);
+});
+
+test('keys get a hash tag per rate-limit key, with braces escaped, and a TTL that only collects garbage', async () => {
+  const prefix = uniquePrefix();
+  const store = redisRateLimitStore({ client: a, prefix, onError: 'fail-closed' });
+  assert.ok((await store.acquire(input(T, { key: 'https://a{b}%' }))).ok);
+  const keys = await a.keys(`${prefix}*`);
+  assert.ok(keys.length === 3, keys.join());
+  for (const key of keys) {
+    assert.ok(key.startsWith(`${prefix}:rl:{https://a%7Bb%7D%25}`), key);
+    const ttl = await a.pTTL(key);
+    assert.ok(ttl > 60_000 && ttl <= 780_000, `${key} ttl ${ttl}`);
+  }
+});
+
+test('runs on a Redis Cluster node: every script touches one slot', async () => {
+  const cluster = await startRedis({ cluster: true });
+  const client = await connectNodeRedis(cluster.port);
+  try {
+    const store = redisRateLimitStore({ client, onError: 'fail-closed' });
+    const twoRules = [...rules, { limit: 1, windowMs: 1000, jitterMs: 200 }];
+    const lease = (await store.acquire(input(T, { rules: twoRules }))) as Lease;
+    assert.ok(lease.ok);
+    await lease.release(T + 10);
+    await store.sync('fleet', lease.seq, T + 10, 5, T + 60_000);
+    assert.is(await store.pause('fleet', T + 5000, T + 10, twoRules, true), T + 5000);
+    const crossSlot = await client
+      .eval("return redis.call('GET', KEYS[1]) or redis.call('GET', KEYS[2])", { keys: ['a', 'b'] })
+      .catch((e: Error) => e.message);
+    assert.match(String(crossSlot), /CROSSSLOT/, 'the node does check slots');
+  } finally {
+    client.destroy();
+    await cluster.stop();
+  }
+});
+
+test('works through ioredis as through node-redis', async () => {
+  const io = new IORedis(server.port, '127.0.0.1');
+  try {
+    const prefix = uniquePrefix();
+    const viaIo = redisRateLimitStore({ client: io, prefix, onError: 'fail-closed' });
+    const viaNode = redisRateLimitStore({ client: a, prefix, onError: 'fail-closed' });
+    for (let i = 0; i < 4; i++) assert.ok((await viaIo.acquire(input(T))).ok);
+    assert.ok((await viaNode.acquire(input(T))).ok);
+    assert.is((await viaIo.acquire(input(T))).ok, false);
+    assert.ok(redisRateLimitStore({ client: fromIoredis(io), prefix, onError: 'fail-closed' }));
+  } finally {
+    io.disconnect();
+  }
+});
+
+test('loads its scripts again after the server forgot them (SCRIPT FLUSH, a restart)', async () => {
+  const store = redisRateLimitStore({ client: a, prefix: uniquePrefix(), onError: 'fail-closed' });
+  assert.ok((await store.acquire(input(T))).ok);
+  await a.scriptFlush();
+  assert.ok((await store.acquire(input(T))).ok);
+});
+
+test.run();
