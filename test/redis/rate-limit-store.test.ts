@@ -106,17 +106,17 @@ test('stores with different prefixes share nothing, and every key they write sta
   assert.is((await one.acquire(input(T))).ok, false);
   assert.ok((await two.acquire(input(T))).ok, 'the other prefix has its own slots');
   await one.pause('fleet', T + 5000, T, rules, true);
-  const keys = await a.keys(`${x}*`);
+  const keys = (await a.keys(`${x}*`)) as string[];
   assert.ok(keys.length >= 3);
   for (const key of keys) assert.ok(key.startsWith(`${x}:rl:{fleet}`), key);
-  assert.is((await a.keys(`${y}*`)).filter((k) => !k.startsWith(`${y}:rl:{fleet}`)).length, 0);
+  assert.is(((await a.keys(`${y}*`)) as string[]).filter((k) => !k.startsWith(`${y}:rl:{fleet}`)).length, 0);
 });
 
 test('keys get a hash tag per rate-limit key, with braces escaped, and a TTL that only collects garbage', async () => {
   const prefix = uniquePrefix();
   const store = redisRateLimitStore({ client: a, prefix, onError: 'fail-closed' });
   assert.ok((await store.acquire(input(T, { key: 'https://a{b}%' }))).ok);
-  const keys = await a.keys(`${prefix}*`);
+  const keys = (await a.keys(`${prefix}*`)) as string[];
   assert.ok(keys.length === 3, keys.join());
   for (const key of keys) {
     assert.ok(key.startsWith(`${prefix}:rl:{https://a%7Bb%7D%25}`), key);
