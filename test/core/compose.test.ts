@@ -154,4 +154,55 @@ test('a rejecting teardown still lets the others run and surfaces from close()',
   assert.ok(second);
 });
 
+test('next(request, ctx) sends a sub-request with its own state to the interceptors after', async () => {
+  const seen: Array<[string, boolean | undefined]> = [];
+  const outer: Interceptor = {
+    name: 'outer',
+    async handle(request, next, ctx) {
+      const sub = { ...ctx, state: { priority: true } };
+      await next(new Request('https://api.example/sub'), sub);
+      return next(request);
+    },
+  };
+  const inner: Interceptor = {
+    name: 'inner',
+    handle(request, next, ctx) {
+      seen.push([new URL(request.url).pathname, ctx.state.priority]);
+      return next(request);
+    },
+  };
+  const fetch = compose([outer, inner], { fetch: createFakeTransport().fallback(ok).fetch });
+  await fetch('https://api.example/main');
+  assert.equal(seen, [
+    ['/sub', true],
+    ['/main', undefined],
+  ]);
+});
+
+test('state.beforeSend runs on the request right before the transport, after every interceptor', async () => {
+  const transport = createFakeTransport().fallback(ok);
+  const order: string[] = [];
+  const setter: Interceptor = {
+    name: 'setter',
+    handle(request, next, ctx) {
+      ctx.state.beforeSend = (outgoing) => {
+        order.push('beforeSend');
+        return new Request(outgoing, { headers: { 'x-late': 'fresh' } });
+      };
+      return next(request);
+    },
+  };
+  const later: Interceptor = {
+    name: 'later',
+    handle(request, next) {
+      order.push('later');
+      return next(request);
+    },
+  };
+  const fetch = compose([setter, later], { fetch: transport.fetch });
+  await fetch('https://api.example/');
+  assert.equal(order, ['later', 'beforeSend']);
+  assert.is(transport.calls[0]!.headers.get('x-late'), 'fresh');
+});
+
 test.run();

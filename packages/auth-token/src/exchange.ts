@@ -39,7 +39,7 @@ export async function exchange(f: Flight, key: string, keyId: string): Promise<E
     let text: string | undefined;
     let cause: unknown;
     try {
-      response = await f.next(request);
+      response = await f.next(request, f.ctx);
       if (response.ok) text = await response.text();
     } catch (error) {
       if (signal.aborted) throw signal.reason;

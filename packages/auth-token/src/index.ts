@@ -91,7 +91,9 @@ export function authToken(options: AuthTokenOptions): AuthTokenInterceptor {
     const began = clock.now();
     const rot = reason === 'rotate' ? rotation : undefined;
     if (rot) rotation = undefined;
-    const f: Flight = { o, ctx, next, reason, signal: life.signal, read: reader(rot ? rot[0] : source), attempt: 0 };
+    // The exchange is a call of its own: its own signal and state, served before queued requests.
+    const sub: Context = { attempt: 1, signal: life.signal, streamBody: false, state: { priority: true }, bus, clock };
+    const f: Flight = { o, ctx: sub, next, reason, signal: life.signal, read: reader(rot ? rot[0] : source), attempt: 0 };
     const promise = race(acquire(f), life.signal).then(
       (entry) => {
         const now = clock.now();
@@ -114,7 +116,7 @@ export function authToken(options: AuthTokenOptions): AuthTokenInterceptor {
         flight = undefined;
         // A failed background refresh is tried again halfway to the token's end, not on every request.
         if (cached) cached.refreshAt = now + (cached.staleAt - now) / 2;
-        const { keyId = ctx.state.keyId, code = 'ERR_SLUICE_TOKEN_EXCHANGE', status } = error ?? {};
+        const { keyId = sub.state.keyId, code = 'ERR_SLUICE_TOKEN_EXCHANGE', status } = error ?? {};
         bus.emit('auth:token-failed', { keyId, reason, attempt: f.attempt, code, status, delayMs: undefined });
         throw error;
       },
@@ -124,14 +126,18 @@ export function authToken(options: AuthTokenOptions): AuthTokenInterceptor {
     return (flight = promise);
   };
 
-  // Blocks only when there is no usable token; otherwise starts a refresh (or rotation) in the background.
-  const tokenFor = (ctx: Context, next: Next, signal: AbortSignal, retried?: boolean): Promise<Entry> | Entry => {
+  // The usable token, if any, starting a refresh (or rotation) in the background when one is due.
+  const usable = (ctx: Context, next: Next): Entry | undefined => {
     const now = ctx.clock.now();
-    if (cached && now < cached.staleAt) {
-      ctx.state.keyId = cached.keyId;
-      if (!flight && (rotation || now >= cached.refreshAt)) start(rotation ? 'rotate' : 'refresh-ahead', ctx, next);
-      return cached;
-    }
+    if (!cached || now >= cached.staleAt) return undefined;
+    if (!flight && (rotation || now >= cached.refreshAt)) start(rotation ? 'rotate' : 'refresh-ahead', ctx, next);
+    return cached;
+  };
+
+  // Blocks only when there is no usable token.
+  const tokenFor = (ctx: Context, next: Next, signal: AbortSignal, retried?: boolean): Promise<Entry> | Entry => {
+    const entry = usable(ctx, next);
+    if (entry) return entry;
     const shared = flight ?? start(rotation ? 'rotate' : nextReason, ctx, next);
     // A flight can die without settling: on Workers, with the request that started it. The waiter
     // then gets a runtime error, drops that flight and starts its own, once.
@@ -159,17 +165,35 @@ export function authToken(options: AuthTokenOptions): AuthTokenInterceptor {
     async handle(request, next, ctx) {
       if (!o.origins.includes(new URL(request.url).origin)) return next(request);
       const { request: base, replayable } = await prepareReplay(request, ctx, o.maxReplayBytes);
+      const value = (entry: Entry) => (o.scheme ? `${o.scheme} ${entry.token}` : entry.token);
+      const withToken = (req: Request, entry: Entry) => {
+        const headers = new Headers(req.headers);
+        headers.set(o.header, value(entry));
+        return new Request(req, { headers });
+      };
+      let sent: Entry | undefined;
       const send = (entry: Entry) => {
         ctx.state.keyId = entry.keyId;
-        const headers = new Headers(base.headers);
-        headers.set(o.header, o.scheme ? `${o.scheme} ${entry.token}` : entry.token);
-        return next(new Request(replayable ? base.clone() : base, { headers }));
+        sent = entry;
+        // A queue after this one may hold the request past its token's refresh or life: at send time, take
+        // the newest usable token and start a due refresh, without blocking (a blocked send would hold its slot).
+        ctx.state.beforeSend = (outgoing) => {
+          if (outgoing.headers.get(o.header) !== value(entry)) return outgoing;
+          const current = usable(ctx, next);
+          if (!current) {
+            if (!flight) start(nextReason, ctx, next);
+            return outgoing;
+          }
+          if (current === entry) return outgoing;
+          sent = current;
+          return withToken(outgoing, current);
+        };
+        return next(withToken(replayable ? base.clone() : base, entry));
       };
-      const entry = await tokenFor(ctx, next, request.signal);
-      const response = await send(entry);
+      const response = await send(await tokenFor(ctx, next, request.signal));
       if (response.status !== 401) return response;
       // Only the token that is still cached is dropped: a late 401 for a replaced one starts no exchange.
-      if (cached === entry) drop(entry, ctx.bus, '401', request);
+      if (sent && cached === sent) drop(sent, ctx.bus, '401', request);
       if (!replayable) return response;
       discard(response);
       return send(await tokenFor(ctx, next, request.signal));

@@ -79,20 +79,19 @@ export function compose(interceptors: readonly Interceptor[], options: ComposeOp
   }
   let closing: Promise<void> | undefined;
 
-  const send: Next = (request) => (transport ? transport(request) : globalThis.fetch(request));
+  const send = (request: Request): Promise<Response> => (transport ? transport(request) : globalThis.fetch(request));
 
-  // Each step turns a synchronous throw into a rejection and checks what the interceptor resolved with.
-  const step = (interceptor: Interceptor, next: Next, ctx: Context): Next =>
-    async function intercept(request) {
-      const response = await interceptor.handle(request, next, ctx);
-      if (!isResponse(response)) throw new InterceptorError(interceptor.name, 'handle() must resolve with a Response');
-      return response;
-    };
-
-  const run = (request: Request, ctx: Context): Promise<Response> => {
-    let next = send;
-    for (let i = list.length - 1; i >= 0; i--) next = step(list[i] as Interceptor, next, ctx);
-    return next(request);
+  // One step of the onion. A synchronous throw becomes a rejection; a non-Response is an InterceptorError.
+  const dispatch = async (index: number, request: Request, ctx: Context): Promise<Response> => {
+    const interceptor = list[index];
+    if (!interceptor) {
+      const hook = ctx.state.beforeSend;
+      return send(hook ? await hook(request) : request);
+    }
+    const next: Next = (nextRequest, nextCtx) => dispatch(index + 1, nextRequest, nextCtx ?? ctx);
+    const response = await interceptor.handle(request, next, ctx);
+    if (!isResponse(response)) throw new InterceptorError(interceptor.name, 'handle() must resolve with a Response');
+    return response;
   };
 
   const sluiceFetch = function sluiceFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
@@ -113,12 +112,7 @@ export function compose(interceptors: readonly Interceptor[], options: ComposeOp
       bus,
       clock,
     };
-    let result: Promise<Response>;
-    try {
-      result = run(request, ctx);
-    } catch (error) {
-      result = Promise.reject(error);
-    }
+    const result = dispatch(0, request, ctx);
     return signal ? raceAbort(result, signal) : result;
   } as SluiceFetch;
 

@@ -7,6 +7,14 @@ export interface CallState {
   keyId?: string;
   /** Endpoint the call counts against, when an interceptor has decided it. */
   endpoint?: string;
+  /**
+   * Runs on each request just before the transport sends it, after every queue and wait, so an outer
+   * interceptor can freshen what a wait may have staled (auth-token swaps a token that expired meanwhile).
+   * It must return requests it does not recognise unchanged.
+   */
+  beforeSend?: (request: Request) => Request | Promise<Request>;
+  /** The pipeline needs this request before the queued ones (a token exchange): queues serve it first. */
+  priority?: boolean;
 }
 
 /** What an interceptor sees of the call it handles. */
@@ -25,8 +33,11 @@ export interface Context {
   readonly clock: Clock;
 }
 
-/** Calls the rest of the chain, ending at the transport. */
-export type Next = (request: Request) => Promise<Response>;
+/**
+ * Calls the rest of the chain, ending at the transport. Pass `ctx` to send a request of the pipeline's own
+ * (a token exchange) as a call of its own, with its own state and signal, to the interceptors after you.
+ */
+export type Next = (request: Request, ctx?: Context) => Promise<Response>;
 
 /** What `setup` receives once, when the pipeline is composed. */
 export interface SetupContext {

@@ -211,7 +211,7 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
   // Each waiting request runs its own loop on its own timer: a Worker cancels a request that waits with nothing
   // pending in its own context, and drops a timer when the request that set it ends. The oldest waiter's timer is
   // set to when the key could next send; the others' only to their deadline.
-  const wait = async (key: string, endpoint: string, request: Request): Promise<Lease> => {
+  const wait = async (key: string, endpoint: string, request: Request, first?: boolean): Promise<Lease> => {
     const signal = request.signal;
     signal.throwIfAborted();
     const q = queues.get(key) ?? { w: [], due: Infinity };
@@ -219,7 +219,9 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
     const onAbort = () => leave(key, q, w, signal.reason, 'aborted');
     const w: Waiter = { endpoint, request, at: now(), off: () => signal.removeEventListener('abort', onAbort) };
     signal.addEventListener('abort', onAbort);
-    q.w.push(w);
+    // A request the pipeline needs before the others (a token exchange) goes to the front.
+    if (first) q.w.unshift(w);
+    else q.w.push(w);
     queued++;
     scan(key, q);
     if (!w.done) {
@@ -286,7 +288,7 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
       env ??= ctx;
       if (closed) throw new ClosedError('rate-limit');
       const key = o.key(request, ctx);
-      const lease = await wait(key, o.endpoint(request, ctx), request);
+      const lease = await wait(key, o.endpoint(request, ctx), request, ctx.state.priority);
       let response: Response;
       try {
         response = await next(request);
