@@ -63,7 +63,7 @@ export function realtimeTests({ test, assert, modules, env }) {
         mock,
         base: mock.base,
         transport: variant.wrap,
-        limits: { rules: [{ limit: 3, windowMs: 500, marginMs: 50 }] },
+        limits: { rules: [{ limit: 3, windowMs: 500 }] },
       });
       const started = Date.now();
       const done = [];

@@ -37,7 +37,7 @@ export function atGlobalScope(modules, worker) {
     global.pipelines = {
       plain: shared('g-plain', {}),
       concurrent: shared('g-concurrent', {}),
-      limited: shared('g-limited', { limits: { rules: [{ limit: 2, windowMs: 400, marginMs: 50 }] } }),
+      limited: shared('g-limited', { limits: { rules: [{ limit: 2, windowMs: 400 }] } }),
       refresh: shared('g-refresh', {}),
       kept: shared('g-kept', { auth: { waitUntil: (promise) => worker.waitUntil(promise) } }),
     };
