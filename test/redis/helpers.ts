@@ -113,3 +113,23 @@ export function steppingClock(clock: TestClock) {
     },
   };
 }
+
+/**
+ * A ScriptClient over a real one that a test can break: `down` rejects at once (a refused connection), `lose` runs the
+ * command on the server but loses its answer (as a timeout does).
+ */
+export function switchable(client: ScriptClient) {
+  const state = { mode: 'up' as 'up' | 'down' | 'lose', client: undefined as unknown as ScriptClient };
+  const wrap =
+    <A extends unknown[]>(call: (...args: A) => Promise<unknown>) =>
+    (...args: A) => {
+      if (state.mode === 'down') return Promise.reject(new Error('connect ECONNREFUSED (test)'));
+      if (state.mode === 'lose')
+        return call(...args).then(() => {
+          throw new Error('answer lost (test)');
+        });
+      return call(...args);
+    };
+  state.client = { runSha: wrap(client.runSha), run: wrap(client.run) };
+  return state;
+}

@@ -11,6 +11,11 @@ export { isLockTimeoutError, isRedisUnavailableError, LockTimeoutError, RedisUna
 export type { FailureReason } from './events.js';
 export type { OnError } from './guard.js';
 export { type RedisStoreOptions, storeDefaults } from './options.js';
-export { type RedisRateLimitStoreOptions, rateLimitStoreDefaults, redisRateLimitStore } from './rate-limit-store.js';
+export {
+  type RedisRateLimitStore,
+  type RedisRateLimitStoreOptions,
+  rateLimitStoreDefaults,
+  redisRateLimitStore,
+} from './rate-limit-store.js';
 export type { EncryptionKey } from './seal.js';
 export { type RedisTokenStore, type RedisTokenStoreOptions, redisTokenStore, tokenStoreDefaults } from './token-store.js';

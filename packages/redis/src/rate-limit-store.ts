@@ -16,6 +16,13 @@ export interface RedisRateLimitStoreOptions extends RedisStoreOptions {
   fallbackShare?: number;
 }
 
+/** The store's methods always return promises. */
+export interface RedisRateLimitStore extends RateLimitStore {
+  acquire(input: AcquireInput): Promise<Acquired>;
+  pause(key: string, until: number, now: number, rules: readonly StoreRule[], refused: boolean): Promise<number>;
+  sync(key: string, seq: number, now: number, remaining?: number, resetAt?: number): Promise<unknown>;
+}
+
 export const rateLimitStoreDefaults = Object.freeze({ pollMs: 100, fallbackShare: 1 });
 
 // Releases that failed are kept (up to this many) and sent again once Redis answers.
@@ -25,7 +32,7 @@ const num = (value: unknown) => Number(value);
 const finite = (n: number) => (n === Infinity ? '-1' : String(n));
 
 /** A `RateLimitStore` on Redis: the memory store's algorithm, one Lua script per method, shared by every process. */
-export function redisRateLimitStore(options: RedisRateLimitStoreOptions): RateLimitStore {
+export function redisRateLimitStore(options: RedisRateLimitStoreOptions): RedisRateLimitStore {
   const common = resolveCommon(options);
   const pollMs = options.pollMs ?? rateLimitStoreDefaults.pollMs;
   const share = options.fallbackShare ?? rateLimitStoreDefaults.fallbackShare;
@@ -45,18 +52,17 @@ export function redisRateLimitStore(options: RedisRateLimitStoreOptions): RateLi
 
   const keepPending = (id: string, keys: string[], countedBy: number) =>
     void (pending.size < MAX_PENDING && pending.set(id, [keys, countedBy]));
-  // `countedBy` stands for the time: it is the release's moment, or a margin after it.
-  const release = async (id: string, keys: string[], countedBy: number): Promise<void> => {
-    if (guard.skip(countedBy)) return keepPending(id, keys, countedBy);
-    await guard.call('release', RELEASE, keys, [id, String(countedBy)], countedBy).then(
+  const release = async (id: string, keys: string[], countedBy: number, now: number, retry = false): Promise<void> => {
+    if (!retry && guard.skip(now)) return keepPending(id, keys, countedBy);
+    await guard.call('release', RELEASE, keys, [id, String(countedBy)], now).then(
       () => pending.delete(id),
       () => keepPending(id, keys, countedBy),
     );
   };
-  const retryPending = () => {
+  const retryPending = (now: number) => {
     for (const [id, [keys, countedBy]] of [...pending].slice(0, 100)) {
       pending.delete(id);
-      release(id, keys, countedBy);
+      release(id, keys, countedBy, now, true);
     }
   };
 
@@ -82,6 +88,8 @@ export function redisRateLimitStore(options: RedisRateLimitStoreOptions): RateLi
       const ruleArgs = rules.flatMap((r) => [String(r.limit), String(r.windowMs), String(Math.min(r.jitterMs, leaseMs))]);
       const args = [String(now), finite(concurrency), String(leaseMs), id, String(ttl(rules, leaseMs)), finite(pollMs), ...ruleArgs];
       const keys = [slots, ...logs(key, rules)];
+      // Releases lost to an outage go first: the connection keeps order, so this acquire sees what they free.
+      if (pending.size > 0) retryPending(now);
       let reply: unknown;
       try {
         reply = await guard.call('acquire', ACQUIRE, [state(key), ...keys], args, now);
@@ -91,10 +99,10 @@ export function redisRateLimitStore(options: RedisRateLimitStoreOptions): RateLi
         if (guard.open) return acquireLocal(input);
         throw error;
       }
-      if (pending.size > 0) retryPending();
       const [ok, value] = reply as [unknown, unknown];
       if (num(ok) !== 1) return { ok: false, retryAt: num(value) };
-      return { ok: true, seq: num(value), release: (countedBy) => release(id, keys, countedBy) };
+      // The store has no clock: the release's time is taken to be `countedBy`, at most a margin later than now.
+      return { ok: true, seq: num(value), release: (countedBy) => release(id, keys, countedBy, countedBy) };
     },
 
     async pause(key, until, now, rules, refused) {
