@@ -29,7 +29,7 @@ const PER_WORKER = 60;
 const TOKEN_TTL_MS = 120_000;
 const paths = ['/v2/event-details?ids=evt_1', '/v2/incidents/list', '/v2/admin/api-keys'];
 
-async function burst(shared: boolean) {
+function fleet(shared: boolean) {
   const virtual = steppingClock(createTestClock({ now: T }));
   const clock = virtual.clock;
   const io = createIo();
@@ -48,6 +48,11 @@ async function burst(shared: boolean) {
       clock,
     });
   });
+  return { clock, mock, pipelines, drive: (done: () => boolean) => virtual.drive(io, done) };
+}
+
+async function burst(shared: boolean) {
+  const { clock, mock, pipelines, drive } = fleet(shared);
   const statuses: number[] = [];
   let last = T;
   for (const api of pipelines)
@@ -63,7 +68,7 @@ async function burst(shared: boolean) {
         () => statuses.push(0),
       );
     }
-  await virtual.drive(io, () => statuses.length === pipelines.length * PER_WORKER);
+  await drive(() => statuses.length === pipelines.length * PER_WORKER);
   await Promise.all(pipelines.map((api) => api.close()));
   const stats = mock.stats();
   const counted = stats.requests - stats.rateLimited;
@@ -98,6 +103,24 @@ test('with memory stores, the same 4 pipelines get the 429s the shared stores pr
   assert.ok(run.stats.rateLimited > 0, 'each pipeline counts alone');
   assert.ok(run.stats.tokenExchanges >= 4, `${run.stats.tokenExchanges} exchanges`);
   console.log(`  memory: ${run.stats.rateLimited} 429s, ${run.stats.tokenExchanges} exchanges in ${run.elapsed / 1000} s`);
+});
+
+test('a 401 in every pipeline costs the fleet one exchange: the first to get the lock exchanges, the others read its token', async () => {
+  const { mock, pipelines, drive } = fleet(true);
+  const statuses: number[] = [];
+  const round = () => {
+    for (const api of pipelines) api(`${BASE}/v2/admin/api-keys`).then((r) => statuses.push(r.status));
+  };
+  round();
+  await drive(() => statuses.length === 4);
+  assert.is(mock.stats().tokenExchanges, 1);
+  mock.revokeAllTokens();
+  round();
+  await drive(() => statuses.length === 8);
+  assert.equal(statuses, Array(8).fill(200), 'each 401 replayed with the new token');
+  assert.is(mock.stats().tokenExchanges, 2);
+  assert.is(mock.stats().unauthorized.revoked, 4);
+  await Promise.all(pipelines.map((api) => api.close()));
 });
 
 test.run();
