@@ -115,7 +115,7 @@ test('once the server is up, the first call after retryRedisMs goes to Redis and
 });
 
 test('a server that stops answering costs one commandTimeoutMs; the slot an unanswered acquire took is given back later', async () => {
-  const sw = switchable(fromNodeRedis(a as never));
+  const sw = switchable(fromNodeRedis(a));
   const s = store(sw.client, { retryRedisMs: 1000 });
   await warm(s);
   sw.mode = 'lose';
@@ -132,7 +132,7 @@ test('a server that stops answering costs one commandTimeoutMs; the slot an unan
 });
 
 test('releases that fail in an outage are sent again once Redis answers', async () => {
-  const sw = switchable(fromNodeRedis(a as never));
+  const sw = switchable(fromNodeRedis(a));
   const s = store(sw.client, { onError: 'fail-closed', retryRedisMs: 0 });
   await warm(s);
   const held = (await s.acquire(input(T, { concurrency: 1 }))) as Lease;
@@ -143,7 +143,7 @@ test('releases that fail in an outage are sent again once Redis answers', async 
 });
 
 test('on the local limiter each process takes fallbackShare of every limit and of the concurrency', async () => {
-  const sw = switchable(fromNodeRedis(a as never));
+  const sw = switchable(fromNodeRedis(a));
   sw.mode = 'down';
   const s = store(sw.client, { fallbackShare: 0.25 });
   let sent = 0;
@@ -161,7 +161,7 @@ test('on the local limiter each process takes fallbackShare of every limit and o
 });
 
 test('fail-open token store: while Redis is down, get finds nothing, set and delete do nothing, lock runs the work alone', async () => {
-  const sw = switchable(fromNodeRedis(a as never));
+  const sw = switchable(fromNodeRedis(a));
   const { bus, types } = recorder();
   const tokens = redisTokenStore({ client: sw.client, insecurePlaintext: true, bus, prefix: uniquePrefix() });
   sw.mode = 'down';
@@ -187,7 +187,7 @@ test('Redis restarted mid-run: every request settles through the outage, and aft
   const { bus, types } = recorder();
   const prefix = uniquePrefix();
   const s = redisRateLimitStore({
-    client: io.wrap(fromNodeRedis(client as never)),
+    client: io.wrap(fromNodeRedis(client)),
     prefix,
     bus,
     commandTimeoutMs: 100,

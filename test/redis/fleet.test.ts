@@ -36,7 +36,7 @@ function fleet(shared: boolean) {
   const mock = createMockServer({ clock, latencyMs: { min: 5, max: 80 }, tokenTtlMs: TOKEN_TTL_MS, seed: 7 });
   const prefix = uniquePrefix('fleet');
   const pipelines = clients.map((client) => {
-    const redis = io.wrap(fromNodeRedis(client as never));
+    const redis = io.wrap(fromNodeRedis(client));
     const stores = shared
       ? {
           tokens: redisTokenStore({ client: redis, prefix, encryptionKey: 'fleet-test-secret-0123456789abcdef', clock }),

@@ -58,7 +58,7 @@ export function createIo() {
       runSha: (...args) => track(client.runSha(...args)),
       run: (...args) => track(client.run(...args)),
     }),
-    nodeRedis: (client: NodeRedisClient) => fromNodeRedis(client as never),
+    nodeRedis: (client: NodeRedisClient) => fromNodeRedis(client),
     get inflight() {
       return inflight;
     },

@@ -34,7 +34,7 @@ function fleet(more: Partial<Parameters<typeof redisTokenStore>[0]> = {}) {
   bus.on('*', (type, payload) => events.push({ type, payload }));
   const prefix = uniquePrefix();
   const make = (client: NodeRedisClient) =>
-    redisTokenStore({ client: io.wrap(fromNodeRedis(client as never)), prefix, encryptionKey, clock: virtual.clock, bus, ...more });
+    redisTokenStore({ client: io.wrap(fromNodeRedis(client)), prefix, encryptionKey, clock: virtual.clock, bus, ...more });
   return { one: make(a), two: make(b), io, prefix, events, clock: virtual.clock, drive: (done: () => boolean) => virtual.drive(io, done) };
 }
 
