@@ -1,10 +1,10 @@
 import { authToken, keyFingerprint } from '@sluice/auth-token';
 import { json, type RecordedCall } from '@sluice/core/testing';
+// A subpath: the tsconfig maps `@sluice/*` to each package's index only.
+import { otelMetrics } from '@sluice/monitor/otel';
 import { rateLimit } from '@sluice/rate-limit';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-// A subpath: the tsconfig maps `@sluice/*` to each package's index only.
-import { otelMetrics } from '../../packages/monitor/src/otel.js';
 import { API, drive, setup } from './helpers.js';
 import { sdk } from './libs.js';
 

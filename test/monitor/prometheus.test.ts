@@ -1,10 +1,10 @@
 import { authToken, keyFingerprint } from '@sluice/auth-token';
 import { json, type RecordedCall } from '@sluice/core/testing';
 import type { MonitorSnapshot } from '@sluice/monitor';
+// A subpath: the tsconfig maps `@sluice/*` to each package's index only.
+import { prometheusContentType, renderPrometheus } from '@sluice/monitor/prometheus';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-// A subpath: the tsconfig maps `@sluice/*` to each package's index only.
-import { prometheusContentType, renderPrometheus } from '../../packages/monitor/src/prometheus.js';
 import { API, keyFromHeader, setup } from './helpers.js';
 import { type ParsedFamily, parsePrometheus, promClient } from './libs.js';
 

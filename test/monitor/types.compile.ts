@@ -1,8 +1,8 @@
 // Compile-only: checked by `tsc -p test/tsconfig.json`, never run.
 import { compose } from '@sluice/core';
 import { type KeySnapshot, type Monitor, type MonitorRecord, monitor } from '@sluice/monitor';
-import { otelMetrics } from '../../packages/monitor/src/otel.js';
-import { renderPrometheus } from '../../packages/monitor/src/prometheus.js';
+import { otelMetrics } from '@sluice/monitor/otel';
+import { renderPrometheus } from '@sluice/monitor/prometheus';
 import { sdk } from './libs.js';
 
 const mon: Monitor = monitor({ limit: 60, windowMs: 60_000, usageThreshold: 0.9, maxKeys: 10, maxEndpoints: 5 });
