@@ -121,4 +121,19 @@ test('undefined overrides keep the preset defaults', async () => {
   await client.close();
 });
 
+test('inner interceptors run after the limiter and see the token exchange and every request sent', async () => {
+  const seen: string[] = [];
+  const inner = {
+    name: 'probe',
+    handle(request: Request, next: (r: Request) => Promise<Response>) {
+      seen.push(`${request.method} ${new URL(request.url).pathname}`);
+      return next(request);
+    },
+  };
+  const { clock, client } = setup({ client: { inner: [inner] } });
+  await drive(clock, client.fetch('https://acme.cyberhaven.io/v2/event-details?ids=a'));
+  assert.equal(seen, ['POST /v2/auth/token/access', 'GET /v2/event-details']);
+  await client.close();
+});
+
 test.run();

@@ -67,7 +67,7 @@ export function createCyberhavenClient(options: CyberhavenOptions): CyberhavenCl
     auth: authToken({ ...o.auth, apiKey: o.apiKey, baseUrl: o.origin }),
     rateLimit: rateLimit(o.rateLimit),
   });
-  const fetch = compose(Object.values(interceptors), { fetch: o.fetch, clock: o.clock });
+  const fetch = compose([...Object.values(interceptors), ...o.inner], { fetch: o.fetch, clock: o.clock });
   // Retrying is the pipeline's job, so ofetch's own retry is off; its hook passes sluice's typed errors through unwrapped.
   const $fetch = ofetch.create(
     {

@@ -1,5 +1,5 @@
 import type { ApiKeySource, AuthTokenOptions } from '@sluice/auth-token';
-import type { Clock, Context, FetchLike } from '@sluice/core';
+import type { Clock, Context, FetchLike, Interceptor } from '@sluice/core';
 import type { ErrorMapOptions } from '@sluice/error-map';
 import type { RateLimitOptions } from '@sluice/rate-limit';
 import type { Retry429Options } from '@sluice/retry-429';
@@ -21,6 +21,8 @@ export interface CyberhavenOptions {
   retry?: Retry429Options;
   /** error-map options over the preset's. @default `{}` (error-map's defaults) */
   errors?: ErrorMapOptions;
+  /** Interceptors placed after rate-limit, next to the transport, such as `monitor()`: they see every request sent. @default [] */
+  inner?: readonly Interceptor[];
 }
 
 // The documented event-details path form `/v2/event-details/a,b` is one endpoint whatever the ids: the API does not say
@@ -89,5 +91,6 @@ export function resolveOptions(options: CyberhavenOptions) {
     rateLimit: { ...cyberhavenDefaults.rateLimit, ...section('rateLimit', options.rateLimit) },
     retry: { ...cyberhavenDefaults.retry, ...section('retry', options.retry) },
     errors: { ...cyberhavenDefaults.errors, ...section('errors', options.errors) },
+    inner: options.inner ?? [],
   };
 }
