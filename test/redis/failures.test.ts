@@ -131,6 +131,17 @@ test('a server that stops answering costs one commandTimeoutMs; the slot an unan
   await server.command('PING');
 });
 
+test('a reply that arrived while the event loop was blocked past commandTimeoutMs still wins over the timeout', async () => {
+  const { bus, events } = recorder();
+  const s = store(a, { bus, onError: 'fail-closed' });
+  await warm(s);
+  const pending = s.acquire(input(T));
+  const end = performance.now() + 150;
+  while (performance.now() < end) {} // a blocked loop: the reply and the 100 ms timer are both due when it ends
+  assert.ok((await pending).ok);
+  assert.equal(events, []);
+});
+
 test('releases that fail in an outage are sent again once Redis answers', async () => {
   const sw = switchable(fromNodeRedis(a));
   const s = store(sw.client, { onError: 'fail-closed', retryRedisMs: 0 });

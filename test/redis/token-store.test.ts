@@ -149,4 +149,21 @@ test('after lockWaitMs a waiter fails closed with LockTimeoutError, or fails ope
   assert.equal(open.events, [{ type: 'redis:fallback', payload: { store: 'token', operation: 'lock', reason: 'lock-timeout' } }]);
 });
 
+test('close() ends the waits for a lock with ClosedError and resolves once the locks it holds are released', async () => {
+  const { one, two, prefix, drive } = fleet();
+  let finish = () => {};
+  const holding = track(one.lock('key1', () => new Promise<void>((resolve) => (finish = resolve))));
+  await drive(() => true);
+  const waiting = track(two.lock('key1', async () => 'ran'));
+  await drive(() => true);
+  await two.close();
+  await rejects(waiting.promise, (e) => (e as Error).name === 'ClosedError');
+  const closed = track(one.close());
+  await drive(() => true);
+  assert.not.ok(closed.settled(), 'waits for the work under the lock');
+  finish();
+  await drive(() => closed.settled());
+  assert.is(await a.get(`${prefix}:token:{key1}:lock`), null, 'released in Redis');
+});
+
 test.run();

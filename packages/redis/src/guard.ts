@@ -71,25 +71,35 @@ export function createGuard(o: GuardOptions): Guard {
     call(operation, script, keys, args, now) {
       return new Promise((resolve, reject) => {
         const abort = new AbortController();
+        let settled = false;
         const fail = (error: unknown) => {
+          settled = true;
           clearTimeout(timer);
           const e = isRedisUnavailableError(error) ? error : new RedisUnavailableError(o.store, operation, 'error', { cause: error });
           failed(operation, e, now);
           reject(e);
         };
-        const timer = setTimeout(() => {
-          const error = new RedisUnavailableError(o.store, operation, 'timeout');
-          abort.abort(error);
-          fail(error);
-        }, o.commandTimeoutMs);
+        // After a blocked event loop the timer and the reply are due at once, and timers run first: one more turn of the
+        // loop lets a reply that has already arrived win.
+        const timer = setTimeout(
+          () =>
+            setTimeout(() => {
+              if (settled) return;
+              const error = new RedisUnavailableError(o.store, operation, 'timeout');
+              abort.abort(error);
+              fail(error);
+            }, 0),
+          o.commandTimeoutMs,
+        );
         exec(script, keys, args, abort.signal).then(
           (value) => {
-            if (abort.signal.aborted) return;
+            if (settled) return;
+            settled = true;
             clearTimeout(timer);
             succeeded(now);
             resolve(value);
           },
-          (error) => abort.signal.aborted || fail(error),
+          (error) => settled || fail(error),
         );
       });
     },

@@ -1,5 +1,5 @@
 import type { StoredToken, TokenStore } from '@sluice/auth-token';
-import { type Clock, systemClock } from '@sluice/core';
+import { type Clock, ClosedError, systemClock } from '@sluice/core';
 import { LockTimeoutError } from './errors.js';
 import { createGuard } from './guard.js';
 import { defined, positive, type RedisStoreOptions, randomId, resolveCommon, tagged } from './options.js';
@@ -24,6 +24,12 @@ export interface RedisTokenStoreOptions extends RedisStoreOptions {
 /** A `TokenStore` whose `lock` is always there: one exchange per key for the whole fleet. */
 export interface RedisTokenStore extends TokenStore {
   lock<T>(keyId: string, work: () => Promise<T>): Promise<T>;
+  /**
+   * Stops waiting for locks (those calls reject with `ClosedError`) and resolves once every lock this store took is released
+   * in Redis. Call it after the pipeline's `close()`, which ends the work under a lock, and before quitting the client: a lock
+   * left behind makes the rest of the fleet wait up to `lockTtlMs`.
+   */
+  close(): Promise<void>;
 }
 
 export const tokenStoreDefaults = Object.freeze({ lockTtlMs: 10_000, lockWaitMs: 60_000, lockPollMs: 50 });
@@ -74,6 +80,9 @@ export function redisTokenStore(options: RedisTokenStoreOptions): RedisTokenStor
     return undefined;
   };
 
+  const held = new Set<Promise<unknown>>();
+  const closing = new AbortController();
+
   const store: RedisTokenStore = {
     async get(keyId) {
       const raw = await call('get', GET, [key(keyId)], [], undefined);
@@ -92,39 +101,52 @@ export function redisTokenStore(options: RedisTokenStoreOptions): RedisTokenStor
       await call('delete', DELETE_IF, [key(keyId)], [`${mode}.${await sealer.fingerprint(token)}.`], undefined);
     },
 
-    async lock(keyId, work) {
-      const lockKey = `${key(keyId)}:lock`;
-      const owner = randomId();
-      const gc = String(Math.max(lockTtlMs * 10, 60_000));
-      const take = () => call('lock', LOCK, [lockKey], [owner, String(clock.now()), String(clock.now() + lockTtlMs), gc], 'open');
-      const start = clock.now();
-      for (;;) {
-        const got = await take();
-        if (got === 'open') return work();
-        if (Number(got) === 1) break;
-        const waited = clock.now() - start;
-        if (waited >= lockWaitMs) {
-          if (!guard.open) throw new LockTimeoutError(keyId, waited);
-          common.bus?.emit('redis:fallback', { store: 'token', operation: 'lock', reason: 'lock-timeout' });
-          return work();
-        }
-        await clock.sleep(Math.min(lockPollMs, lockWaitMs - waited));
-      }
-      // Renewed while the work runs, so only a holder that died lets the lock expire.
-      const held = new AbortController();
-      (async () => {
-        for (;;) {
-          await clock.sleep(lockTtlMs / 3, held.signal);
-          await take();
-        }
-      })().catch(() => {});
-      try {
-        return await work();
-      } finally {
-        held.abort();
-        call('lock', UNLOCK, [lockKey], [owner], undefined).catch(() => {});
-      }
+    lock(keyId, work) {
+      const done = locked(keyId, work);
+      const settled = done.catch(() => {}).finally(() => held.delete(settled));
+      held.add(settled);
+      return done;
+    },
+
+    async close() {
+      closing.abort(new ClosedError('redis token store'));
+      while (held.size > 0) await Promise.all(held);
     },
   };
+
+  async function locked<T>(keyId: string, work: () => Promise<T>): Promise<T> {
+    const lockKey = `${key(keyId)}:lock`;
+    const owner = randomId();
+    const gc = String(Math.max(lockTtlMs * 10, 60_000));
+    const take = () => call('lock', LOCK, [lockKey], [owner, String(clock.now()), String(clock.now() + lockTtlMs), gc], 'open');
+    const start = clock.now();
+    for (;;) {
+      closing.signal.throwIfAborted();
+      const got = await take();
+      if (got === 'open') return work();
+      if (Number(got) === 1) break;
+      const waited = clock.now() - start;
+      if (waited >= lockWaitMs) {
+        if (!guard.open) throw new LockTimeoutError(keyId, waited);
+        common.bus?.emit('redis:fallback', { store: 'token', operation: 'lock', reason: 'lock-timeout' });
+        return work();
+      }
+      await clock.sleep(Math.min(lockPollMs, lockWaitMs - waited), closing.signal);
+    }
+    // Renewed while the work runs, so only a holder that died lets the lock expire.
+    const working = new AbortController();
+    (async () => {
+      for (;;) {
+        await clock.sleep(lockTtlMs / 3, working.signal);
+        await take();
+      }
+    })().catch(() => {});
+    try {
+      return await work();
+    } finally {
+      working.abort();
+      await call('lock', UNLOCK, [lockKey], [owner], undefined).catch(() => {});
+    }
+  }
   return store;
 }
