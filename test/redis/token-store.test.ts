@@ -152,7 +152,7 @@ test('after lockWaitMs a waiter fails closed with LockTimeoutError, or fails ope
 test('close() ends the waits for a lock with ClosedError and resolves once the locks it holds are released', async () => {
   const { one, two, prefix, drive } = fleet();
   let finish = () => {};
-  const holding = track(one.lock('key1', () => new Promise<void>((resolve) => (finish = resolve))));
+  const holding = track(one.lock('key1', () => new Promise<string>((resolve) => (finish = () => resolve('held')))));
   await drive(() => true);
   const waiting = track(two.lock('key1', async () => 'ran'));
   await drive(() => true);
@@ -163,6 +163,7 @@ test('close() ends the waits for a lock with ClosedError and resolves once the l
   assert.not.ok(closed.settled(), 'waits for the work under the lock');
   finish();
   await drive(() => closed.settled());
+  assert.is(holding.value(), 'held');
   assert.is(await a.get(`${prefix}:token:{key1}:lock`), null, 'released in Redis');
 });
 
