@@ -122,7 +122,7 @@ async function worker(config) {
     }),
   );
   await api.close();
-  await stores.tokens?.close(); // releases a lock still held, before the connection goes
+  await Promise.all([stores.tokens?.close(), stores.limits?.close()]); // the last writes land before the connection goes
   await client?.quit();
   process.send({ statuses, first, last, fallbacks: fallbacks.length });
   process.disconnect();

@@ -3,7 +3,8 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { resolve } from 'node:path';
-import type { AcquireInput, Lease } from '@sluice/rate-limit';
+import { compose } from '@sluice/core';
+import { type AcquireInput, type Lease, rateLimit } from '@sluice/rate-limit';
 import { fromIoredis, redisRateLimitStore } from '@sluice/redis';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -159,6 +160,20 @@ test('works through ioredis as through node-redis', async () => {
   } finally {
     io.disconnect();
   }
+});
+
+test('close() resolves once the release and sync rateLimit() sent after a response have landed', async () => {
+  const prefix = uniquePrefix();
+  const store = redisRateLimitStore({ client: a, prefix, onError: 'fail-closed' });
+  const api = compose([rateLimit({ store })], {
+    fetch: async () => new Response('ok', { headers: { 'x-ratelimit-remaining': '7', 'x-ratelimit-reset': '1' } }),
+  });
+  assert.is((await api('https://api.example/v2/items')).status, 200);
+  await api.close();
+  await store.close();
+  const slots = (await a.zRangeWithScores(`${prefix}:rl:{https://api.example}:slots:/v2/items`, 0, -1)) as { score: number }[];
+  assert.ok(slots.length === 0 || (slots[0] as { score: number }).score <= Date.now(), 'the slot is released');
+  assert.is(await a.hGet(`${prefix}:rl:{https://api.example}`, 'b'), '7', 'the budget is synced');
 });
 
 test('loads its scripts again after the server forgot them (SCRIPT FLUSH, a restart)', async () => {

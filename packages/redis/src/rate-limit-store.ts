@@ -21,6 +21,11 @@ export interface RedisRateLimitStore extends RateLimitStore {
   acquire(input: AcquireInput): Promise<Acquired>;
   pause(key: string, until: number, now: number, rules: readonly StoreRule[], refused: boolean): Promise<number>;
   sync(key: string, seq: number, now: number, remaining?: number, resetAt?: number): Promise<unknown>;
+  /**
+   * Resolves once the calls in flight have settled: a release or sync that `rateLimit()` sends after a response is not
+   * awaited by the pipeline's `close()`. Call it after that and before quitting the client. The store stays usable.
+   */
+  close(): Promise<void>;
 }
 
 export const rateLimitStoreDefaults = Object.freeze({ pollMs: 100, fallbackShare: 1 });
@@ -41,6 +46,14 @@ export function redisRateLimitStore(options: RedisRateLimitStoreOptions): RedisR
   const local = options.fallback ?? createMemoryStore();
   const guard = createGuard({ ...common, store: 'rate-limit', scripts: [ACQUIRE, RELEASE, PAUSE, SYNC] });
   const pending = new Map<string, [keys: string[], countedBy: number]>();
+  const inflight = new Set<Promise<unknown>>();
+  const call = (operation: string, script: string, keys: string[], args: string[], now: number) => {
+    const promise = guard.call(operation, script, keys, args, now);
+    const forget = (): void => void inflight.delete(settled);
+    const settled: Promise<void> = promise.then(forget, forget);
+    inflight.add(settled);
+    return promise;
+  };
 
   const state = (key: string) => tagged(common.prefix, 'rl', key);
   const logs = (key: string, rules: readonly StoreRule[]) => rules.map((r) => `${state(key)}:log:${r.limit}/${r.windowMs}`);
@@ -54,7 +67,7 @@ export function redisRateLimitStore(options: RedisRateLimitStoreOptions): RedisR
     void (pending.size < MAX_PENDING && pending.set(id, [keys, countedBy]));
   const release = async (id: string, keys: string[], countedBy: number, now: number, retry = false): Promise<void> => {
     if (!retry && guard.skip(now)) return keepPending(id, keys, countedBy);
-    await guard.call('release', RELEASE, keys, [id, String(countedBy)], now).then(
+    await call('release', RELEASE, keys, [id, String(countedBy)], now).then(
       () => pending.delete(id),
       () => keepPending(id, keys, countedBy),
     );
@@ -92,7 +105,7 @@ export function redisRateLimitStore(options: RedisRateLimitStoreOptions): RedisR
       if (pending.size > 0) retryPending(now);
       let reply: unknown;
       try {
-        reply = await guard.call('acquire', ACQUIRE, [state(key), ...keys], args, now);
+        reply = await call('acquire', ACQUIRE, [state(key), ...keys], args, now);
       } catch (error) {
         // It may still run on the server after the timeout: if it took a slot, that slot is given back once Redis answers.
         keepPending(id, keys, now);
@@ -114,7 +127,7 @@ export function redisRateLimitStore(options: RedisRateLimitStoreOptions): RedisR
       const ruleArgs = rules.flatMap((r) => [String(r.limit), String(r.windowMs)]);
       const args = [String(until), String(now), refused ? '1' : '0', String(ttl(rules, 0)), ...ruleArgs];
       try {
-        return num(await guard.call('pause', PAUSE, [state(key), ...logs(key, rules)], args, now));
+        return num(await call('pause', PAUSE, [state(key), ...logs(key, rules)], args, now));
       } catch (error) {
         if (guard.open) return inLocal();
         throw error;
@@ -131,7 +144,15 @@ export function redisRateLimitStore(options: RedisRateLimitStoreOptions): RedisR
         resetAt === undefined ? '' : String(resetAt),
       ];
       // A lost sync costs only the budget's precision: the log and the pauses still hold.
-      return guard.call('sync', SYNC, [state(key)], args, now).catch(() => undefined);
+      return call('sync', SYNC, [state(key)], args, now).catch(() => undefined);
+    },
+
+    async close() {
+      // A settled release starts a sync a few promise turns later: wait a turn of the event loop before believing it is over.
+      do {
+        while (inflight.size > 0) await Promise.all(inflight);
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      } while (inflight.size > 0);
     },
   };
 }

@@ -26,8 +26,8 @@ export interface RedisTokenStore extends TokenStore {
   lock<T>(keyId: string, work: () => Promise<T>): Promise<T>;
   /**
    * Stops waiting for locks (those calls reject with `ClosedError`) and resolves once every lock this store took is released
-   * in Redis. Call it after the pipeline's `close()`, which ends the work under a lock, and before quitting the client: a lock
-   * left behind makes the rest of the fleet wait up to `lockTtlMs`.
+   * and every command has settled. Call it after the pipeline's `close()`, which ends the work under a lock, and before
+   * quitting the client: a lock left behind makes the rest of the fleet wait up to `lockTtlMs`. Other calls keep working.
    */
   close(): Promise<void>;
 }
@@ -53,6 +53,15 @@ export function redisTokenStore(options: RedisTokenStoreOptions): RedisTokenStor
   const guard = createGuard({ ...common, store: 'token', scripts: [GET, SET, DELETE_IF, LOCK, UNLOCK] });
   const key = (keyId: string) => tagged(common.prefix, 'token', keyId);
 
+  // Locks held or awaited, and commands in flight: what close() waits for.
+  const held = new Set<Promise<unknown>>();
+  const track = <T>(promise: Promise<T>): Promise<T> => {
+    const forget = (): void => void held.delete(settled);
+    const settled: Promise<void> = promise.then(forget, forget);
+    held.add(settled);
+    return promise;
+  };
+
   // Fail-open answers `fallback`; fail-closed rethrows.
   const call = async <T>(operation: string, script: string, keys: string[], args: string[], fallback: T): Promise<unknown> => {
     const now = clock.now();
@@ -61,7 +70,7 @@ export function redisTokenStore(options: RedisTokenStoreOptions): RedisTokenStor
       throw guard.down(operation);
     }
     try {
-      return await guard.call(operation, script, keys, args, now);
+      return await track(guard.call(operation, script, keys, args, now));
     } catch (error) {
       if (guard.open) return fallback;
       throw error;
@@ -80,7 +89,6 @@ export function redisTokenStore(options: RedisTokenStoreOptions): RedisTokenStor
     return undefined;
   };
 
-  const held = new Set<Promise<unknown>>();
   const closing = new AbortController();
 
   const store: RedisTokenStore = {
@@ -102,15 +110,15 @@ export function redisTokenStore(options: RedisTokenStoreOptions): RedisTokenStor
     },
 
     lock(keyId, work) {
-      const done = locked(keyId, work);
-      const settled = done.catch(() => {}).finally(() => held.delete(settled));
-      held.add(settled);
-      return done;
+      return track(locked(keyId, work));
     },
 
     async close() {
       closing.abort(new ClosedError('redis token store'));
-      while (held.size > 0) await Promise.all(held);
+      do {
+        while (held.size > 0) await Promise.all(held);
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      } while (held.size > 0);
     },
   };
 
