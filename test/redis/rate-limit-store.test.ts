@@ -162,6 +162,14 @@ test('works through ioredis as through node-redis', async () => {
   }
 });
 
+test('an endless leaseMs holds a slot until it is released', async () => {
+  const store = redisRateLimitStore({ client: a, prefix: uniquePrefix(), onError: 'fail-closed', pollMs: Number.POSITIVE_INFINITY });
+  const held = (await store.acquire(input(T, { concurrency: 1, leaseMs: Number.POSITIVE_INFINITY }))) as Lease;
+  assert.is((await store.acquire(input(T + 86_400_000 * 365, { concurrency: 1 }))).ok, false);
+  await held.release(T + 10);
+  assert.ok((await store.acquire(input(T + 20, { concurrency: 1 }))).ok);
+});
+
 test('close() resolves once the release and sync rateLimit() sent after a response have landed', async () => {
   const prefix = uniquePrefix();
   const store = redisRateLimitStore({ client: a, prefix, onError: 'fail-closed' });

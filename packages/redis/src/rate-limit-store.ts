@@ -35,6 +35,8 @@ const MAX_PENDING = 10_000;
 
 const num = (value: unknown) => Number(value);
 const finite = (n: number) => (n === Infinity ? '-1' : String(n));
+// Lua has no literal for infinity: a lease of 30,000 years is forever enough.
+const capped = (n: number) => String(Math.min(n, 1e15));
 
 /** A `RateLimitStore` on Redis: the memory store's algorithm, one Lua script per method, shared by every process. */
 export function redisRateLimitStore(options: RedisRateLimitStoreOptions): RedisRateLimitStore {
@@ -98,8 +100,8 @@ export function redisRateLimitStore(options: RedisRateLimitStoreOptions): RedisR
       }
       const id = randomId();
       const slots = `${state(key)}:slots:${endpoint}`;
-      const ruleArgs = rules.flatMap((r) => [String(r.limit), String(r.windowMs), String(Math.min(r.jitterMs, leaseMs))]);
-      const args = [String(now), finite(concurrency), String(leaseMs), id, String(ttl(rules, leaseMs)), finite(pollMs), ...ruleArgs];
+      const ruleArgs = rules.flatMap((r) => [String(r.limit), String(r.windowMs), capped(Math.min(r.jitterMs, leaseMs))]);
+      const args = [String(now), finite(concurrency), capped(leaseMs), id, String(ttl(rules, leaseMs)), finite(pollMs), ...ruleArgs];
       const keys = [slots, ...logs(key, rules)];
       // Releases lost to an outage go first: the connection keeps order, so this acquire sees what they free.
       if (pending.size > 0) retryPending(now);
