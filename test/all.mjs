@@ -79,6 +79,7 @@ await gate('typecheck: packages', bin('tsc'), ['-p', 'tsconfig.json']);
 await gate('typecheck: tests and examples', bin('tsc'), ['-p', 'test/tsconfig.json']);
 await gate('lint', bin('biome'), ['check', '.']);
 await uvuSuite('unit suites', process.execPath, ['--import', 'tsx', 'test/unit.mjs']);
+await uvuSuite('redis suites (real redis-server)', process.execPath, ['--import', 'tsx', 'test/redis/run.mjs']);
 await countedSuite('runtimes', ['test/runtimes/run.mjs']);
 await countedSuite('packaging', ['test/packaging/check.mjs']);
 
