@@ -2,7 +2,7 @@
 // 60 times (a minute of the API in a second): Redis stores (@sluice/redis) against memory stores.
 // Prints a markdown table (429s, throughput as a share of the limit, token exchanges per token lifetime), then one line
 // `@@result <json>`. Needs the built packages (`npx pnpm@12.4.2 build`) and redis-server on PATH; starts and stops its own.
-// Usage: node test/bench/fleet.mjs [--per-worker 75]
+// Usage: node test/bench/fleet.mjs [--per-worker 150]   (about 35 s)
 import { fork, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -106,6 +106,7 @@ async function worker(config) {
   });
   const first = Date.now();
   const statuses = {};
+  let firstAnswer = Number.POSITIVE_INFINITY;
   let last = 0;
   await Promise.all(
     Array.from({ length: config.count }, async (_, i) => {
@@ -118,13 +119,14 @@ async function worker(config) {
         status = response.status;
       } catch {}
       statuses[status] = (statuses[status] ?? 0) + 1;
+      firstAnswer = Math.min(firstAnswer, Date.now());
       last = Math.max(last, Date.now());
     }),
   );
   await api.close();
   await Promise.all([stores.tokens?.close(), stores.limits?.close()]); // the last writes land before the connection goes
   await client?.quit();
-  process.send({ statuses, first, last, fallbacks: fallbacks.length });
+  process.send({ statuses, first, firstAnswer, last, fallbacks: fallbacks.length });
   process.disconnect();
 }
 
@@ -196,10 +198,15 @@ async function fleetRun(mode, served, redisPort, count) {
   const prefix = `bench${process.pid}${mode}`;
   const results = await runWorkers({ mode, url: served.url, redisPort, prefix, count });
   const stats = served.mock.stats();
-  const elapsed = Math.max(...results.map((r) => r.last)) - Math.min(...results.map((r) => r.first));
+  // Throughput is measured from the fleet's first answer: before it, a cold process starts (its first exchange, lazy loading),
+  // which at 60 times the speed would weigh like a minute of start-up. It is reported on its own.
+  const go = Math.min(...results.map((r) => r.first));
+  const firstAnswer = Math.min(...results.map((r) => r.firstAnswer));
+  const elapsed = Math.max(...results.map((r) => r.last)) - firstAnswer;
   const fallbacks = results.reduce((n, r) => n + r.fallbacks, 0);
   if (fallbacks > 0) log(`${mode}: Redis was too slow ${fallbacks} times (redis:fallback): is the machine busy?`);
   const counted = stats.requests - stats.rateLimited;
+  // The least time after the first answer any client could take: the rest go `LIMIT` per window (a sliding log).
   const minimum = Math.floor((counted - 1) / LIMIT) * WINDOW_MS;
   const ok = results.reduce((n, r) => n + (r.statuses[200] ?? 0), 0);
   return {
@@ -208,10 +215,11 @@ async function fleetRun(mode, served, redisPort, count) {
     ok,
     rateLimited: stats.rateLimited,
     elapsed,
+    startMs: firstAnswer - go,
     share: minimum / elapsed,
     exchanges: stats.tokenExchanges,
     // What one process alone needs: its first token, then one per refresh, at (1 - REFRESH_RATIO) of each life.
-    needed: 1 + Math.floor(elapsed / ((1 - REFRESH_RATIO) * LIFETIME_MS)),
+    needed: 1 + Math.floor((elapsed + firstAnswer - go) / ((1 - REFRESH_RATIO) * LIFETIME_MS)),
   };
 }
 
@@ -230,12 +238,12 @@ async function main() {
     log('memory stores:', JSON.stringify(memory));
     const pct = (x) => `${(x * 100).toFixed(1)}%`;
     const row = (name, r) =>
-      `| ${name} | ${r.requests} | ${r.ok} | ${r.rateLimited} | ${pct(r.share)} (${(r.elapsed / 1000).toFixed(2)} s) | ${r.exchanges} | ${(r.exchanges / r.needed).toFixed(2)} |`;
+      `| ${name} | ${r.requests} | ${r.ok} | ${r.rateLimited} | ${pct(r.share)} (${(r.elapsed / 1000).toFixed(2)} s after ${r.startMs} ms) | ${r.exchanges} | ${(r.exchanges / r.needed).toFixed(2)} |`;
     const markdown = [
       `${WORKERS} processes, one key, ${LIMIT} per minute and 5 concurrent per endpoint, time x${TIME_SCALE} (tokens live ${LIFETIME_MS / 1000} s,`,
       `refreshed with ${REFRESH_RATIO * 100}% left; "per token lifetime" divides by what one process alone needs, so 1.00 is one exchange per lifetime for the fleet):`,
       '',
-      '| stores | requests | 200 | 429s at the server | throughput: share of the limit (run time) | token exchanges | exchanges per token lifetime, fleet-wide |',
+      '| stores | requests | 200 | 429s at the server | throughput: share of the limit (from the first answer to the last) | token exchanges | exchanges per token lifetime, fleet-wide |',
       '| --- | --- | --- | --- | --- | --- | --- |',
       row('@sluice/redis (shared)', shared),
       row('memory (per process)', memory),
