@@ -5,7 +5,9 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 
 // BENCH_PACKAGES=<dir> measures the packages built in another checkout (a prototype of a change) instead of this one.
-const packagesDir = process.env.BENCH_PACKAGES ? pathToFileURL(`${process.env.BENCH_PACKAGES.replace(/\/$/, '')}/`) : new URL('../../packages/', import.meta.url);
+const packagesDir = process.env.BENCH_PACKAGES
+  ? pathToFileURL(`${process.env.BENCH_PACKAGES.replace(/\/$/, '')}/`)
+  : new URL('../../packages/', import.meta.url);
 const dist = (name, entry = 'index') => new URL(`${name}/dist/${entry}.mjs`, packagesDir).href;
 
 /** The built packages (run `pnpm build` first): the benchmark measures what users install. */
