@@ -1,0 +1,284 @@
+// 3b. Limit efficiency against a real rate-limiting gateway: nginx (Debian's package) started on loopback with a
+// generated config, `limit_req` at 10 r/s (without burst, then with burst=10 nodelay) and `limit_conn` 5, proxying
+// to a node:http upstream that answers in 20 ms. Every contender bursts at once, each under its own gateway key
+// (header X-Bench-Client), so they run side by side without sharing a bucket. 429s are counted from nginx's access log.
+// Usage: node test/bench/gateway.mjs [--quick]
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fmt, loadSluice, log, quick, report, sleep, table } from './common.mjs';
+import { createContender, PEERS } from './contenders.mjs';
+
+const RATE = 10; // requests per second, per client key
+const BURST = 10;
+const CONN = 5;
+const LATENCY = 20; // upstream ms
+const JITTER = Number(process.env.BENCH_GATEWAY_JITTER ?? 3); // ms: how much send-to-arrival delays may differ on loopback (sluice's rule jitterMs)
+const n = quick ? 30 : 60;
+const DEADLINE = quick ? 8_000 : 15_000; // ms a peer gets to finish its burst
+const title = '3b. Limit efficiency against nginx limit_req / limit_conn (real time)';
+
+function findNginx() {
+  for (const path of ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/bin/nginx']) if (existsSync(path)) return path;
+  const which = spawnSync('sh', ['-c', 'command -v nginx'], { encoding: 'utf8' });
+  return which.status === 0 ? which.stdout.trim() : undefined;
+}
+
+function installNginx() {
+  if (process.getuid?.() !== 0) return 'nginx is not installed and this is not root: run `apt-get install -y nginx` (Debian) as root';
+  log('nginx not found: installing the Debian package (apt-get install -y nginx)...');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  let result = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'nginx'], { stdio: ['ignore', 'ignore', 'inherit'], env });
+  if (result.status !== 0) {
+    spawnSync('apt-get', ['update'], { stdio: ['ignore', 'ignore', 'inherit'], env });
+    result = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'nginx'], { stdio: ['ignore', 'ignore', 'inherit'], env });
+  }
+  return result.status === 0 ? undefined : `apt-get install nginx failed (exit ${result.status})`;
+}
+
+const freePort = () =>
+  new Promise((resolve, reject) => {
+    const server = createNetServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+
+function upstream() {
+  const token = JSON.stringify({ access_token: `tok_${'g'.repeat(40)}`, expires_in: 900 });
+  const server = createServer((request, response) => {
+    request.resume();
+    request.on('end', () => {
+      const isToken = request.method === 'POST' && request.url === '/v2/auth/token/access';
+      const authorized = isToken || /^Bearer tok_/.test(request.headers.authorization ?? '');
+      setTimeout(() => {
+        const body = !authorized ? '{"error":"unauthorized"}' : isToken ? token : '{"ok":true}';
+        response.writeHead(authorized ? 200 : 401, { 'content-type': 'application/json' });
+        response.end(body);
+      }, LATENCY);
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+function config(prefix, upstreamPort, ports) {
+  const proxy = `proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection "";`;
+  return `
+worker_processes 1;
+daemon off;
+pid ${prefix}/nginx.pid;
+error_log ${prefix}/error.log warn;
+events { worker_connections 1024; }
+http {
+  log_format bench '$http_x_bench_client $status $msec';
+  access_log ${prefix}/access.log bench;
+  client_body_temp_path ${prefix}/tmp/body;
+  proxy_temp_path ${prefix}/tmp/proxy;
+  fastcgi_temp_path ${prefix}/tmp/fastcgi;
+  uwsgi_temp_path ${prefix}/tmp/uwsgi;
+  scgi_temp_path ${prefix}/tmp/scgi;
+  limit_req_zone $http_x_bench_client zone=strict:1m rate=${RATE}r/s;
+  limit_req_zone $http_x_bench_client zone=bursty:1m rate=${RATE}r/s;
+  limit_conn_zone $http_x_bench_client zone=conn:1m;
+  limit_req_status 429;
+  limit_conn_status 429;
+  upstream app { server 127.0.0.1:${upstreamPort}; keepalive 32; }
+  server { listen 127.0.0.1:${ports.strict}; location / { limit_req zone=strict; limit_conn conn ${CONN}; ${proxy} } }
+  server { listen 127.0.0.1:${ports.burst}; location / { limit_req zone=bursty burst=${BURST} nodelay; limit_conn conn ${CONN}; ${proxy} } }
+}
+`;
+}
+
+async function startNginx(bin, prefix, ports) {
+  mkdirSync(join(prefix, 'tmp'), { recursive: true, mode: 0o777 });
+  const child = spawn(bin, ['-p', prefix, '-c', join(prefix, 'nginx.conf'), '-e', join(prefix, 'error.log')], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  for (let i = 0; i < 100; i++) {
+    if (child.exitCode !== null) break;
+    const up = await fetch(`http://127.0.0.1:${ports.strict}/`).then(
+      () => true,
+      () => false,
+    );
+    if (up) return child;
+    await sleep(50);
+  }
+  child.kill('SIGKILL');
+  throw new Error(`nginx did not start: ${stderr || readFileSync(join(prefix, 'error.log'), 'utf8')}`);
+}
+
+// Sluice configured to the gateway's rule: a spacing rule for limit_req without burst; for burst=B, B + 1 per
+// (B + 1)/rate seconds (a sliding log cannot follow the bucket's refill after the burst); limit_conn as one endpoint.
+const sluiceRateLimit = {
+  strict: { rules: [{ limit: 1, windowMs: 1000 / RATE, jitterMs: JITTER }], concurrency: CONN, endpoint: () => 'gateway' },
+  burst: {
+    rules: [{ limit: BURST + 1, windowMs: ((BURST + 1) * 1000) / RATE, jitterMs: JITTER }],
+    concurrency: CONN,
+    endpoint: () => 'gateway',
+  },
+};
+
+// The least time: n + 1 requests (the exchange counts) at the gateway's rate, after the burst it lets through,
+// plus the exchange's and the last request's round trips.
+const minimum = {
+  strict: (n * 1000) / RATE + 2 * LATENCY,
+  burst: ((n - BURST) * 1000) / RATE + 2 * LATENCY,
+};
+
+// One contender's burst; resolves at the deadline at the latest (its requests may go on: they count no more).
+async function burst(s, who, name, base) {
+  const client = `${who}-${name}`;
+  const contender = createContender(who, {
+    base,
+    fetch: who === 'axios' || who === 'azure' ? null : undefined,
+    retries: 10,
+    headers: { 'x-bench-client': client },
+    sluice: { packages: s, rateLimit: sluiceRateLimit[name] },
+  });
+  const t0 = performance.now();
+  let failed = 0;
+  let settled = 0;
+  let last = t0;
+  const paths = ['/v2/items/a', '/v2/items/b', '/v2/items/c'];
+  const all = Promise.all(
+    Array.from({ length: n }, (_, i) =>
+      contender
+        .send({ url: `${base}${paths[i % paths.length]}` })
+        .catch(() => failed++)
+        .finally(() => {
+          settled++;
+          last = performance.now();
+        }),
+    ),
+  );
+  const finished = await Promise.race([all.then(() => true), sleep(DEADLINE).then(() => false)]);
+  if (finished) await contender.close?.();
+  return { who, client, completionMs: finished ? last - t0 : DEADLINE, failed, unfinished: n - settled };
+}
+
+// sluice alone first, on a quiet event loop (its spacing is only as good as the loop's timing); then the peers side by side.
+async function scenario(s, name, port, prefix) {
+  const base = `http://127.0.0.1:${port}`;
+  const results = [await burst(s, 'sluice', name, base)];
+  results.push(...(await Promise.all(PEERS.map((who) => burst(s, who, name, base)))));
+  const counts = countLog(prefix);
+  for (const r of results) Object.assign(r, counts.get(r.client) ?? { requests: 0, refused: 0 });
+  return results;
+}
+
+function countLog(prefix) {
+  const counts = new Map();
+  for (const line of readFileSync(join(prefix, 'access.log'), 'utf8').split('\n')) {
+    const [client, status] = line.split(' ');
+    if (!client || client === '-') continue;
+    const c = counts.get(client) ?? { requests: 0, refused: 0 };
+    c.requests++;
+    if (status === '429') c.refused++;
+    counts.set(client, c);
+  }
+  return counts;
+}
+
+let bin = findNginx();
+if (!bin) {
+  const problem = installNginx();
+  bin = findNginx();
+  if (!bin) {
+    log(`\n*** gateway section NOT RUN: ${problem} ***\n`);
+    report({
+      title,
+      markdown: `**Not run**: ${problem}.`,
+      goals: [{ goal: 'Limit efficiency (nginx): zero 429s, within 5% of the minimum', figure: `not run: ${problem}`, met: null }],
+    });
+    process.exit(0);
+  }
+}
+
+const s = await loadSluice();
+const prefix = mkdtempSync(join(tmpdir(), 'sluice-nginx-'));
+const app = await upstream();
+const ports = { strict: await freePort(), burst: await freePort() };
+writeFileSync(join(prefix, 'nginx.conf'), config(prefix, app.address().port, ports));
+const version = spawnSync(bin, ['-v'], { encoding: 'utf8' }).stderr.trim().replace('nginx version: ', '');
+let nginx;
+try {
+  nginx = await startNginx(bin, prefix, ports);
+  log(`${version} on 127.0.0.1:${ports.strict} (no burst) and :${ports.burst} (burst=${BURST} nodelay), prefix ${prefix}`);
+  const results = [];
+  for (const name of ['strict', 'burst']) {
+    const rows = await scenario(s, name, ports[name], prefix);
+    for (const r of rows)
+      log(`gateway ${name} ${r.who}: ${fmt.s(r.completionMs)}, ${r.refused} 429s, ${r.failed} failed, ${r.unfinished} unfinished`);
+    results.push(...rows.map((r) => ({ ...r, scenario: name })));
+    await sleep(1500); // let the buckets drain before the next scenario
+  }
+  const label = { strict: `limit_req ${RATE}r/s, no burst`, burst: `limit_req ${RATE}r/s burst=${BURST} nodelay` };
+  const rows = results.map((r) => {
+    const min = minimum[r.scenario];
+    return [
+      `${label[r.scenario]}, limit_conn ${CONN}`,
+      r.who,
+      r.refused,
+      r.failed,
+      r.unfinished,
+      r.requests,
+      r.unfinished ? `> ${fmt.s(DEADLINE)}` : fmt.s(r.completionMs),
+      fmt.s(min),
+      r.unfinished ? '' : fmt.pct(r.completionMs / min - 1),
+    ];
+  });
+  const sluice = results.filter((r) => r.who === 'sluice');
+  report({
+    title,
+    markdown: [
+      `${version}, started by the benchmark on loopback; upstream node:http answering in ${LATENCY} ms. ${n} GETs at once per contender (cold start: the exchange, through the gateway too, makes ${n + 1}), each contender under its own key. sluice runs alone, then the peers side by side (a peer still retrying after ${fmt.s(DEADLINE)} is cut off). sluice's rate-limit set to the gateway's rule: \`{ limit: 1, windowMs: ${1000 / RATE}, jitterMs: ${JITTER} }\` without burst, \`{ limit: ${BURST + 1}, windowMs: ${((BURST + 1) * 1000) / RATE}, jitterMs: ${JITTER} }\` with burst=${BURST}, \`concurrency: ${CONN}\` on one endpoint. nginx sends no Retry-After: ky backs off (capped at 10 s), axios-retry backs off exponentially, ofetch waits 1 s, Azure's throttling policy does not retry a 429 without Retry-After. 429s counted from nginx's access log. Minimum: \`(n - burst)/rate\` plus two round trips.`,
+      '',
+      table(
+        [
+          'gateway rule',
+          'contender',
+          '429s received',
+          'failed',
+          `unfinished after ${fmt.s(DEADLINE)}`,
+          'requests sent',
+          'completion',
+          'theoretical minimum',
+          'over the minimum',
+        ],
+        rows,
+      ),
+    ].join('\n'),
+    goals: [
+      {
+        goal: 'Limit efficiency (nginx): zero 429s in every burst',
+        figure: sluice.map((r) => `${r.scenario === 'strict' ? 'no burst' : 'burst'} ${r.refused}`).join(', '),
+        met: sluice.every((r) => r.refused === 0 && r.failed === 0 && r.unfinished === 0),
+      },
+      ...sluice.map((r) => ({
+        goal: `Limit efficiency (nginx, ${r.scenario === 'strict' ? 'no burst' : `burst=${BURST}`}): completion within 5% of the minimum`,
+        figure: `${fmt.s(r.completionMs)} vs ${fmt.s(minimum[r.scenario])} (${fmt.pct(r.completionMs / minimum[r.scenario] - 1)})`,
+        met: r.completionMs / minimum[r.scenario] - 1 <= 0.05,
+      })),
+    ],
+    data: results,
+  });
+} finally {
+  if (nginx && nginx.exitCode === null) {
+    nginx.kill('SIGQUIT');
+    await Promise.race([new Promise((resolve) => nginx.once('exit', resolve)), sleep(3000)]);
+    if (nginx.exitCode === null) nginx.kill('SIGKILL');
+  }
+  app.closeAllConnections?.();
+  app.close();
+  rmSync(prefix, { recursive: true, force: true });
+}
+// Peers cut off at the deadline may still hold backoff timers: they are not waited for.
+process.exit(0);
