@@ -1,0 +1,167 @@
+// 4. Token herd: token exchanges caused by 10,000 concurrent cold-start requests, and by two simulated hours of
+// steady load (5 concurrent requests every second, 900 s tokens), against the simulator on virtual time.
+// Usage: node test/bench/herd.mjs [--quick]
+import { fmt, loadSluice, log, quick, report, table } from './common.mjs';
+import { createContender, overWire, TOKEN_PATH } from './contenders.mjs';
+import { installVirtualTime } from './vtime.mjs';
+
+const s = await loadSluice();
+const BASE = 'https://tenant.cyberhaven.io';
+const COLD = quick ? 2_000 : 10_000;
+const HOURS = quick ? 0.5 : 2;
+const PER_SECOND = 5;
+const LATENCY = 20;
+const TTL = 900_000;
+const nonBinding = { rules: [{ limit: Infinity, windowMs: 60_000 }], concurrency: Infinity };
+
+const contenders = [
+  { label: 'sluice (auth-token)', name: 'sluice' },
+  { label: '@azure/core-rest-pipeline (bearer policy)', name: 'azure' },
+  { label: 'ky + hand-written single-flight refresher', name: 'ky', refresher: 'shared' },
+  { label: 'ky + naive refresher (no single flight)', name: 'ky', refresher: 'naive' },
+];
+
+async function run(c, drive) {
+  const vt = installVirtualTime();
+  try {
+    // No rate or concurrency limit: only the tokens are measured.
+    const server = s.mock.createMockServer({
+      clock: vt.clock,
+      limit: 1e9,
+      concurrency: 1e9,
+      latencyMs: LATENCY,
+      tokenTtlMs: TTL,
+      maxTokens: 100_000,
+    });
+    const exchanges = [];
+    const handler = (request) => {
+      if (request.method === 'POST' && new URL(request.url).pathname === TOKEN_PATH) exchanges.push(vt.clock.now());
+      return server.handler(request);
+    };
+    const contender = createContender(c.name, {
+      base: BASE,
+      fetch: overWire(handler),
+      retries: 3,
+      refresher: c.refresher,
+      sluice: { packages: s, clock: vt.clock, rateLimit: nonBinding },
+    });
+    const result = await drive(vt, contender);
+    const stats = server.stats();
+    await contender.close?.();
+    await server.close();
+    const unauthorized = Object.values(stats.unauthorized).reduce((a, b) => a + b, 0);
+    return { ...result, exchanges, unauthorized };
+  } finally {
+    vt.uninstall();
+  }
+}
+
+// Every request at once, on a cold cache.
+const coldStart = (vt, contender) => {
+  let settled = 0;
+  let failed = 0;
+  for (let i = 0; i < COLD; i++) {
+    contender
+      .send({ url: `${BASE}/v2/event-details?ids=evt_${i}` })
+      .catch(() => failed++)
+      .finally(() => settled++);
+  }
+  return vt.run(() => settled === COLD).then(() => ({ failed }));
+};
+
+// PER_SECOND requests at once, every second, for HOURS; a request that takes longer than 1.5 round trips waited for a token.
+const steady = async (vt, contender) => {
+  const total = Math.round(HOURS * 3600) * PER_SECOND;
+  let sent = 0;
+  let settled = 0;
+  let failed = 0;
+  let waited = 0;
+  const timer = setInterval(() => {
+    for (let i = 0; i < PER_SECOND && sent < total; i++, sent++) {
+      const at = vt.clock.now();
+      const cold = sent < PER_SECOND;
+      contender
+        .send({ url: `${BASE}/v2/event-details?ids=evt_${sent}` })
+        .then(
+          () => {
+            if (!cold && vt.clock.now() - at > 1.5 * LATENCY) waited++;
+          },
+          () => failed++,
+        )
+        .finally(() => settled++);
+    }
+    if (sent >= total) clearInterval(timer);
+  }, 1000);
+  await vt.run(() => settled === total && sent === total);
+  return { failed, waited, total };
+};
+
+const cold = [];
+const hours = [];
+for (const c of contenders) {
+  const a = await run(c, coldStart);
+  cold.push({ ...c, ...a });
+  log(`herd cold start ${c.label}: ${a.exchanges.length} exchanges`);
+  const b = await run(c, steady);
+  hours.push({ ...c, ...b });
+  log(`herd ${HOURS} h ${c.label}: ${b.exchanges.length} exchanges, ${b.waited} waited, ${b.unauthorized} 401s`);
+}
+
+// One exchange per token lifetime: sluice refreshes 20% before expiry (720 s of a 900 s token), so the exchanges are
+// the cold start plus one every 720 s. Duplicates: exchanges less than half a lifetime after the previous one.
+const seconds = HOURS * 3600;
+const sluiceExpected = Math.ceil(seconds / ((TTL * 0.8) / 1000));
+const duplicates = (times) => times.filter((t, i) => i > 0 && t - times[i - 1] < TTL / 2).length;
+const gaps = (times) => times.slice(1).map((t, i) => (t - times[i]) / 1000);
+const sc = cold.find((r) => r.name === 'sluice');
+const sh = hours.find((r) => r.name === 'sluice');
+report({
+  title: '4. Token herd (simulator, virtual time)',
+  markdown: [
+    `Tokens live ${TTL / 1000} s; the simulator answers in ${LATENCY} ms and limits nothing here. sluice: the full pipeline (its limiter not binding). Peers: Azure's bearer policy with a credential doing the exchange; ky with the hand-written refresher of \`test/bench/refresher.mjs\` (single flight, or naive), both using the token until 30 s before expiry.`,
+    '',
+    `**Cold start: ${fmt.int(COLD)} concurrent requests**`,
+    '',
+    table(
+      ['contender', 'token exchanges', 'failed requests'],
+      cold.map((r) => [r.label, fmt.int(r.exchanges.length), r.failed]),
+    ),
+    '',
+    `**${HOURS} simulated hours: ${PER_SECOND} concurrent requests every second (${fmt.int(hours[0].total)} requests)**`,
+    '',
+    table(
+      [
+        'contender',
+        'token exchanges',
+        'duplicate exchanges',
+        'seconds between exchanges',
+        'requests that waited for a token (after the first)',
+        '401s',
+        'failed',
+      ],
+      hours.map((r) => {
+        const g = gaps(r.exchanges);
+        const range = g.length ? `${Math.min(...g).toFixed(0)} – ${Math.max(...g).toFixed(0)}` : '';
+        return [r.label, r.exchanges.length, duplicates(r.exchanges), range, r.waited, r.unauthorized, r.failed];
+      }),
+    ),
+  ].join('\n'),
+  goals: [
+    {
+      goal: `Token herd: one exchange for ${fmt.int(COLD)} cold-start requests`,
+      figure: `${sc.exchanges.length} exchange(s), ${sc.failed} failed`,
+      met: sc.exchanges.length === 1 && sc.failed === 0,
+    },
+    {
+      goal: `Token herd: exactly one exchange per token lifetime over ${HOURS} h`,
+      figure: `${sh.exchanges.length} exchanges (one per ${(TTL * 0.8) / 1000} s refresh period: ${sluiceExpected}), ${duplicates(sh.exchanges)} duplicates, ${sh.waited} requests waited, ${sh.unauthorized} 401s`,
+      met:
+        sh.exchanges.length === sluiceExpected &&
+        duplicates(sh.exchanges) === 0 &&
+        sh.waited === 0 &&
+        sh.unauthorized === 0 &&
+        sh.failed === 0,
+    },
+  ],
+  data: { cold, hours: hours.map((r) => ({ ...r, gaps: gaps(r.exchanges) })) },
+});
