@@ -1,5 +1,5 @@
 // 4. Token herd: token exchanges caused by 10,000 concurrent cold-start requests, and by two simulated hours of
-// steady load (5 concurrent requests every second, 900 s tokens), against the simulator on virtual time.
+// steady load (3 concurrent requests every second, 900 s tokens), against the simulator on virtual time.
 // Usage: node test/bench/herd.mjs [--quick]
 import { fmt, loadSluice, log, quick, report, table } from './common.mjs';
 import { createContender, overWire, TOKEN_PATH } from './contenders.mjs';
@@ -9,7 +9,7 @@ const s = await loadSluice();
 const BASE = 'https://tenant.cyberhaven.io';
 const COLD = quick ? 2_000 : 10_000;
 const HOURS = quick ? 0.5 : 2;
-const PER_SECOND = 5;
+const PER_SECOND = 3;
 const LATENCY = 20;
 const TTL = 900_000;
 const nonBinding = { rules: [{ limit: Infinity, windowMs: 60_000 }], concurrency: Infinity };
@@ -153,8 +153,8 @@ report({
       met: sc.exchanges.length === 1 && sc.failed === 0,
     },
     {
-      goal: `Token herd: exactly one exchange per token lifetime over ${HOURS} h`,
-      figure: `${sh.exchanges.length} exchanges (one per ${(TTL * 0.8) / 1000} s refresh period: ${sluiceExpected}), ${duplicates(sh.exchanges)} duplicates, ${sh.waited} requests waited, ${sh.unauthorized} 401s`,
+      goal: `Token herd: exactly one exchange per token over ${HOURS} h (no duplicate, no request waiting)`,
+      figure: `${sh.exchanges.length} exchanges, one per ${(TTL * 0.8) / 1000} s refresh period (${sluiceExpected} expected; ${((sh.exchanges.length * TTL) / (seconds * 1000)).toFixed(2)} per ${TTL / 1000} s of token life), ${duplicates(sh.exchanges)} duplicates, ${sh.waited} requests waited, ${sh.unauthorized} 401s`,
       met:
         sh.exchanges.length === sluiceExpected &&
         duplicates(sh.exchanges) === 0 &&

@@ -25,8 +25,8 @@ try {
   );
 
   const modes = [
-    { name: 'sequential', parallel: 1, n: quick ? 300 : 1_500 },
-    { name: '64 in parallel', parallel: 64, n: quick ? 1_280 : 6_400 },
+    { name: 'sequential', parallel: 1, n: quick ? 200 : 500 },
+    { name: '64 in parallel', parallel: 64, n: quick ? 640 : 1_920 },
   ];
   const rounds = quick ? 3 : 5;
 

@@ -19,7 +19,7 @@ const world = (fetch) => ({ base: BASE, fetch, retries: 3, sluice: { packages: s
 
 const only = arg('only');
 const names = only ? [only] : CONTENDERS;
-const n = Number(arg('n') ?? (quick ? 2_000 : 20_000));
+const n = Number(arg('n') ?? (quick ? 2_000 : 5_000));
 const rounds = quick ? 3 : 7;
 
 for (const name of names) await checkJob(name, (fetch) => world(fetch));

@@ -9,7 +9,7 @@ import { basename, join } from 'node:path';
 import { arg, fmt, quick, report, table } from './common.mjs';
 
 const here = import.meta.dirname;
-const n = quick ? 5_000 : 20_000;
+const n = quick ? 2_000 : 5_000;
 
 /** The owner of a script URL: a sluice package, a dependency, Node itself, or the benchmark. */
 export function owner(url) {

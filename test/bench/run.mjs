@@ -1,7 +1,7 @@
 // `pnpm bench`: runs every benchmark section in its own process against the built packages, prints a markdown table
 // per measure and a summary of the goals, and writes test/bench/RESULTS.md (date, machine, command, tables).
 // Usage: node --expose-gc test/bench/run.mjs [section ...] [--quick] [--no-write]
-//   sections: size overhead profile loopback limits gateway herd memory fleet (default: all; fleet only if
+//   sections: overhead profile loopback limits gateway herd memory size fleet (default: all; fleet only if
 //   test/bench/fleet.mjs exists). --quick shrinks every section for a smoke run and never writes RESULTS.md.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -12,7 +12,6 @@ const here = import.meta.dirname;
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const SECTIONS = [
-  { name: 'size', file: 'size.mjs' },
   { name: 'overhead', file: 'overhead.mjs' },
   { name: 'profile', file: 'profile.mjs' },
   { name: 'loopback', file: 'loopback.mjs' },
@@ -20,6 +19,7 @@ const SECTIONS = [
   { name: 'gateway', file: 'gateway.mjs' },
   { name: 'herd', file: 'herd.mjs' },
   { name: 'memory', file: 'memory.mjs' },
+  { name: 'size', file: 'size.mjs' },
   // Written by another engineer (Redis fleet figures); included when present.
   { name: 'fleet', file: 'fleet.mjs', optional: true },
 ];
