@@ -166,7 +166,16 @@ export function authToken(options: AuthTokenOptions): AuthTokenInterceptor {
       if (!o.origins.includes(new URL(request.url).origin)) return next(request);
       const { request: base, replayable } = await prepareReplay(request, ctx, o.maxReplayBytes);
       const value = (entry: Entry) => (o.scheme ? `${o.scheme} ${entry.token}` : entry.token);
-      const withToken = (req: Request, entry: Entry) => {
+      // A copy keeps `req` sendable again (replay); setting the header on a clone builds one Request, not two.
+      // Headers some runtimes keep immutable (a Worker's incoming request) take the slower way.
+      const withToken = (req: Request, entry: Entry, copy: boolean) => {
+        if (copy) {
+          const out = req.clone();
+          try {
+            out.headers.set(o.header, value(entry));
+            return out;
+          } catch {}
+        }
         const headers = new Headers(req.headers);
         headers.set(o.header, value(entry));
         return new Request(req, { headers });
@@ -186,9 +195,9 @@ export function authToken(options: AuthTokenOptions): AuthTokenInterceptor {
           }
           if (current === entry) return outgoing;
           sent = current;
-          return withToken(outgoing, current);
+          return withToken(outgoing, current, false);
         };
-        return next(withToken(replayable ? base.clone() : base, entry));
+        return next(withToken(base, entry, replayable));
       };
       const response = await send(await tokenFor(ctx, next, request.signal));
       if (response.status !== 401) return response;

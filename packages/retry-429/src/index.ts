@@ -122,7 +122,8 @@ export function retry429(options: Retry429Options = {}): Interceptor {
         let response: Response | undefined;
         let failure: unknown;
         try {
-          response = await next(replayable ? ready.clone() : ready);
+          // A bodiless request can be sent again as it is; only a body needs a fresh copy per attempt.
+          response = await next(replayable && ready.body !== null ? ready.clone() : ready);
         } catch (error) {
           if (!(o.retryNetworkErrors && idempotent && isNetworkError(error)) || request.signal.aborted) throw error;
           failure = error;
