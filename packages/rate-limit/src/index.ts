@@ -214,6 +214,26 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
   const wait = async (key: string, endpoint: string, request: Request, first?: boolean): Promise<Lease> => {
     const signal = request.signal;
     signal.throwIfAborted();
+    // Nobody waits for the key: ask the store straight away, without a waiter, a listener or a scan.
+    if (!queues.has(key)) {
+      const t = now();
+      let result: Acquired;
+      try {
+        const pending = store.acquire({ key, endpoint, now: t, rules, concurrency: o.concurrency, leaseMs: o.leaseMs });
+        result = thenable(pending) ? await pending : pending;
+      } catch (error) {
+        emit('rate-limit:rejected', { key, endpoint, reason: 'error' });
+        throw error;
+      }
+      if (result.ok) {
+        if (signal.aborted) {
+          after(result.release(t));
+          throw signal.reason;
+        }
+        emit('rate-limit:acquired', { key, endpoint, waitedMs: 0 });
+        return result;
+      }
+    }
     const q = queues.get(key) ?? { w: [], due: Infinity };
     queues.set(key, q);
     const onAbort = () => leave(key, q, w, signal.reason, 'aborted');
