@@ -2,7 +2,6 @@ import type { EventName, SluiceEvents } from '@sluice/core';
 import { createTestClock, type TestClock } from '@sluice/core/testing';
 import { type CyberhavenClient, type CyberhavenOptions, createCyberhavenClient } from '@sluice/cyberhaven';
 import { createMockServer, demoKeys, type MockServer, type MockServerOptions } from '@sluice/mock-server';
-import { track } from '../helpers/index.js';
 
 export const BASE = 'https://acme.cyberhaven.io';
 export const ADMIN_KEY = demoKeys[0]!.key;
@@ -41,25 +40,7 @@ export function setup(options: { server?: MockServerOptions; client?: Partial<Cy
   return { clock, server, client, sent, of };
 }
 
-/**
- * Moves the virtual clock in steps until `promise` settles; fails past `limitMs` of virtual time. While no timer
- * waits, the pipeline is busy with real work (hashing the key, reading bodies): time stands still until it is done.
- */
-export async function drive<T>(clock: TestClock, promise: Promise<T>, { stepMs = 100, limitMs = 3_600_000 } = {}): Promise<T> {
-  const t = track(promise);
-  for (let waited = 0, idle = 0; !t.settled(); ) {
-    if (clock.pending === 0) {
-      if (++idle > 5_000) throw new Error('stuck: nothing waits on the clock and the promise has not settled');
-      await new Promise((resolve) => setTimeout(resolve, 1));
-      continue;
-    }
-    idle = 0;
-    if (waited > limitMs) throw new Error(`still pending after ${limitMs} ms of virtual time`);
-    await clock.advance(stepMs);
-    waited += stepMs;
-  }
-  return t.promise;
-}
+export { drive } from '../helpers/index.js';
 
 export interface Incident {
   id: string;

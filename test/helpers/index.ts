@@ -1,3 +1,4 @@
+import type { TestClock } from '@sluice/core/testing';
 import * as assert from 'uvu/assert';
 
 /** Awaits `promise` and asserts it rejects; returns the reason so the test can inspect it. */
@@ -60,4 +61,24 @@ export async function noUnhandledRejections(fn: () => Promise<void>): Promise<vo
     process.off('unhandledRejection', onUnhandled);
   }
   assert.equal(seen.length, 0, `unhandled rejections: ${seen.map(String).join('; ')}`);
+}
+
+/**
+ * Moves the virtual clock in steps until `promise` settles; fails past `limitMs` of virtual time. While no timer
+ * waits, the pipeline is busy with real work (hashing the key, reading bodies): time stands still until it is done.
+ */
+export async function drive<T>(clock: TestClock, promise: Promise<T>, { stepMs = 100, limitMs = 3_600_000 } = {}): Promise<T> {
+  const t = track(promise);
+  for (let waited = 0, idle = 0; !t.settled(); ) {
+    if (clock.pending === 0) {
+      if (++idle > 5_000) throw new Error('stuck: nothing waits on the clock and the promise has not settled');
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      continue;
+    }
+    idle = 0;
+    if (waited > limitMs) throw new Error(`still pending after ${limitMs} ms of virtual time`);
+    await clock.advance(stepMs);
+    waited += stepMs;
+  }
+  return t.promise;
 }

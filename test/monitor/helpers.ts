@@ -65,26 +65,4 @@ export function endpointRow(mon: Monitor, keyId: string, endpoint: string) {
   return row;
 }
 
-/**
- * Moves the virtual clock in steps until `promise` settles. While no timer waits, the pipeline is busy with real
- * work (hashing the key, reading bodies): time stands still until it is done.
- */
-export async function drive<T>(clock: TestClock, promise: Promise<T>, { stepMs = 100, limitMs = 3_600_000 } = {}): Promise<T> {
-  let settled = false;
-  promise.then(
-    () => (settled = true),
-    () => (settled = true),
-  );
-  for (let waited = 0, idle = 0; !settled; ) {
-    if (clock.pending === 0) {
-      if (++idle > 5_000) throw new Error('stuck: nothing waits on the clock and the promise has not settled');
-      await new Promise((resolve) => setTimeout(resolve, 1));
-      continue;
-    }
-    idle = 0;
-    if (waited > limitMs) throw new Error(`still pending after ${limitMs} ms of virtual time`);
-    await clock.advance(stepMs);
-    waited += stepMs;
-  }
-  return promise;
-}
+export { drive } from '../helpers/index.js';

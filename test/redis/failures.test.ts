@@ -1,7 +1,7 @@
 // Redis slow, down, unreachable at start or restarted: bounded waits, the documented fallback, and recovery without a restart.
 import { compose, createBus } from '@sluice/core';
 import { createFakeTransport, createTestClock } from '@sluice/core/testing';
-import { type AcquireInput, type Lease, rateLimit } from '@sluice/rate-limit';
+import { type Lease, rateLimit } from '@sluice/rate-limit';
 import {
   fromNodeRedis,
   isRedisUnavailableError,
@@ -12,7 +12,7 @@ import {
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { rejects } from '../helpers/index.js';
-import { connectNodeRedis, createIo, type NodeRedisClient, ready, steppingClock, switchable, T, uniquePrefix } from './helpers.js';
+import { connectNodeRedis, createIo, input, type NodeRedisClient, ready, steppingClock, switchable, T, uniquePrefix } from './helpers.js';
 import { freePort, type RedisServer, startRedis } from './server.js';
 
 let server: RedisServer;
@@ -24,17 +24,6 @@ test.before(async () => {
 test.after(async () => {
   a.destroy();
   await server.stop();
-});
-
-const rules = [{ limit: 60, windowMs: 60_000, jitterMs: Number.POSITIVE_INFINITY }];
-const input = (now: number, more: Partial<AcquireInput> = {}): AcquireInput => ({
-  key: 'fleet',
-  endpoint: '/v2/items',
-  now,
-  rules,
-  concurrency: 5,
-  leaseMs: 300_000,
-  ...more,
 });
 
 function recorder() {

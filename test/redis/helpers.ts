@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import type { Clock } from '@sluice/core';
 import type { TestClock } from '@sluice/core/testing';
+import type { AcquireInput } from '@sluice/rate-limit';
 import { fromNodeRedis, type ScriptClient } from '@sluice/redis';
 
 // The client libraries are devDependencies of packages/redis, so they resolve from there.
@@ -140,3 +141,15 @@ export function switchable(client: ScriptClient) {
   state.client = { runSha: wrap(client.runSha), run: wrap(client.run) };
   return state;
 }
+
+/** One request of the fleet key at `now`, at the API's 60 a minute and 5 in flight: the store suites' acquire input. */
+export const rules = [{ limit: 60, windowMs: 60_000, jitterMs: Number.POSITIVE_INFINITY }];
+export const input = (now: number, more: Partial<AcquireInput> = {}): AcquireInput => ({
+  key: 'fleet',
+  endpoint: '/v2/items',
+  now,
+  rules,
+  concurrency: 5,
+  leaseMs: 300_000,
+  ...more,
+});

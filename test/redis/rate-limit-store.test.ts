@@ -4,11 +4,11 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { resolve } from 'node:path';
 import { compose } from '@sluice/core';
-import { type AcquireInput, type Lease, rateLimit } from '@sluice/rate-limit';
+import { type Lease, rateLimit } from '@sluice/rate-limit';
 import { fromIoredis, redisRateLimitStore } from '@sluice/redis';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { connectNodeRedis, IORedis, type NodeRedisClient, T, uniquePrefix } from './helpers.js';
+import { connectNodeRedis, IORedis, input, type NodeRedisClient, rules, T, uniquePrefix } from './helpers.js';
 import { type RedisServer, startRedis } from './server.js';
 
 let server: RedisServer;
@@ -24,16 +24,6 @@ test.after(async () => {
   await server.stop();
 });
 
-const rules = [{ limit: 60, windowMs: 60_000, jitterMs: Number.POSITIVE_INFINITY }];
-const input = (now: number, more: Partial<AcquireInput> = {}): AcquireInput => ({
-  key: 'fleet',
-  endpoint: '/v2/items',
-  now,
-  rules,
-  concurrency: 5,
-  leaseMs: 300_000,
-  ...more,
-});
 const pair = (pollMs = 100) => {
   const prefix = uniquePrefix();
   return [
