@@ -41,13 +41,13 @@ export function parseAnswer(text: string, issuedAt: number, o: Resolved): Stored
   if (typeof token !== 'string' || !/^[!-~]+$/.test(token)) return `no ${o.tokenField}`;
   if (seconds !== undefined) {
     const expiresAt = issuedAt + (seconds as number) * 1000;
-    return typeof seconds === 'number' && seconds > 0 && expiresAt < Infinity
+    return typeof seconds === 'number' && expiresAt > issuedAt && expiresAt < Infinity
       ? { token, issuedAt, expiresAt }
       : `${o.expiresInField} not a positive number`;
   }
   try {
     exp = JSON.parse(atob(token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))).exp * 1000;
   } catch {}
-  if (!((exp as number) >= 0)) return `no ${o.expiresInField} nor JWT exp`;
+  if (!((exp as number) >= 0 && (exp as number) < Infinity)) return `no ${o.expiresInField} nor JWT exp`;
   return (exp as number) > issuedAt ? { token, issuedAt, expiresAt: exp as number } : 'JWT exp in the past';
 }
