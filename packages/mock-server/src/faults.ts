@@ -14,6 +14,30 @@ export function connectionReset(): TypeError {
   return error;
 }
 
+/**
+ * What a response body fails with on a "reset mid-body" fault, shaped like undici's `TypeError: terminated`
+ * with an ECONNRESET cause. `serve()` destroys the socket instead, after the first part of the body.
+ */
+export function bodyReset(): TypeError {
+  const cause = Object.assign(new Error('connection reset mid-body by the mock server (fault injection)'), { code: 'ECONNRESET' });
+  const error = new TypeError('terminated', { cause });
+  Object.defineProperty(error, RESET, { value: true });
+  return error;
+}
+
+/** A 200 JSON answer whose body stops after its first half and then fails like a reset connection. */
+export function truncatedJson(body: unknown): Response {
+  const bytes = new TextEncoder().encode(JSON.stringify(body));
+  let pulls = 0;
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (pulls++ === 0) controller.enqueue(bytes.slice(0, Math.ceil(bytes.length / 2)));
+      else controller.error(bodyReset());
+    },
+  });
+  return new Response(stream, { status: 200, headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' } });
+}
+
 export function isConnectionReset(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[RESET] === true;
 }
@@ -57,6 +81,7 @@ export function createFaults(initial: Faults, random: () => number, now: () => n
       return left;
     },
     reset: () => roll(faults.resetRate),
+    truncate: () => roll(faults.truncateRate),
     serverError: (): number | undefined => (roll(faults.serverErrorRate) ? pick(random, [500, 502, 503]) : undefined),
     malformedToken: () => (roll(faults.malformedTokenRate) ? pick(random, MALFORMED_TOKEN_ANSWERS) : undefined),
     tokenLatency: () => faults.tokenLatencyMs ?? 0,

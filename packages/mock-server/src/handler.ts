@@ -1,7 +1,7 @@
 import { createControl } from './control.js';
 import type { Call, Env } from './env.js';
 import { eventDetails, parseEventQuery } from './event-details.js';
-import { connectionReset, isConnectionReset } from './faults.js';
+import { connectionReset, isConnectionReset, truncatedJson } from './faults.js';
 import { authenticate, authorize, checkKey, checkStorm, countRequest, delay, takeSlot } from './gate.js';
 import { errorBody, json, Problem, problem, readJsonObject } from './http.js';
 import { listIncidents, parseListRequest } from './incidents.js';
@@ -88,7 +88,9 @@ async function api(env: Env, call: Call, match: RouteMatch): Promise<Response> {
     const result = answer(env, call, match, body);
     await delay(env, call);
     injectServerError(env);
-    return json(200, result);
+    if (!env.faults.truncate()) return json(200, result);
+    env.stats.fault('resets');
+    return truncatedJson(result);
   } finally {
     slot.release();
   }

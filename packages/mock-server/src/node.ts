@@ -19,7 +19,7 @@ interface IncomingMessage {
 }
 interface ServerResponse {
   writeHead(status: number, headers: Record<string, string>): unknown;
-  write(chunk: Uint8Array): boolean;
+  write(chunk: Uint8Array, callback?: () => void): boolean;
   end(): unknown;
   once(event: 'drain' | 'close', listener: () => void): unknown;
   on(event: 'close', listener: () => void): unknown;
@@ -108,11 +108,15 @@ async function send(res: ServerResponse, response: Response): Promise<void> {
   res.writeHead(response.status, headers);
   if (response.body) {
     const reader = response.body.getReader();
+    let written = Promise.resolve();
     for (;;) {
-      const { done, value } = await reader.read();
+      // A body that fails mid-way (a reset fault) ends the connection once what came before it has gone out.
+      const { done, value } = await reader.read().catch((error) => written.then(() => Promise.reject(error)));
       if (done) break;
       if (res.destroyed) return void reader.cancel().catch(() => {});
-      if (!res.write(value)) {
+      let flushed!: () => void;
+      written = new Promise((resolve) => (flushed = resolve));
+      if (!res.write(value, flushed)) {
         await new Promise<void>((resolve) => {
           res.once('drain', resolve);
           res.once('close', resolve);

@@ -13,6 +13,8 @@ export interface Faults {
   serverErrorRate?: number;
   /** Share of `/v2` requests whose connection is reset (in-process: rejects like a failed fetch). @default 0 */
   resetRate?: number;
+  /** Share of `/v2` 200 answers reset mid-body: status, headers and half the body arrive, then the connection fails. @default 0 */
+  truncateRate?: number;
   /** Periodic 429 storms: every `everyMs`, the last `durationMs` of the period answers 429 to everything. @default none */
   storm?: { everyMs: number; durationMs: number } | undefined;
   /** Extra delay on token exchanges, on top of `latencyMs`. @default 0 */
@@ -121,6 +123,7 @@ export function validateLatency(name: string, latency: Latency): void {
 export function validateFaults(faults: Faults): void {
   share('faults.serverErrorRate', faults.serverErrorRate);
   share('faults.resetRate', faults.resetRate);
+  share('faults.truncateRate', faults.truncateRate);
   share('faults.malformedTokenRate', faults.malformedTokenRate);
   nonNegative('faults.tokenLatencyMs', faults.tokenLatencyMs);
   if (faults.storm !== undefined) {
