@@ -1,0 +1,196 @@
+import { authToken, keyFingerprint } from '@sluice/auth-token';
+import { compose, type Interceptor } from '@sluice/core';
+import { createTestClock, type TestClock } from '@sluice/core/testing';
+import { createMockServer } from '@sluice/mock-server';
+import { isQueueFullError, isQueueTimeoutError, rateLimit } from '@sluice/rate-limit';
+import { retry429 } from '@sluice/retry-429';
+import fc from 'fast-check';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { heavy, params } from './config.js';
+
+const ORIGIN = 'https://api.example';
+const MOCK_KEY = 'mock_admin_key_0123456789';
+await keyFingerprint(MOCK_KEY);
+
+/** The most times falling in any half-open window `[t, t + windowMs)`. */
+export function busiestWindow(times: readonly number[], windowMs: number): number {
+  const s = [...times].sort((a, b) => a - b);
+  let most = 0;
+  for (let i = 0, j = 0; i < s.length; i++) {
+    while (j < s.length && (s[j] as number) < (s[i] as number) + windowMs) j++;
+    most = Math.max(most, j - i);
+  }
+  return most;
+}
+
+/** One request of a scenario: when it is made, on which endpoint, how long the server takes, and when (if ever) its caller aborts. */
+interface Arrival {
+  at: number;
+  endpoint: number;
+  latencyMs: number;
+  abortAfterMs: number | undefined;
+}
+const arrival = (spanMs: number, endpoints: number): fc.Arbitrary<Arrival> =>
+  fc.record({
+    at: fc.nat({ max: spanMs }),
+    endpoint: fc.nat({ max: endpoints - 1 }),
+    latencyMs: fc.oneof(fc.constant(0), fc.nat({ max: 2000 })),
+    abortAfterMs: fc.option(fc.nat({ max: 4000 }), { nil: undefined, freq: 4 }),
+  });
+
+/**
+ * What a server sees, measured both ways a server may count: at arrival (send) and when it has answered (or dropped the
+ * connection on an abort). Also the peak of requests in flight per endpoint.
+ */
+function observe(clock: TestClock) {
+  const seen = { sends: [] as number[], answers: [] as number[], peak: 0, ids: new Set<string>() };
+  const inFlight = new Map<string, number>();
+  const wrap =
+    (answer: (request: Request) => Promise<Response>) =>
+    async (request: Request): Promise<Response> => {
+      const endpoint = new URL(request.url).pathname;
+      seen.sends.push(clock.now());
+      const id = request.headers.get('x-id');
+      if (id) seen.ids.add(id);
+      const n = (inFlight.get(endpoint) ?? 0) + 1;
+      inFlight.set(endpoint, n);
+      seen.peak = Math.max(seen.peak, n);
+      try {
+        return await answer(request);
+      } finally {
+        seen.answers.push(clock.now());
+        inFlight.set(endpoint, (inFlight.get(endpoint) ?? 1) - 1);
+      }
+    };
+  return { seen, wrap };
+}
+
+/**
+ * Makes each call at its time on the virtual clock, aborts it when the scenario says, runs the clock until nothing is
+ * left, and checks that every call settled exactly once: with a response, with its own abort reason, or with a typed
+ * queue error for a request that was never sent.
+ */
+async function drive(
+  clock: TestClock,
+  api: (url: string, init: RequestInit) => Promise<Response>,
+  arrivals: readonly Arrival[],
+  urlOf: (a: Arrival, i: number) => string,
+  sentIds: Set<string>,
+) {
+  const t0 = clock.now();
+  const settled: number[] = arrivals.map(() => 0);
+  const outcomes: unknown[] = [];
+  arrivals.forEach((a, i) => {
+    const controller = new AbortController();
+    const reason = new Error(`abort ${i}`);
+    clock.sleep(a.at).then(() => {
+      api(urlOf(a, i), { signal: controller.signal, headers: { 'x-id': String(i), 'x-latency': String(a.latencyMs) } }).then(
+        (response) => {
+          settled[i]++;
+          outcomes[i] = response;
+          return response.body?.cancel();
+        },
+        (error) => {
+          settled[i]++;
+          outcomes[i] = error;
+          if (error === reason) assert.ok(controller.signal.aborted);
+          else {
+            assert.ok(isQueueFullError(error) || isQueueTimeoutError(error), `unexpected rejection of call ${i}: ${String(error)}`);
+            assert.not.ok(sentIds.has(String(i)), 'a request rejected by the queue was never sent');
+          }
+        },
+      );
+      if (a.abortAfterMs !== undefined) clock.sleep(a.abortAfterMs).then(() => controller.abort(reason));
+    });
+  });
+  await clock.runAll();
+  assert.equal(
+    settled,
+    arrivals.map(() => 1),
+    'every call settled exactly once',
+  );
+  assert.ok(clock.now() - t0 < 10 * 60_000, 'the scenario ended');
+  return outcomes;
+}
+
+test('rate-limit never lets more than the limit through any window (at send and at answer), nor more than the cap in flight', async () => {
+  const scenario = fc.record({
+    limit: fc.integer({ min: 1, max: 8 }),
+    windowMs: fc.integer({ min: 50, max: 3000 }),
+    second: fc.option(fc.record({ limit: fc.integer({ min: 1, max: 12 }), windowMs: fc.integer({ min: 50, max: 6000 }) }), {
+      nil: undefined,
+    }),
+    concurrency: fc.integer({ min: 1, max: 4 }),
+    marginMs: fc.nat({ max: 500 }),
+    maxQueue: fc.option(fc.integer({ min: 0, max: 10 }), { nil: undefined, freq: 3 }),
+    maxWaitMs: fc.option(fc.integer({ min: 0, max: 5000 }), { nil: undefined, freq: 3 }),
+    arrivals: fc.array(arrival(4000, 3), { minLength: 1, maxLength: 30 }),
+  });
+  await fc.assert(
+    fc.asyncProperty(scenario, async (s) => {
+      const clock = createTestClock({ flushRounds: 1 });
+      const { seen, wrap } = observe(clock);
+      const transport = wrap(async (request) => {
+        await clock.sleep(Number(request.headers.get('x-latency')), request.signal);
+        return new Response('ok');
+      });
+      const rules = s.second ? [{ limit: s.limit, windowMs: s.windowMs }, s.second] : [{ limit: s.limit, windowMs: s.windowMs }];
+      const limiter = rateLimit({ rules, concurrency: s.concurrency, marginMs: s.marginMs, maxQueue: s.maxQueue, maxWaitMs: s.maxWaitMs });
+      const api = compose([limiter], { fetch: transport, clock });
+      const urlOf = (a: Arrival) => `${ORIGIN}/v2/e${a.endpoint}?q=${a.at}`;
+      await drive(clock, api, s.arrivals, urlOf, seen.ids);
+      for (const r of rules) {
+        assert.ok(busiestWindow(seen.sends, r.windowMs) <= r.limit, `over ${r.limit}/${r.windowMs} ms at send`);
+        assert.ok(busiestWindow(seen.answers, r.windowMs) <= r.limit, `over ${r.limit}/${r.windowMs} ms at answer`);
+      }
+      assert.ok(seen.peak <= s.concurrency, `${seen.peak} in flight on one endpoint, cap ${s.concurrency}`);
+      assert.equal(limiter.stats(), { keys: 0, queued: 0 });
+      assert.is(clock.pending, 0, 'no timer left');
+      await api.close();
+    }),
+    params,
+  );
+});
+
+test('the whole pipeline against the simulator gets no 429, stays within its limits and settles every call', async () => {
+  const scenario = fc.record({
+    algorithm: fc.constantFrom('sliding-log' as const, 'fixed-window' as const),
+    limit: fc.integer({ min: 2, max: 10 }),
+    windowMs: fc.integer({ min: 200, max: 3000 }),
+    concurrency: fc.integer({ min: 1, max: 3 }),
+    latency: fc.record({ min: fc.nat({ max: 200 }), extra: fc.nat({ max: 1500 }) }),
+    arrivals: fc.array(arrival(5000, 3), { minLength: 1, maxLength: 25 }),
+  });
+  const paths = ['/v2/event-details?ids=evt_1', '/v2/event-details/evt_2', '/v2/admin/api-keys'];
+  await fc.assert(
+    fc.asyncProperty(scenario, async (s) => {
+      const clock = createTestClock({ flushRounds: 1 });
+      const server = createMockServer({
+        clock,
+        algorithm: s.algorithm,
+        limit: s.limit,
+        windowMs: s.windowMs,
+        concurrency: s.concurrency,
+        latencyMs: { min: s.latency.min, max: s.latency.min + s.latency.extra },
+        incidents: 0,
+      });
+      const { seen, wrap } = observe(clock);
+      const limiter = rateLimit({ rules: [{ limit: s.limit, windowMs: s.windowMs }], concurrency: s.concurrency });
+      const pipeline: Interceptor[] = [retry429({ random: () => 0.5 }), authToken({ apiKey: MOCK_KEY, baseUrl: ORIGIN }), limiter];
+      const api = compose(pipeline, { fetch: wrap(server.handler), clock });
+      const outcomes = await drive(clock, api, s.arrivals, (a) => `${ORIGIN}${paths[a.endpoint]}`, seen.ids);
+      const stats = server.stats();
+      assert.is(stats.rateLimited, 0, `the simulator answered 429 ${stats.rateLimited} times`);
+      assert.ok(busiestWindow(seen.sends, s.windowMs) <= s.limit);
+      assert.ok(seen.peak <= s.concurrency);
+      for (const o of outcomes) if (o instanceof Response) assert.is(o.status, 200);
+      assert.equal(limiter.stats(), { keys: 0, queued: 0 });
+      await api.close();
+      assert.is(clock.pending, 0, 'no timer left');
+    }),
+    heavy,
+  );
+});
+
+test.run();
