@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { heavy, params } from './config.js';
+import { runUntil } from './run.js';
 
 const ORIGIN = 'https://api.example';
 const MOCK_KEY = 'mock_admin_key_0123456789';
