@@ -105,7 +105,7 @@ async function drive(
       if (a.abortAfterMs !== undefined) clock.sleep(a.abortAfterMs).then(() => controller.abort(reason));
     });
   });
-  await clock.runAll();
+  await runUntil(clock, () => settled.every((n) => n > 0));
   assert.equal(
     settled,
     arrivals.map(() => 1),
