@@ -23,16 +23,17 @@ export function scrub(value: unknown): unknown {
 export async function readBody(response: Response, maxBytes: number): Promise<unknown> {
   const reader = response.body?.getReader();
   if (!reader) return undefined;
-  const chunks: BlobPart[] = [];
+  const chunks: Uint8Array<ArrayBuffer>[] = [];
   let size = 0;
-  let done = false;
+  // The end can only be seen while `size <= maxBytes`, so an ended body is a whole body.
+  let ended = false;
   try {
-    while (!done && size <= maxBytes) {
-      const read = await reader.read();
-      done = read.done;
-      if (read.value) {
-        chunks.push(read.value as Uint8Array<ArrayBuffer>);
-        size += read.value.byteLength;
+    while (!ended && size <= maxBytes) {
+      const { done, value } = await reader.read();
+      if (done) ended = true;
+      else {
+        chunks.push(value as Uint8Array<ArrayBuffer>);
+        size += value.byteLength;
       }
     }
   } catch {
@@ -40,7 +41,7 @@ export async function readBody(response: Response, maxBytes: number): Promise<un
   }
   reader.cancel().catch(() => {});
   const text = await new Blob(chunks).slice(0, maxBytes).text();
-  if (done && size <= maxBytes) {
+  if (ended) {
     try {
       return JSON.parse(text);
     } catch {

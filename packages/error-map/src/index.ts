@@ -1,9 +1,8 @@
-import { type Context, describeUrl, type Interceptor, serverDelay } from '@sluice/core';
+import { describeUrl, type Interceptor, type SluiceError, serverDelay } from '@sluice/core';
 import { readBody, scrub } from './body.js';
 import {
   AuthenticationError,
   ClientError,
-  HttpError,
   type HttpErrorClass,
   NotFoundError,
   PermissionError,
@@ -11,6 +10,7 @@ import {
   ServerError,
 } from './errors/http.js';
 import { NetworkError, TimeoutError } from './errors/transport.js';
+import { sendWithin } from './timeout.js';
 
 export {
   AuthenticationError,
@@ -61,7 +61,6 @@ export const errorMapDefaults = Object.freeze({
   requestIdHeaders: Object.freeze(['x-request-id', 'request-id', 'x-correlation-id', 'x-amzn-requestid', 'cf-ray']),
 }) satisfies Required<Omit<ErrorMapOptions, 'classify' | 'timeoutMs'>>;
 
-const noop = () => {};
 const byStatus: Record<number, HttpErrorClass> = {
   401: AuthenticationError,
   403: PermissionError,
@@ -69,102 +68,68 @@ const byStatus: Record<number, HttpErrorClass> = {
   429: RateLimitError,
 };
 
-function check(ok: boolean, name: string, expected: string, value: unknown): void {
-  if (!ok) throw new RangeError(`\`${name}\` must be ${expected}, got ${String(value)}`);
-}
-
 function normalize(options: ErrorMapOptions) {
-  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
-  const o = { ...errorMapDefaults, ...given } as typeof errorMapDefaults & ErrorMapOptions;
-  check(Number.isInteger(o.maxBodyBytes) && o.maxBodyBytes >= 0, 'maxBodyBytes', 'a non-negative integer', o.maxBodyBytes);
-  check(o.timeoutMs === undefined || (Number.isFinite(o.timeoutMs) && o.timeoutMs > 0), 'timeoutMs', 'a positive number', o.timeoutMs);
-  check(o.classify === undefined || typeof o.classify === 'function', 'classify', 'a function', o.classify);
-  check(Array.isArray(o.requestIdHeaders), 'requestIdHeaders', 'an array of header names', o.requestIdHeaders);
-  for (const [status, Class] of Object.entries(o.statuses)) {
-    check(typeof Class === 'function', `statuses[${status}]`, 'an HttpError class', Class);
-  }
-  return o;
+  const merged: Record<string, unknown> = { ...errorMapDefaults };
+  for (const [key, value] of Object.entries(options)) if (value !== undefined) merged[key] = value;
+  const check = (name: string, valid: (value: any) => boolean, expected: string, value = merged[name]) => {
+    if (!valid(value)) throw new RangeError(`\`${name}\` must be ${expected}, got ${String(value)}`);
+  };
+  const isFunction = (value: unknown) => typeof value === 'function';
+  check('maxBodyBytes', (bytes) => Number.isInteger(bytes) && bytes >= 0, 'a non-negative integer');
+  check('timeoutMs', (ms) => ms === undefined || (Number.isFinite(ms) && ms > 0), 'a positive number');
+  check('classify', (classify) => classify === undefined || isFunction(classify), 'a function');
+  check('requestIdHeaders', Array.isArray, 'an array of header names');
+  for (const [status, Class] of Object.entries(merged.statuses as object))
+    check(`statuses[${status}]`, isFunction, 'an HttpError class', Class);
+  return merged as unknown as typeof errorMapDefaults & ErrorMapOptions;
 }
 
 /** Turns error responses into typed errors, and transport failures into `NetworkError`; aborts stay the signal's reason. */
 export function errorMap(options: ErrorMapOptions = {}): Interceptor {
-  const o = normalize(options);
-  const statuses: Record<number, HttpErrorClass | undefined> = o.statuses;
-
-  async function send(request: Request, next: (request: Request) => Promise<Response>, ctx: Context, method: string, url: string) {
-    const { timeoutMs } = o;
-    if (timeoutMs === undefined) return next(request);
-    // The downstream request carries a signal that the caller's abort and our timer both end, so every wait
-    // below (retry pauses, rate-limit queues) is released when the time is up.
-    const inner = new AbortController();
-    const stop = new AbortController();
-    const caller = request.signal;
-    const onAbort = () => inner.abort(caller.reason);
-    caller.addEventListener('abort', onAbort, { once: true });
-    const timeout = new Promise<never>((_, reject) => {
-      ctx.clock.sleep(timeoutMs, stop.signal).then(() => {
-        const error = new TimeoutError(method, url, timeoutMs);
-        inner.abort(error);
-        reject(error);
-      }, noop);
-    });
-    try {
-      return await Promise.race([next(new Request(request, { signal: inner.signal })), timeout]);
-    } catch (error) {
-      throw inner.signal.reason instanceof TimeoutError ? inner.signal.reason : error;
-    } finally {
-      stop.abort();
-      caller.removeEventListener('abort', onAbort);
-    }
-  }
+  const { classify, keepResponse, maxBodyBytes, requestIdHeaders, statuses, timeoutMs } = normalize(options);
+  const classes: Record<number, HttpErrorClass | undefined> = { ...byStatus, ...statuses };
 
   return {
     name: 'error-map',
     async handle(request, next, ctx) {
-      const { bus, clock } = ctx;
       const method = request.method;
       const url = describeUrl(request.url);
-      const mapped = (status: number | undefined, code: string) => bus.emit('error:mapped', { method, url, status, code });
+      /** Emits `error:mapped` for `error` and hands it back. */
+      const mapped = (error: SluiceError, status?: number) => {
+        ctx.bus.emit('error:mapped', { method, url, status, code: error.code });
+        return error;
+      };
       let response: Response;
       try {
-        response = await send(request, next, ctx, method, url);
+        response = await (timeoutMs === undefined ? next(request) : sendWithin(timeoutMs, request, next, ctx.clock, url));
       } catch (error) {
         // An abort rejects with the signal's reason, whatever broke below; sluice's own errors pass unchanged;
         // a TypeError from below is the transport failing.
         if (request.signal.aborted) throw request.signal.reason;
-        if ((error as Error | null)?.name !== 'TypeError') {
-          if (error instanceof TimeoutError) mapped(undefined, error.code);
-          throw error;
-        }
-        const failure = new NetworkError(method, url, { cause: error });
-        mapped(undefined, failure.code);
-        throw failure;
+        if (error instanceof TimeoutError) throw mapped(error);
+        if ((error as Error | null)?.name !== 'TypeError') throw error;
+        throw mapped(new NetworkError(method, url, { cause: error }));
       }
-      const status = response.status;
-      if (status < 400 && !statuses[status]) return response;
-      const now = clock.now();
-      const body =
-        o.keepResponse && !o.classify ? undefined : scrub(await readBody(o.keepResponse ? response.clone() : response, o.maxBodyBytes));
-      const Class =
-        o.classify?.({ status, headers: response.headers, body }) ??
-        statuses[status] ??
-        byStatus[status] ??
-        (status >= 500 ? ServerError : status >= 400 ? ClientError : HttpError);
-      const retryAfterMs = serverDelay(response.headers, now, Class === RateLimitError || Class.prototype instanceof RateLimitError);
-      const requestId = o.requestIdHeaders.map((name) => response.headers.get(name)).find(Boolean) || undefined;
+      const { status, headers } = response;
+      if (status < 400 && !classes[status]) return response;
+      const now = ctx.clock.now();
+      const body = keepResponse && !classify ? undefined : scrub(await readBody(keepResponse ? response.clone() : response, maxBodyBytes));
+      // Below 400 only a status listed in `statuses` gets here, so `classes` has it.
+      const Class = classify?.({ status, headers, body }) ?? classes[status] ?? (status < 500 ? ClientError : ServerError);
+      const retryAfterMs = serverDelay(headers, now, Class === RateLimitError || Class.prototype instanceof RateLimitError);
       const error = new Class({
         status,
         statusText: scrub(response.statusText) as string,
         method,
         url,
-        requestId,
+        requestId: requestIdHeaders.map((name) => headers.get(name)).find(Boolean) || undefined,
         body,
         retryAfterMs,
         retryAt: retryAfterMs === undefined ? undefined : now + retryAfterMs,
         attempts: ctx.attempt,
       });
-      mapped(status, error.code);
-      if (o.keepResponse) return response;
+      mapped(error, status);
+      if (keepResponse) return response;
       throw error;
     },
   };

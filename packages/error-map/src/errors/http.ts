@@ -57,8 +57,7 @@ export class HttpError extends SluiceError {
 }
 
 /** True for an `HttpError` of any class, from any copy of this package. */
-export const isHttpError = (value: unknown): value is HttpError =>
-  typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[HTTP_BRAND] === true;
+export const isHttpError = (value: unknown): value is HttpError => (value as Record<symbol, unknown> | undefined)?.[HTTP_BRAND] === true;
 
 /** 401: the token is missing, invalid or expired. */
 export class AuthenticationError extends HttpError {

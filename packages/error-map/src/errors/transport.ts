@@ -3,13 +3,12 @@ import { SluiceError, type SluiceErrorOptions } from '@sluice/core';
 /** No response: the transport failed (DNS, refused or reset connection, TLS). The transport's error is `cause`. */
 export class NetworkError extends SluiceError {
   override name = 'NetworkError';
+  declare readonly method: string;
+  declare readonly url: string;
 
-  constructor(
-    readonly method: string,
-    readonly url: string,
-    options?: SluiceErrorOptions,
-  ) {
+  constructor(method: string, url: string, options?: SluiceErrorOptions) {
     super('ERR_SLUICE_NETWORK', `network error: ${method} ${url}`, options);
+    Object.assign(this, { method, url });
   }
 
   protected override safeFields(): readonly string[] {
@@ -20,13 +19,13 @@ export class NetworkError extends SluiceError {
 /** error-map's own `timeoutMs` ran out before a response arrived (retries and waits included). */
 export class TimeoutError extends SluiceError {
   override name = 'TimeoutError';
+  declare readonly method: string;
+  declare readonly url: string;
+  declare readonly timeoutMs: number;
 
-  constructor(
-    readonly method: string,
-    readonly url: string,
-    readonly timeoutMs: number,
-  ) {
+  constructor(method: string, url: string, timeoutMs: number) {
     super('ERR_SLUICE_TIMEOUT', `timed out after ${timeoutMs} ms: ${method} ${url}`);
+    Object.assign(this, { method, url, timeoutMs });
   }
 
   protected override safeFields(): readonly string[] {
