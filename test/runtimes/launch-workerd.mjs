@@ -2,14 +2,14 @@
 // port and runs each test as its own HTTP request. Returns the results as the other runtimes report them.
 import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { entries } from './packages.mjs';
 
 const STARTUP_TIMEOUT_MS = 20_000;
 const TEST_TIMEOUT_MS = 30_000;
 // No compatibility flags: in particular no nodejs_compat, so a `node:` import or `process` in a library fails here.
-const COMPATIBILITY_DATE = '2025-09-01';
+export const COMPATIBILITY_DATE = '2025-09-01';
 
 // Present packages are imported statically, so they are bundled; missing ones become stand-ins.
 function modulesSource(root) {
@@ -27,10 +27,11 @@ function modulesSource(root) {
   return `${lines.join('\n')}\nexport default { ${fields.join(', ')} };\n`;
 }
 
-async function bundle({ root, tmp, here }, entry, name) {
+/** Bundles `entry` (relative to `here`, or absolute) into `tmp/name` as a minified Worker module. */
+export async function bundle({ root, tmp, here }, entry, name) {
   const outfile = join(tmp, name);
   await build({
-    entryPoints: [join(here, entry)],
+    entryPoints: [resolve(here, entry)],
     outfile,
     bundle: true,
     format: 'esm',
@@ -77,7 +78,7 @@ const api :Workerd.Worker = (
 }
 
 // Starts workerd with a control descriptor on which it reports the port it bound ("127.0.0.1:0").
-function serve(binary, configFile, cwd) {
+export function serve(binary, configFile, cwd) {
   return new Promise((resolveStart, rejectStart) => {
     const child = spawn(binary, ['serve', configFile, '--control-fd=3'], { cwd, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
     let log = '';
