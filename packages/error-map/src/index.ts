@@ -68,25 +68,28 @@ const byStatus: Record<number, HttpErrorClass> = {
   429: RateLimitError,
 };
 
-function normalize(options: ErrorMapOptions) {
-  const merged: Record<string, unknown> = { ...errorMapDefaults };
-  for (const [key, value] of Object.entries(options)) if (value !== undefined) merged[key] = value;
-  const check = (name: string, valid: (value: any) => boolean, expected: string, value = merged[name]) => {
-    if (!valid(value)) throw new RangeError(`\`${name}\` must be ${expected}, got ${String(value)}`);
-  };
-  const isFunction = (value: unknown) => typeof value === 'function';
-  check('maxBodyBytes', (bytes) => Number.isInteger(bytes) && bytes >= 0, 'a non-negative integer');
-  check('timeoutMs', (ms) => ms === undefined || (Number.isFinite(ms) && ms > 0), 'a positive number');
-  check('classify', (classify) => classify === undefined || isFunction(classify), 'a function');
-  check('requestIdHeaders', Array.isArray, 'an array of header names');
-  for (const [status, Class] of Object.entries(merged.statuses as object))
-    check(`statuses[${status}]`, isFunction, 'an HttpError class', Class);
-  return merged as unknown as typeof errorMapDefaults & ErrorMapOptions;
+function check(name: string, valid: boolean, expected: string, value: unknown): void {
+  if (!valid) throw new RangeError(`\`${name}\` must be ${expected}, got ${String(value)}`);
 }
+
+const isFunction = (value: unknown) => typeof value === 'function';
 
 /** Turns error responses into typed errors, and transport failures into `NetworkError`; aborts stay the signal's reason. */
 export function errorMap(options: ErrorMapOptions = {}): Interceptor {
-  const { classify, keepResponse, maxBodyBytes, requestIdHeaders, statuses, timeoutMs } = normalize(options);
+  // A default fills in an option that is missing or undefined.
+  const {
+    statuses = errorMapDefaults.statuses,
+    keepResponse = errorMapDefaults.keepResponse,
+    maxBodyBytes = errorMapDefaults.maxBodyBytes,
+    requestIdHeaders = errorMapDefaults.requestIdHeaders,
+    classify,
+    timeoutMs,
+  } = options;
+  check('maxBodyBytes', Number.isInteger(maxBodyBytes) && maxBodyBytes >= 0, 'a non-negative integer', maxBodyBytes);
+  check('timeoutMs', timeoutMs === undefined || (Number.isFinite(timeoutMs) && timeoutMs > 0), 'a positive number', timeoutMs);
+  check('classify', classify === undefined || isFunction(classify), 'a function', classify);
+  check('requestIdHeaders', Array.isArray(requestIdHeaders), 'an array of header names', requestIdHeaders);
+  for (const [status, Class] of Object.entries(statuses)) check(`statuses[${status}]`, isFunction(Class), 'an HttpError class', Class);
   const classes: Record<number, HttpErrorClass | undefined> = { ...byStatus, ...statuses };
 
   return {
