@@ -88,7 +88,7 @@ const body: fc.Arbitrary<string | Uint8Array> = fc
 /** Strings of the answer that must never surface in an error: the token, and any long stretch of the body. */
 function secretsOf(answer: string | Uint8Array): string[] {
   const text = typeof answer === 'string' ? answer : new TextDecoder().decode(answer);
-  const found = text.match(/SeCrEt[A-Za-z0-9_\-.~+/]*/g) ?? [];
+  const found: string[] = text.match(/SeCrEt[A-Za-z0-9_\-.~+/]*/g) ?? [];
   let token: unknown;
   try {
     token = JSON.parse(text)?.access_token;
@@ -101,7 +101,7 @@ function secretsOf(answer: string | Uint8Array): string[] {
 async function exchangeOnce(answer: string | Uint8Array) {
   const clock = createTestClock({ now: Date.UTC(2026, 10, 27, 12, 0, 0, 123) });
   const transport = createFakeTransport({ clock }).fallback((call) =>
-    new URL(call.url).pathname === TOKEN_PATH ? new Response(answer, { status: 200 }) : new Response('ok'),
+    new URL(call.url).pathname === TOKEN_PATH ? new Response(answer as BodyInit, { status: 200 }) : new Response('ok'),
   );
   const api = compose([authToken({ apiKey: KEY, baseUrl: API, maxRetries: 0 })], { fetch: transport.fetch, clock });
   let acquired: { expiresAt: number } | undefined;
