@@ -4,22 +4,21 @@
 const SECRET_KEY = /token|secret|passw|api[-_]?key|authori[sz]ation|credential|cookie|session|signature/i;
 const CREDENTIAL = /\b(?:bearer|basic)\s+[\w.~+/=-]+|(?<![\w-])eyJ[\w-]*\.[\w-]*\.[\w-]*/gi;
 const PAIR = /(?<![\w-])([\w-]+)(["']?\s*[:=]\s*["']?)[^\s"'&,;}]+/g;
-export const REDACTED = '[redacted]';
+const REDACTED = '[redacted]';
 
-export function scrub(value: unknown): unknown {
-  if (typeof value === 'string') {
-    return value
-      .replace(CREDENTIAL, REDACTED)
-      .replace(PAIR, (pair, key: string, separator: string) => (SECRET_KEY.test(key) ? key + separator + REDACTED : pair));
-  }
-  if (Array.isArray(value)) return value.map(scrub);
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, SECRET_KEY.test(key) ? REDACTED : scrub(item)]));
-  }
-  return value;
+export function scrub(text: string): string {
+  return text
+    .replace(CREDENTIAL, REDACTED)
+    .replace(PAIR, (pair, key: string, separator: string) => (SECRET_KEY.test(key) ? key + separator + REDACTED : pair));
 }
 
-/** Reads at most `maxBytes` of the body, then cancels the rest; JSON when it parses, else text; undefined when empty. */
+/** For `JSON.parse`: every value under a secret-sounding key is replaced, every string scrubbed, at any depth. */
+const scrubJson = (key: string, value: unknown) => (SECRET_KEY.test(key) ? REDACTED : typeof value === 'string' ? scrub(value) : value);
+
+/**
+ * Reads at most `maxBytes` of the body, then cancels the rest; JSON when it parses, else text; undefined when
+ * empty. Either way scrubbed.
+ */
 export async function readBody(response: Response, maxBytes: number): Promise<unknown> {
   const reader = response.body?.getReader();
   if (!reader) return undefined;
@@ -43,10 +42,10 @@ export async function readBody(response: Response, maxBytes: number): Promise<un
   const text = await new Blob(chunks).slice(0, maxBytes).text();
   if (ended) {
     try {
-      return JSON.parse(text);
+      return JSON.parse(text, scrubJson);
     } catch {
       // Not JSON: keep the text.
     }
   }
-  return text || undefined;
+  return scrub(text) || undefined;
 }

@@ -116,13 +116,13 @@ export function errorMap(options: ErrorMapOptions = {}): Interceptor {
       const { status, headers } = response;
       if (status < 400 && !classes[status]) return response;
       const now = ctx.clock.now();
-      const body = keepResponse && !classify ? undefined : scrub(await readBody(keepResponse ? response.clone() : response, maxBodyBytes));
+      const body = keepResponse && !classify ? undefined : await readBody(keepResponse ? response.clone() : response, maxBodyBytes);
       // Below 400 only a status listed in `statuses` gets here, so `classes` has it.
       const Class = classify?.({ status, headers, body }) ?? classes[status] ?? (status < 500 ? ClientError : ServerError);
       const retryAfterMs = serverDelay(headers, now, Class === RateLimitError || Class.prototype instanceof RateLimitError);
       const error = new Class({
         status,
-        statusText: scrub(response.statusText) as string,
+        statusText: scrub(response.statusText),
         method,
         url,
         requestId: requestIdHeaders.map((name) => headers.get(name)).find(Boolean) || undefined,

@@ -18,16 +18,19 @@ export async function sendWithin(
   const done = new AbortController();
   const caller = request.signal;
   caller.addEventListener('abort', () => inner.abort(caller.reason), { signal: done.signal });
+  let timedOut: TimeoutError | undefined;
   try {
     return await Promise.race([
       next(new Request(request, { signal: inner.signal })),
       clock.sleep(timeoutMs, done.signal).then(() => {
-        inner.abort(new TimeoutError(request.method, url, timeoutMs));
-        throw inner.signal.reason;
+        timedOut = new TimeoutError(request.method, url, timeoutMs);
+        inner.abort(timedOut);
+        throw timedOut;
       }),
     ]);
   } catch (error) {
-    throw inner.signal.reason instanceof TimeoutError ? inner.signal.reason : error;
+    // Whatever something below rejected with once the time was up, the call timed out.
+    throw timedOut ?? error;
   } finally {
     done.abort();
   }
