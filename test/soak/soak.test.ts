@@ -69,11 +69,22 @@ test(`${HOURS} simulated hours of steady load with token refreshes and 429 storm
     // A 50-second 429 storm every two hours, on top of the usual 60 a minute per key and 5 in flight per endpoint.
     faults: { storm: { everyMs: 2 * HOUR, durationMs: 50_000 } },
   });
+  // Checks, as each request leaves, that its token (a JWT whose `exp` the simulator sets) has not expired.
+  const sent = { calls: 0, expired: 0 };
+  const send = (request: Request) => {
+    const token = request.headers.get('authorization')?.split(' ')[1];
+    if (token) {
+      sent.calls++;
+      const { exp } = JSON.parse(atob((token.split('.')[1] as string).replace(/-/g, '+').replace(/_/g, '/')));
+      if (clock.now() >= exp * 1000) sent.expired++;
+    }
+    return server.handler(request);
+  };
   const bus = countingBus();
   const store = createMemoryStore();
   const limiter = rateLimit({ ...cyberhavenDefaults.rateLimit, store });
   const api = compose([errorMap(), retry429({ random: prng(7) }), authToken({ apiKey: demoKeys[0]!.key, baseUrl: BASE }), limiter], {
-    fetch: server.handler,
+    fetch: send,
     clock,
     bus,
   });
@@ -117,7 +128,8 @@ test(`${HOURS} simulated hours of steady load with token refreshes and 429 storm
   assert.is(settled(), outcome.made, 'every call settled');
   assert.equal(outcome.other, [], 'nothing but 200s and mapped 429s');
   const stats = server.stats();
-  assert.is(stats.unauthorized.expired, 0, 'no expired token was sent');
+  assert.is(sent.expired, 0, `${sent.expired} of ${sent.calls} requests left with an expired token`);
+  assert.is(stats.unauthorized.expired, 0, 'no expired token reached the simulator');
   assert.is(stats.byStatus['401'] ?? 0, 0, 'no 401 at all');
   assert.is(stats.rateLimitedBy.rate + stats.rateLimitedBy.concurrency, 0, 'the only 429s were the storms');
   assert.ok(stats.tokenExchanges >= HOURS * 4 && stats.tokenExchanges <= HOURS * 6, `${stats.tokenExchanges} token exchanges`);
