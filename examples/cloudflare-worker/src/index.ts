@@ -23,7 +23,8 @@ function api(env: Env): SluiceFetch {
   pipeline ??= compose([
     errorMap(),
     retry429(),
-    // waitUntil keeps a background token refresh alive after the request that started it has been answered.
+    // waitUntil keeps a background token refresh alive after the request that started it has been answered. It is the
+    // module-level one from cloudflare:workers, not ctx.waitUntil: the pipeline outlives the request whose ctx it would hold.
     authToken({ apiKey: () => env.API_KEY, baseUrl: env.API_BASE_URL, waitUntil }),
     rateLimit(),
   ]);
