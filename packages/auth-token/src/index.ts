@@ -45,6 +45,18 @@ const race = <T>(promise: Promise<T>, signal: AbortSignal): Promise<T> =>
 export function authToken(options: AuthTokenOptions): AuthTokenInterceptor {
   const o = resolve(options);
   const url = describeUrl(o.tokenUrl);
+  const prefixes = o.origins.map((origin) => `${origin}/`);
+  // Sets the header in place; headers some runtimes keep immutable (a Worker's incoming request) take a copy.
+  const withHeader = (request: Request, value: string): Request => {
+    try {
+      request.headers.set(o.header, value);
+      return request;
+    } catch {
+      const headers = new Headers(request.headers);
+      headers.set(o.header, value);
+      return new Request(request, { headers });
+    }
+  };
   // Flights have their own signal: a refresh outlives the request that started it, and ends with close().
   const life = new AbortController();
   let source = o.apiKey;
@@ -163,23 +175,11 @@ export function authToken(options: AuthTokenOptions): AuthTokenInterceptor {
       return () => life.abort(new ClosedError('auth-token'));
     },
     async handle(request, next, ctx) {
-      if (!o.origins.includes(new URL(request.url).origin)) return next(request);
-      const { request: base, replayable } = await prepareReplay(request, ctx, o.maxReplayBytes);
+      // A serialised http(s) URL starts with its origin and a slash: no URL parse per request.
+      if (!prefixes.some((prefix) => request.url.startsWith(prefix))) return next(request);
+      const { request: base, replayable } =
+        request.body === null ? { request, replayable: true } : await prepareReplay(request, ctx, o.maxReplayBytes);
       const value = (entry: Entry) => (o.scheme ? `${o.scheme} ${entry.token}` : entry.token);
-      // A copy keeps `req` sendable again (replay); setting the header on a clone builds one Request, not two.
-      // Headers some runtimes keep immutable (a Worker's incoming request) take the slower way.
-      const withToken = (req: Request, entry: Entry, copy: boolean) => {
-        if (copy) {
-          const out = req.clone();
-          try {
-            out.headers.set(o.header, value(entry));
-            return out;
-          } catch {}
-        }
-        const headers = new Headers(req.headers);
-        headers.set(o.header, value(entry));
-        return new Request(req, { headers });
-      };
       let sent: Entry | undefined;
       const send = (entry: Entry) => {
         ctx.state.keyId = entry.keyId;
@@ -195,11 +195,13 @@ export function authToken(options: AuthTokenOptions): AuthTokenInterceptor {
           }
           if (current === entry) return outgoing;
           sent = current;
-          return withToken(outgoing, current, false);
+          return withHeader(outgoing, value(current));
         };
-        return next(withToken(base, entry, replayable));
+        // The pipeline owns `base`: a bodiless one takes the header in place; a body is sent from a clone.
+        return next(withHeader(replayable && base.body !== null ? base.clone() : base, value(entry)));
       };
-      const response = await send(await tokenFor(ctx, next, request.signal));
+      const ready = tokenFor(ctx, next, request.signal);
+      const response = await send(ready instanceof Promise ? await ready : ready);
       if (response.status !== 401) return response;
       // Only the token that is still cached is dropped: a late 401 for a replaced one starts no exchange.
       if (sent && cached === sent) drop(sent, ctx.bus, '401', request);

@@ -82,16 +82,21 @@ export function compose(interceptors: readonly Interceptor[], options: ComposeOp
   const send = (request: Request): Promise<Response> => (transport ? transport(request) : globalThis.fetch(request));
 
   // One step of the onion. A synchronous throw becomes a rejection; a non-Response is an InterceptorError.
-  const dispatch = async (index: number, request: Request, ctx: Context): Promise<Response> => {
+  const dispatch = (index: number, request: Request, ctx: Context): Promise<Response> => {
     const interceptor = list[index];
-    if (!interceptor) {
-      const hook = ctx.state.beforeSend;
-      return send(hook ? await hook(request) : request);
+    try {
+      if (!interceptor) {
+        const hook = ctx.state.beforeSend;
+        return hook ? Promise.resolve(hook(request)).then(send) : send(request);
+      }
+      const next: Next = (nextRequest, nextCtx) => dispatch(index + 1, nextRequest, nextCtx ?? ctx);
+      return Promise.resolve(interceptor.handle(request, next, ctx)).then((response) => {
+        if (isResponse(response)) return response;
+        throw new InterceptorError(interceptor.name, 'handle() must resolve with a Response');
+      });
+    } catch (error) {
+      return Promise.reject(error);
     }
-    const next: Next = (nextRequest, nextCtx) => dispatch(index + 1, nextRequest, nextCtx ?? ctx);
-    const response = await interceptor.handle(request, next, ctx);
-    if (!isResponse(response)) throw new InterceptorError(interceptor.name, 'handle() must resolve with a Response');
-    return response;
   };
 
   const sluiceFetch = function sluiceFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
@@ -100,7 +105,9 @@ export function compose(interceptors: readonly Interceptor[], options: ComposeOp
     if (signal?.aborted) return Promise.reject(signal.reason);
     let request: Request;
     try {
-      request = input instanceof Request && init === undefined ? input : new Request(input, init);
+      // Always a copy: the requests in the chain belong to the pipeline, so interceptors may set headers on
+      // them in place (a token) without the caller's Request ever carrying them.
+      request = new Request(input, init);
     } catch (error) {
       return Promise.reject(error);
     }

@@ -52,6 +52,10 @@ export interface Interceptor {
   /** Shown in errors and events. */
   readonly name: string;
   setup?(env: SetupContext): Teardown | undefined;
+  /**
+   * Handles one call. `request` belongs to the pipeline (compose copies the caller's): an interceptor may set
+   * its headers in place before passing it on. A body is sent once: to send it again, send a `clone()`.
+   */
   handle(request: Request, next: Next, ctx: Context): Promise<Response>;
 }
 

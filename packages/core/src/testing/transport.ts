@@ -58,7 +58,8 @@ export function createFakeTransport(options: { clock?: Clock } = {}): FakeTransp
           request,
           method: request.method,
           url: request.url,
-          headers: request.headers,
+          // A snapshot, as the wire saw it: the pipeline may set headers in place on a request it sends again.
+          headers: new Headers([...request.headers]),
           body,
           text: body ? new TextDecoder().decode(body) : null,
           at,
