@@ -65,9 +65,25 @@ const tokenValue = fc.oneof(
   wrongType,
 );
 
-/** A body: a token object put together from raw pieces, any JSON value, any text, or any bytes. */
+// Answers a real server would send: a token, and a lifetime in seconds or a JWT exp (mostly in the future).
+const saneJwt = fc
+  .tuple(fc.integer({ min: 1_795_000_000, max: 1_900_000_000 }), secret)
+  .map(([e, s]) => `${b64url('{"alg":"HS256"}')}.${b64url(JSON.stringify({ exp: e, sub: 'k' }))}.${s.replace(/[^A-Za-z0-9_-]/g, '')}`);
+const plausible = fc
+  .record(
+    {
+      access_token: fc.oneof(secret, saneJwt),
+      expires_in: fc.oneof(fc.integer({ min: 1, max: 86_400 }), fc.double({ min: 0.001, max: 1e7, noNaN: true })),
+      token_type: fc.constant('Bearer'),
+    },
+    { requiredKeys: ['access_token'] },
+  )
+  .map((answer) => JSON.stringify(answer));
+
+/** A body: a plausible answer, a token object put together from raw pieces, any JSON value, any text, or any bytes. */
 const body: fc.Arbitrary<string | Uint8Array> = fc
   .oneof(
+    { weight: 3, arbitrary: plausible },
     {
       weight: 4,
       arbitrary: fc.tuple(fc.option(tokenValue, { nil: undefined }), expiresIn, fc.dictionary(fc.string(), fc.jsonValue(), { maxKeys: 3 })),
