@@ -110,6 +110,22 @@ test('the body is capped at maxBodyBytes: truncated text, the rest of the stream
   assert.ok(pulls < 10, `read only about the cap (${pulls} chunks)`);
 });
 
+test('a body that breaks off mid-way keeps what arrived, as text', async () => {
+  let sent = false;
+  const broken = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (sent) return controller.error(new TypeError('connection reset'));
+      sent = true;
+      controller.enqueue(new TextEncoder().encode('{"error":"busy","token":"t-1"'));
+    },
+  });
+  const s = setup();
+  s.transport.queue(new Response(broken, { status: 503 }));
+  const error = (await caught(s.fetch(URL_ITEMS))) as HttpError;
+  assert.instance(error, ServerError);
+  assert.is(error.body, '{"error":"busy","token":"[redacted]"');
+});
+
 test('the default cap is 64 KiB, and a JSON body over it stays truncated text', async () => {
   const s = setup();
   const big = JSON.stringify({ items: 'y'.repeat(70_000) });

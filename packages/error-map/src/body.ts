@@ -20,27 +20,24 @@ const scrubJson = (key: string, value: unknown) => (SECRET_KEY.test(key) ? REDAC
  * empty. Either way scrubbed.
  */
 export async function readBody(response: Response, maxBytes: number): Promise<unknown> {
-  const reader = response.body?.getReader();
-  if (!reader) return undefined;
+  if (!response.body) return undefined;
   const chunks: Uint8Array<ArrayBuffer>[] = [];
   let size = 0;
-  // The end can only be seen while `size <= maxBytes`, so an ended body is a whole body.
-  let ended = false;
-  try {
-    while (!ended && size <= maxBytes) {
-      const { done, value } = await reader.read();
-      if (done) ended = true;
-      else {
-        chunks.push(value as Uint8Array<ArrayBuffer>);
-        size += value.byteLength;
-      }
-    }
-  } catch {
-    // A body that breaks off mid-way still tells what arrived.
-  }
-  reader.cancel().catch(() => {});
+  // Past the cap the sink fails, which makes pipeTo cancel the rest of the body. A body that breaks off
+  // mid-way fails the pipe too; what arrived still tells something, but only a whole body is parsed.
+  const sink = new WritableStream<Uint8Array<ArrayBuffer>>({
+    write(chunk, controller) {
+      chunks.push(chunk);
+      size += chunk.byteLength;
+      if (size > maxBytes) controller.error();
+    },
+  });
+  const whole = await response.body.pipeTo(sink).then(
+    () => true,
+    () => false,
+  );
   const text = await new Blob(chunks).slice(0, maxBytes).text();
-  if (ended) {
+  if (whole) {
     try {
       return JSON.parse(text, scrubJson);
     } catch {
