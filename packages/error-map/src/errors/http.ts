@@ -48,7 +48,11 @@ export class HttpError extends SluiceError {
     const after = init.retryAfterMs === undefined ? '' : ` (retry after ${Math.ceil(init.retryAfterMs / 1000)}s)`;
     super(code, `${init.status} ${what}: ${init.method} ${init.url}${after}`);
     Object.assign(this, init);
-    Object.defineProperty(this, HTTP_BRAND, { value: true });
+  }
+
+  /** The brand `isHttpError` looks for, on the prototype: not enumerable, not serialised, shared by every copy. */
+  get [HTTP_BRAND](): true {
+    return true;
   }
 
   protected override safeFields(): readonly string[] {
