@@ -1,4 +1,5 @@
-import { describeUrl, type Interceptor, type SluiceError, serverDelay } from '@sluice/core';
+import type { Interceptor, SluiceError } from '@sluice/core';
+import { describeUrl, serverDelay } from '@sluice/core/http';
 import { readBody, scrub } from './body.js';
 import {
   AuthenticationError,
