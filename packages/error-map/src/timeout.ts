@@ -1,4 +1,4 @@
-import type { Clock } from '@sluice/core';
+import { type Clock, raceAbort } from '@sluice/core';
 import { TimeoutError } from './errors/transport.js';
 
 /**
@@ -14,23 +14,17 @@ export async function sendWithin(
   url: string,
 ): Promise<Response> {
   const inner = new AbortController();
-  // Aborted once the race is over: it ends the timer and removes the listener on the caller's signal.
+  // Aborted once the call settles: it ends the timer and removes the listener on the caller's signal.
   const done = new AbortController();
   const caller = request.signal;
   caller.addEventListener('abort', () => inner.abort(caller.reason), { signal: done.signal });
-  let timedOut: TimeoutError | undefined;
+  clock.sleep(timeoutMs, done.signal).then(
+    () => inner.abort(new TimeoutError(request.method, url, timeoutMs)),
+    () => {},
+  );
   try {
-    return await Promise.race([
-      next(new Request(request, { signal: inner.signal })),
-      clock.sleep(timeoutMs, done.signal).then(() => {
-        timedOut = new TimeoutError(request.method, url, timeoutMs);
-        inner.abort(timedOut);
-        throw timedOut;
-      }),
-    ]);
-  } catch (error) {
-    // Whatever something below rejected with once the time was up, the call timed out.
-    throw timedOut ?? error;
+    // raceAbort settles with the signal's reason as soon as it aborts, even if something below ignores it.
+    return await raceAbort(next(new Request(request, { signal: inner.signal })), inner.signal);
   } finally {
     done.abort();
   }
