@@ -73,8 +73,6 @@ function check(name: string, valid: boolean, expected: string, value: unknown): 
   if (!valid) throw new RangeError(`\`${name}\` must be ${expected}, got ${String(value)}`);
 }
 
-const isFunction = (value: unknown) => typeof value === 'function';
-
 /** Turns error responses into typed errors, and transport failures into `NetworkError`; aborts stay the signal's reason. */
 export function errorMap(options: ErrorMapOptions = {}): Interceptor {
   // A default fills in an option that is missing or undefined.
@@ -88,9 +86,10 @@ export function errorMap(options: ErrorMapOptions = {}): Interceptor {
   } = options;
   check('maxBodyBytes', Number.isInteger(maxBodyBytes) && maxBodyBytes >= 0, 'a non-negative integer', maxBodyBytes);
   check('timeoutMs', timeoutMs === undefined || (Number.isFinite(timeoutMs) && timeoutMs > 0), 'a positive number', timeoutMs);
-  check('classify', classify === undefined || isFunction(classify), 'a function', classify);
+  check('classify', classify === undefined || typeof classify === 'function', 'a function', classify);
   check('requestIdHeaders', Array.isArray(requestIdHeaders), 'an array of header names', requestIdHeaders);
-  for (const [status, Class] of Object.entries(statuses)) check(`statuses[${status}]`, isFunction(Class), 'an HttpError class', Class);
+  for (const [status, Class] of Object.entries(statuses))
+    check(`statuses[${status}]`, typeof Class === 'function', 'an HttpError class', Class);
   const classes: Record<number, HttpErrorClass | undefined> = { ...byStatus, ...statuses };
 
   return {
