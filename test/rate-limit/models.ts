@@ -121,6 +121,8 @@ export interface ServerOptions {
   /** Time the server works on a request before answering, ms. */
   serviceMs?: [number, number];
   headers?: boolean;
+  /** When the limit counts a request: on arrival (default), or once served, as the answer leaves. */
+  countAt?: 'arrival' | 'answer';
 }
 
 export interface ServerModel {
@@ -164,9 +166,11 @@ export function createServer(options: ServerOptions): ServerModel {
       model.maxClientInFlight = Math.max(model.maxClientInFlight, bump(client, endpoint, 1));
       try {
         await clock.sleep(between(lo, hi));
-        const now = clock.now();
         const busy = bump(serving, endpoint, 1);
         model.maxServerInFlight = Math.max(model.maxServerInFlight, busy);
+        const service = between(slo, shi);
+        if (options.countAt === 'answer') await clock.sleep(service);
+        const now = clock.now();
         const ok = busy <= concurrency && counter.admit(now);
         const headers: Record<string, string> = options.headers === false ? {} : counter.headers(now);
         if (ok) {
@@ -177,7 +181,7 @@ export function createServer(options: ServerOptions): ServerModel {
           // Delta-seconds until the model admits again (at least 1), as a server that knows it would say.
           headers['retry-after'] = seconds(Math.max(1000, counter.retryAfter(now)));
         }
-        await clock.sleep(between(slo, shi));
+        if (options.countAt !== 'answer') await clock.sleep(service);
         bump(serving, endpoint, -1);
         await clock.sleep(between(lo, hi));
         return new Response(ok ? 'ok' : 'rate limited', { status: ok ? 200 : 429, headers });

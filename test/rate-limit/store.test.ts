@@ -1,6 +1,7 @@
 import { type AcquireInput, createMemoryStore, type Lease, type StoreRule } from '@sluice/rate-limit';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { seeded } from './models.js';
 
 const T = Date.UTC(2026, 0, 1);
 const perMinute: StoreRule = { limit: 60, windowMs: 60_000, jitterMs: Number.POSITIVE_INFINITY };
@@ -166,6 +167,144 @@ test('a refused pause assumes the server full: afterwards one request per window
     } else now = result.retryAt;
   }
   assert.equal(sends, [10_000, 11_000, 12_000, 13_000]);
+});
+
+const bucket = (burst: number, limit: number, windowMs: number, jitterMs = Number.POSITIVE_INFINITY): StoreRule[] => [
+  { limit, windowMs, jitterMs, burst },
+];
+
+test('a bucket rule lets its burst go at once, then one per windowMs / limit after the answers', () => {
+  const store = createMemoryStore();
+  const rules = bucket(3, 1, 1000);
+  for (let i = 0; i < 3; i++) lease(store.acquire(input(T, { rules }))).release(T + 100);
+  assert.equal(store.acquire(input(T + 100, { rules })), { ok: false, retryAt: T + 1100 });
+  lease(store.acquire(input(T + 1100, { rules }))).release(T + 1200);
+  assert.equal(
+    store.acquire(input(T + 1200, { rules })),
+    { ok: false, retryAt: T + 2100 },
+    'the bucket refills at its rate, not per window',
+  );
+});
+
+test('a bucket rule counts a request in flight as counted now, so its burst never grows', () => {
+  const store = createMemoryStore();
+  const rules = bucket(2, 1, 1000);
+  lease(store.acquire(input(T, { rules })));
+  const second = lease(store.acquire(input(T + 500, { rules })));
+  assert.equal(store.acquire(input(T + 5000, { rules })), { ok: false, retryAt: T + 300_000 + 1000 }, 'two in flight fill a burst of two');
+  second.release(T + 5000);
+  assert.equal(store.acquire(input(T + 5000, { rules })), { ok: false, retryAt: T + 6000 });
+});
+
+test('a bucket rule with jitterMs pays the jitter once, not per request', () => {
+  const store = createMemoryStore();
+  const rules = bucket(2, 10, 1000, 3);
+  const sends: number[] = [];
+  let now = T;
+  while (sends.length < 6) {
+    const result = store.acquire(input(now, { rules, concurrency: 10 }));
+    if (!result.ok) now = result.retryAt;
+    else {
+      sends.push(now - T);
+      result.release(now + 50);
+    }
+  }
+  assert.equal(sends, [0, 0, 103, 203, 303, 403]);
+});
+
+test('a refused pause empties the bucket: after it one request, then one per windowMs / limit', () => {
+  const store = createMemoryStore();
+  const rules = bucket(4, 4, 4000);
+  assert.is(store.pause('k', T + 10_000, T, rules, true), T + 10_000);
+  const sends: number[] = [];
+  let now = T;
+  while (sends.length < 4) {
+    const result = store.acquire(input(now, { rules }));
+    if (result.ok) {
+      sends.push(now - T);
+      result.release(now);
+      store.sync('k', result.seq, now);
+    } else now = result.retryAt;
+  }
+  assert.equal(sends, [10_000, 11_000, 12_000, 13_000]);
+});
+
+test('a bucket key is idle, and dropped, once its bucket is full again', () => {
+  const store = createMemoryStore();
+  const rules = bucket(2, 1, 1000);
+  for (let i = 0; i < 2; i++) lease(store.acquire(input(T, { rules }))).release(T);
+  assert.is(store.prune(T + 1999), 1);
+  assert.is(store.prune(T + 2000), 0);
+});
+
+test('a late answer to a send from a dropped state does not widen the new budget', () => {
+  const store = createMemoryStore();
+  const rules = [perMinute];
+  // Four sends whose leases run out, other keys' traffic, and the key idle long enough to be dropped.
+  let old = lease(store.acquire(input(T, { rules, leaseMs: 1000 })));
+  for (let i = 0; i < 3; i++) old = lease(store.acquire(input(T, { rules, leaseMs: 1000 })));
+  for (let i = 0; i < 10; i++) lease(store.acquire(input(T, { key: `other${i}`, rules }))).release(T);
+  assert.is(store.prune(T + 120_000), 0);
+  const fresh = lease(store.acquire(input(T + 120_000, { rules })));
+  lease(store.acquire(input(T + 120_000, { rules })));
+  assert.ok(fresh.seq > old.seq, 'numbers are not reused');
+  store.sync('k', fresh.seq, T + 120_001, 1, T + 150_000);
+  assert.equal(store.acquire(input(T + 120_001, { rules })), { ok: false, retryAt: T + 150_000 }, 'of 1 left, the 2 sent since took it');
+  store.sync('k', old.seq, T + 120_002, 5, T + 150_000);
+  assert.equal(store.acquire(input(T + 120_002, { rules })), { ok: false, retryAt: T + 150_000 }, 'the stale answer is ignored');
+});
+
+test('a log keeps only the entries within its window: a huge limit costs nothing per request', () => {
+  const store = createMemoryStore();
+  const rules = [{ limit: 10_000_000, windowMs: 1000, jitterMs: Number.POSITIVE_INFINITY }];
+  for (let i = 0; i < 300_000; i++)
+    lease(store.acquire(input(T + i / 100, { rules, concurrency: Number.POSITIVE_INFINITY }))).release(T + i / 100);
+  assert.is(store.prune(T + 3000 + 999), 1);
+  assert.is(store.prune(T + 3000 + 1000), 0);
+});
+
+test('answers like a log that keeps every entry, over random sends, answers, pauses and rules', () => {
+  const random = seeded(5);
+  for (const rules of [
+    [{ limit: 3, windowMs: 1000, jitterMs: Number.POSITIVE_INFINITY }],
+    [
+      { limit: 5, windowMs: 4000, jitterMs: Number.POSITIVE_INFINITY },
+      { limit: 1, windowMs: 300, jitterMs: 120 },
+    ],
+  ]) {
+    const store = createMemoryStore();
+    const entries = rules.map(() => [] as number[]);
+    const held: { lease: Lease; until: number[]; done: number }[] = [];
+    let now = T;
+    for (let i = 0; i < 3000; i++) {
+      now += Math.floor(random() * 400);
+      for (const h of held.filter((x) => x.done <= now)) {
+        held.splice(held.indexOf(h), 1);
+        h.lease.release(h.done);
+        h.until.forEach((u, r) => {
+          const log = entries[r] as number[];
+          if (h.done < u) log[log.indexOf(u)] = h.done;
+        });
+      }
+      // The reference: the limit-th latest of every entry ever made, plus the window.
+      const expected = Math.max(
+        0,
+        ...rules.map((r, j) => {
+          const sorted = [...(entries[j] as number[])].sort((a, b) => a - b);
+          return sorted.length < r.limit ? 0 : (sorted[sorted.length - r.limit] as number) + r.windowMs;
+        }),
+      );
+      const result = store.acquire(input(now, { rules, concurrency: Number.POSITIVE_INFINITY, leaseMs: 100_000 }));
+      assert.is(result.ok ? 0 : result.retryAt, expected > now ? expected : 0, `step ${i}`);
+      if (result.ok) {
+        const until = rules.map((r) => now + Math.min(r.jitterMs, 100_000));
+        until.forEach((u, r) => {
+          (entries[r] as number[]).push(u);
+        });
+        held.push({ lease: result, until, done: now + Math.floor(random() * 1500) });
+      }
+    }
+  }
 });
 
 test('drops idle keys: prune leaves none once windows, pauses and budgets are over', () => {

@@ -116,6 +116,32 @@ test('pauses like the memory store: spent budgets, probes, skipped pauses and a 
   assert.equal(sends, [10_000, 11_000, 12_000, 13_000]);
 });
 
+test('a bucket rule answers alike: its burst, its refill, entries in flight, a refused pause', async () => {
+  const s = twin(client, uniquePrefix());
+  const rules = [{ limit: 1, windowMs: 1000, jitterMs: inf, burst: 3 }];
+  for (let i = 0; i < 3; i++) await lease(await s.acquire(input(T, { rules }))).release(T + 100);
+  assert.is(await s.acquire(input(T + 100, { rules })), T + 1100);
+  const held = lease(await s.acquire(input(T + 1100, { rules })));
+  assert.is(typeof (await s.acquire(input(T + 1200, { rules }))), 'number');
+  await held.release(T + 1300);
+  assert.is(await s.acquire(input(T + 1400, { rules })), T + 2100);
+  const jittered = [{ limit: 10, windowMs: 1000, jitterMs: 3, burst: 2 }];
+  let now = T;
+  const sends: number[] = [];
+  while (sends.length < 5) {
+    const r = await s.acquire(input(now, { key: 'j', rules: jittered, concurrency: 10 }));
+    if (typeof r === 'number') now = r;
+    else {
+      sends.push(now - T);
+      await r.release(now + 50);
+    }
+  }
+  assert.equal(sends, [0, 0, 103, 203, 303]);
+  assert.is(await s.pause('j', T + 10_000, now, jittered, true), T + 10_000);
+  assert.is(await s.acquire(input(T + 9999, { key: 'j', rules: jittered })), T + 10_000);
+  lease(await s.acquire(input(T + 10_000, { key: 'j', rules: jittered })));
+});
+
 // A small seeded PRNG (mulberry32), so a failing run repeats.
 const prng = (seed: number) => () => {
   seed = (seed + 0x6d2b79f5) | 0;
@@ -134,6 +160,11 @@ async function randomRun(seed: number, steps: number) {
       { limit: 5, windowMs: 4000, jitterMs: inf },
       { limit: 1, windowMs: 300, jitterMs: 120 },
     ],
+    [{ limit: 2, windowMs: 1000, jitterMs: inf, burst: 3 }],
+    [
+      { limit: 7, windowMs: 3000, jitterMs: inf, burst: 4 },
+      { limit: 1, windowMs: 250, jitterMs: 90 },
+    ],
   ];
   const held: { key: string; lease: TwinLease; endsAt: number }[] = [];
   let now = T;
@@ -146,7 +177,7 @@ async function randomRun(seed: number, steps: number) {
       await h.lease.release(h.endsAt - 1);
       await s.sync(h.key, h.lease, h.endsAt - 1);
     }
-    const keyIndex = Math.floor(random() * 2);
+    const keyIndex = Math.floor(random() * ruleSets.length);
     const key = `k${keyIndex}`;
     const rules = ruleSets[keyIndex] as StoreRule[];
     const roll = random();
@@ -166,8 +197,8 @@ async function randomRun(seed: number, steps: number) {
   }
 }
 
-test('answers like the memory store over 3 random runs of 600 calls (acquire, release, sync, pause; two keys, two rule sets)', async () => {
-  for (const seed of [1, 2, 3]) await randomRun(seed, 600);
+test('answers like the memory store over 3 random runs of 900 calls (acquire, release, sync, pause; four keys: logs, buckets, both)', async () => {
+  for (const seed of [1, 2, 3]) await randomRun(seed, 900);
 });
 
 test.run();

@@ -174,6 +174,30 @@ test('close() resolves once the release and sync rateLimit() sent after a respon
   assert.is(await a.hGet(`${prefix}:rl:{https://api.example}`, 'b'), '7', 'the budget is synced');
 });
 
+test('a late answer to a send of an expired state does not widen the new budget', async () => {
+  const prefix = uniquePrefix();
+  const store = redisRateLimitStore({ client: a, prefix, pollMs: Number.POSITIVE_INFINITY, onError: 'fail-closed' });
+  let old = (await store.acquire(input(T, { concurrency: 10 }))) as Lease;
+  for (let i = 0; i < 3; i++) old = (await store.acquire(input(T, { concurrency: 10 }))) as Lease;
+  // The state hash expired while the answer was on its way (its TTL only collects garbage).
+  await a.del(`${prefix}:rl:{fleet}`);
+  const fresh = (await store.acquire(input(T + 120_000, { concurrency: 10 }))) as Lease;
+  assert.ok((await store.acquire(input(T + 120_000, { concurrency: 10 }))).ok);
+  assert.ok(fresh.seq > old.seq, 'numbers are not reused');
+  await store.sync('fleet', fresh.seq, T + 120_001, 1, T + 150_000);
+  assert.equal(
+    await store.acquire(input(T + 120_001, { concurrency: 10 })),
+    { ok: false, retryAt: T + 150_000 },
+    'of 1 left, the 2 sent since took it',
+  );
+  await store.sync('fleet', old.seq, T + 120_002, 5, T + 150_000);
+  assert.equal(
+    await store.acquire(input(T + 120_002, { concurrency: 10 })),
+    { ok: false, retryAt: T + 150_000 },
+    'the stale answer is ignored',
+  );
+});
+
 test('loads its scripts again after the server forgot them (SCRIPT FLUSH, a restart)', async () => {
   const store = redisRateLimitStore({ client: a, prefix: uniquePrefix(), onError: 'fail-closed' });
   assert.ok((await store.acquire(input(T))).ok);

@@ -1,4 +1,5 @@
-import { describeUrl, hasCode, SluiceError } from '@sluice/core';
+import { hasCode, SluiceError } from '@sluice/core';
+import { describeUrl } from '@sluice/core/http';
 
 /** A request left the rate-limit queue without being sent. */
 export class QueueError extends SluiceError {

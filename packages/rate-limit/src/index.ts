@@ -1,12 +1,5 @@
-import {
-  ClosedError,
-  type Context,
-  type Interceptor,
-  parseRateLimit,
-  parseRetryAfter,
-  type SetupContext,
-  type SluiceEvents,
-} from '@sluice/core';
+import { ClosedError, type Context, type Interceptor, type SetupContext, type SluiceEvents } from '@sluice/core';
+import { parseRateLimit, parseRetryAfter } from '@sluice/core/http';
 import { holdBody } from './body.js';
 import { QueueFullError, QueueTimeoutError } from './errors.js';
 import type { RejectReason } from './events.js';
@@ -24,10 +17,15 @@ export {
   type StoreRule,
 } from './store.js';
 
-/** At most `limit` requests per `windowMs`, counted per key. */
+/** At most `limit` requests per `windowMs`, counted per key: a sliding log, or with `burst` a token bucket. */
 export interface Rule {
   limit: number;
   windowMs: number;
+  /**
+   * Only for a server known to count with a token bucket (GCRA): up to `burst` at once, refilled `limit` per `windowMs`
+   * (nginx `limit_req burst=b` is `burst: b + 1`). Unsafe against a sliding log or fixed window. @default none: a sliding log
+   */
+  burst?: number;
   /**
    * For a server that counts requests on arrival, whose send-to-arrival delays differ by less than this: a request then
    * counts from its send plus `jitterMs` (or its response, if sooner) instead of from its response. @default Infinity
@@ -119,11 +117,12 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
     check(name, o[name], min, integer);
   if (!Array.isArray(o.rules)) throw new TypeError('`rules` must be an array of { limit, windowMs }');
   const rules: StoreRule[] = o.rules
-    .map(({ limit, windowMs, jitterMs = Infinity }: Rule, i) => {
+    .map(({ limit, windowMs, jitterMs = Infinity, burst }: Rule, i) => {
       check(`rules[${i}].limit`, limit, 1, true);
       check(`rules[${i}].windowMs`, windowMs, 1);
       check(`rules[${i}].jitterMs`, jitterMs, 0);
-      return { limit, windowMs, jitterMs };
+      if (burst !== undefined) check(`rules[${i}].burst`, burst, 1, true);
+      return { limit, windowMs, jitterMs, burst };
     })
     .filter((r) => r.limit < Infinity);
   const longest = Math.max(0, ...rules.map((r) => r.windowMs)) || 60_000;

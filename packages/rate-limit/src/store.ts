@@ -3,6 +3,8 @@ export interface StoreRule {
   limit: number;
   windowMs: number;
   jitterMs: number;
+  /** Set: a token bucket (GCRA) of `burst` refilled `limit` per `windowMs`. Unset: a sliding log of `limit` per `windowMs`. */
+  burst?: number | undefined;
 }
 
 export interface AcquireInput {
@@ -18,7 +20,7 @@ export interface AcquireInput {
 
 export interface Lease {
   ok: true;
-  /** Number of this send among the key's sends, for `sync`. */
+  /** Number of this send among the key's sends, for `sync`. Never reused by the store, even after the key's state is dropped. */
   seq: number;
   /**
    * The request is over: `countedBy` is the latest time the server can have counted it and still be busy with it
@@ -49,9 +51,19 @@ export interface RateLimitStore {
   sync(key: string, seq: number, now: number, remaining?: number, resetAt?: number): unknown;
 }
 
+/**
+ * One rule's entries: the latest times at which recent requests can have been counted, ascending, live from `h` on
+ * (the head moves instead of shifting the array). A log keeps those within the window; a bucket folds each one that
+ * is past into `g`, its theoretical arrival time, and keeps those still ahead.
+ */
+interface Log {
+  a: number[];
+  h: number;
+  g: number;
+}
+
 interface KeyState {
-  /** Per rule: ascending, the latest times at which the `limit` latest requests can have been counted. */
-  l: number[][];
+  l: Log[];
   /** The rules last used. */
   r: readonly StoreRule[];
   /** Per endpoint: expiry times of the slots held. */
@@ -64,8 +76,9 @@ interface KeyState {
   s: number;
   /** Probing: after a pause, one request goes until a response to it (or a later send) arrives. */
   q?: boolean;
-  /** Sends so far. */
+  /** The next send's number, and the first of this state's (answers to sends before it are from a dropped state). */
   n: number;
+  z: number;
 }
 
 export interface MemoryStore extends RateLimitStore {
@@ -77,33 +90,68 @@ export interface MemoryStore extends RateLimitStore {
   prune(now: number): number;
 }
 
-const insert = (log: number[], value: number) => {
-  let i = log.length;
-  while (i > 0 && (log[i - 1] as number) > value) i--;
-  log.splice(i, 0, value);
+const insert = (log: Log, value: number) => {
+  const { a } = log;
+  let i = a.length;
+  while (i > log.h && (a[i - 1] as number) > value) i--;
+  a.splice(i, 0, value);
 };
 
-// The earliest time every rule allows one more request: its `limit`-th latest entry plus the window.
-const free = (k: KeyState, rules: readonly StoreRule[]) =>
-  Math.max(0, ...rules.map((r, i) => (k.l[i]?.at(-r.limit) ?? -Infinity) + r.windowMs));
+// Drops (log) or folds (bucket) the entries `now` has passed, then reports the earliest time the rule allows one more:
+// a log's `limit`-th latest entry plus the window; a bucket's GCRA, every entry still ahead taken as counted now.
+const due = (k: KeyState, i: number, r: StoreRule, now: number) => {
+  const log = (k.l[i] ??= { a: [], h: 0, g: -Infinity });
+  const { a } = log;
+  const { burst, windowMs } = r;
+  const step = windowMs / r.limit;
+  while (log.h < a.length) {
+    const x = a[log.h] as number;
+    if (burst ? x > now : x + windowMs > now) break;
+    if (burst) log.g = Math.max(log.g, x) + step;
+    log.h++;
+  }
+  if (log.h * 2 > a.length) log.h = a.splice(0, log.h) && 0;
+  const n = a.length - log.h;
+  if (!burst) return n < r.limit ? 0 : (a[a.length - r.limit] as number) + windowMs;
+  let at = log.g + (n - burst + 1) * step;
+  for (let j = 0; j <= n - burst; j++) at = Math.max(at, (a[log.h + j] as number) + (n - j - burst + 1) * step);
+  return at;
+};
+
+const free = (k: KeyState, rules: readonly StoreRule[], now: number) => {
+  let at = 0;
+  for (let i = 0; i < rules.length; i++) at = Math.max(at, due(k, i, rules[i] as StoreRule, now));
+  return at;
+};
 
 /** The default store: one process's memory. Idle keys are dropped as traffic goes on, and by `prune`. */
 export function createMemoryStore(): MemoryStore {
   const keys = new Map<string, KeyState>();
+  // Sends are numbered store-wide, so a key whose state was dropped and made anew never reuses a number.
+  let top = 0;
+  // Nothing would differ for a new state: no pause, budget or slot, every log entry past its window, every bucket full.
+  // It reads without folding, so the store changes only where a Redis script would.
   const idle = (k: KeyState, now: number) =>
     now >= Math.max(k.p, k.t) &&
-    k.r.every((r, i) => (k.l[i]?.at(-1) ?? 0) + r.windowMs <= now) &&
+    k.r.every(({ burst, windowMs, limit }, i) => {
+      let g = k.l[i]?.g ?? -Infinity;
+      for (const x of k.l[i]?.a.slice(k.l[i]?.h) ?? []) {
+        if (burst ? x > now : x + windowMs > now) return false;
+        g = Math.max(g, x) + windowMs / limit;
+      }
+      return !burst || g <= now;
+    }) &&
     [...k.e.values()].every((slots) => slots.every((t) => t <= now));
   // A cursor walks the keys, a few per call, so idle keys go without a timer.
   let cursor = keys.entries();
   const touch = (key: string, now: number) => {
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 3 && keys.size > 1; i++) {
       let next = cursor.next();
       if (next.done) next = (cursor = keys.entries()).next();
-      if (!next.done && idle(next.value[1], now)) keys.delete(next.value[0]);
+      if (!next.done && next.value[0] !== key && idle(next.value[1], now)) keys.delete(next.value[0]);
     }
     let k = keys.get(key);
-    if (!k) keys.set(key, (k = { l: [], r: [], e: new Map(), p: 0, b: 0, t: 0, s: 0, n: 0 }));
+    if (!k) keys.set(key, (k = { l: [], r: [], e: new Map(), p: 0, b: 0, t: 0, s: 0, n: top, z: top }));
     return k;
   };
 
@@ -111,32 +159,35 @@ export function createMemoryStore(): MemoryStore {
     acquire({ key, endpoint, now, rules, concurrency, leaseMs }) {
       const k = touch(key, now);
       // Endpoints with nothing in flight are forgotten (paths with ids in them would pile up).
-      for (const [path, held] of k.e) if (held.every((t) => t <= now)) k.e.delete(path);
-      const slots = (k.e.get(endpoint) ?? []).filter((t) => t > now);
-      const at = Math.max(k.p, free(k, rules), now < k.t && k.b < 1 ? k.t : 0, slots.length < concurrency ? 0 : Math.min(...slots));
+      for (const [path, held] of k.e) if (path !== endpoint && held.every((t) => t <= now)) k.e.delete(path);
+      let slots = k.e.get(endpoint);
+      if (!slots) k.e.set(endpoint, (slots = []));
+      let held = 0;
+      let soonest = Infinity;
+      for (const t of slots) if (t > now) soonest = Math.min(soonest, (slots[held++] = t));
+      slots.length = held;
+      const at = Math.max(k.p, free(k, rules, now), now < k.t && k.b < 1 ? k.t : 0, held < concurrency ? 0 : soonest);
       if (at > now) return { ok: false, retryAt: at };
       const expiry = now + leaseMs;
       const until = (r: StoreRule) => now + Math.min(r.jitterMs, leaseMs);
-      k.e.set(endpoint, [...slots, expiry]);
+      slots.push(expiry);
       k.r = rules;
       k.b--;
-      rules.forEach((r, i) => {
-        const log = (k.l[i] ??= []);
-        insert(log, until(r));
-        if (log.length > r.limit) log.shift();
-      });
+      for (let i = 0; i < rules.length; i++) insert(k.l[i] as Log, until(rules[i] as StoreRule));
+      const seq = k.n++;
+      top = Math.max(top, k.n);
       return {
         ok: true,
-        seq: k.n++,
+        seq,
         release(countedBy) {
           const held = k.e.get(endpoint) ?? [];
           const slot = held.indexOf(expiry);
           if (slot >= 0) held[slot] = Math.min(expiry, countedBy);
           rules.forEach((r, i) => {
-            const log = k.l[i] ?? [];
-            const j = log.lastIndexOf(until(r));
-            if (j >= 0 && countedBy < until(r)) {
-              log.splice(j, 1);
+            const log = k.l[i] as Log;
+            const j = log.a.lastIndexOf(until(r));
+            if (j >= log.h && countedBy < until(r)) {
+              log.a.splice(j, 1);
               insert(log, countedBy);
             }
           });
@@ -148,27 +199,35 @@ export function createMemoryStore(): MemoryStore {
       const k = touch(key, now);
       // A budget the server said is spent lasts to its reset, whatever shorter wait a 429 asks for.
       const until = Math.max(at, now < k.t && k.b < 1 && !k.q ? k.t : 0);
-      if (until <= k.p || (!refused && until <= free(k, rules) + 1000)) return 0;
+      if (until <= k.p || (!refused && until <= free(k, rules, now) + 1000)) return 0;
       k.p = until;
       k.r = rules;
       k.q = true;
       k.b = 1;
       k.s = k.n;
       k.t = until + Math.max(0, ...rules.map((r) => r.windowMs));
-      // Assume the server full: the log frees one request per windowMs / limit from `until` on.
+      // Assume the server full: from `until` on, it frees one request per windowMs / limit.
       if (refused)
         rules.forEach((r, i) => {
           const step = r.windowMs / r.limit;
-          const fill = Array.from({ length: r.limit }, (_, j) => until - r.windowMs + j * step);
-          k.l[i] = [...fill, ...(k.l[i] ?? []).filter((x) => x > until - step)].slice(-r.limit);
+          // What is counted by then is in the bucket before it empties.
+          due(k, i, r, r.burst ? until : now);
+          const log = k.l[i] as Log;
+          if (r.burst) log.g = Math.max(log.g, until + (r.burst - 1) * step);
+          else {
+            const fill = Array.from({ length: r.limit }, (_, j) => until - r.windowMs + j * step);
+            log.a = [...fill, ...log.a.slice(log.h).filter((x) => x > until - step)].slice(-r.limit);
+            log.h = 0;
+          }
         });
       return until;
     },
 
     sync(key, seq, now, remaining, resetAt) {
       const k = keys.get(key);
-      // Older news than the budget held: the server may not have counted what was sent since.
-      if (!k || (seq < k.s && now < k.t)) return;
+      // An answer to a send of a dropped state, or older news than the budget held: the server may not have counted
+      // what was sent since.
+      if (!k || seq < k.z || (seq < k.s && now < k.t)) return;
       if (k.q) k.q = false;
       else if (remaining === undefined) return;
       k.t = 0;

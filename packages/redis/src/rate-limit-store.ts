@@ -58,10 +58,12 @@ export function redisRateLimitStore(options: RedisRateLimitStoreOptions): RedisR
   };
 
   const state = (key: string) => tagged(common.prefix, 'rl', key);
-  const logs = (key: string, rules: readonly StoreRule[]) => rules.map((r) => `${state(key)}:log:${r.limit}/${r.windowMs}`);
-  // Long enough for every window, lease and pause in use; only reclaims keys nobody uses any more.
+  const logs = (key: string, rules: readonly StoreRule[]) =>
+    rules.map((r) => `${state(key)}:log:${r.limit}/${r.windowMs}${r.burst ? `/b${r.burst}` : ''}`);
+  // Long enough for every window, bucket refill, lease and pause in use; only reclaims keys nobody uses any more.
   const ttl = (rules: readonly StoreRule[], leaseMs: number) =>
-    2 * (Math.min(leaseMs, 86_400_000) + Math.max(0, ...rules.map((r) => r.windowMs))) + 60_000;
+    2 * (Math.min(leaseMs, 86_400_000) + Math.max(0, ...rules.map((r) => Math.max(r.windowMs, ((r.burst ?? 0) * r.windowMs) / r.limit)))) +
+    60_000;
   const scale = (rules: readonly StoreRule[]) =>
     share === 1 ? rules : rules.map((r) => ({ ...r, limit: Math.max(1, Math.floor(r.limit * share)) }));
 
@@ -100,7 +102,12 @@ export function redisRateLimitStore(options: RedisRateLimitStoreOptions): RedisR
       }
       const id = randomId();
       const slots = `${state(key)}:slots:${endpoint}`;
-      const ruleArgs = rules.flatMap((r) => [String(r.limit), String(r.windowMs), capped(Math.min(r.jitterMs, leaseMs))]);
+      const ruleArgs = rules.flatMap((r) => [
+        String(r.limit),
+        String(r.windowMs),
+        capped(Math.min(r.jitterMs, leaseMs)),
+        String(r.burst ?? 0),
+      ]);
       const args = [String(now), finite(concurrency), capped(leaseMs), id, String(ttl(rules, leaseMs)), finite(pollMs), ...ruleArgs];
       const keys = [slots, ...logs(key, rules)];
       // Releases lost to an outage go first: the connection keeps order, so this acquire sees what they free.
@@ -126,7 +133,7 @@ export function redisRateLimitStore(options: RedisRateLimitStoreOptions): RedisR
         if (guard.open) return inLocal();
         throw guard.down('pause');
       }
-      const ruleArgs = rules.flatMap((r) => [String(r.limit), String(r.windowMs)]);
+      const ruleArgs = rules.flatMap((r) => [String(r.limit), String(r.windowMs), String(r.burst ?? 0)]);
       const args = [String(until), String(now), refused ? '1' : '0', String(ttl(rules, 0)), ...ruleArgs];
       try {
         return num(await call('pause', PAUSE, [state(key), ...logs(key, rules)], args, now));
