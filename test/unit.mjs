@@ -4,6 +4,9 @@ import { readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { run } from 'uvu/run';
 
+// The secret audit watches every suite of the run and fails it if a key or token leaks (test/audit/README.md).
+if (process.env.SLUICE_AUDIT !== 'off') await import('./audit/preload.ts');
+
 const root = resolve(import.meta.dirname);
 const separate = new Set(['runtimes', 'redis', 'bench', 'fixtures']);
 const filters = process.argv.slice(2);

@@ -7,7 +7,7 @@ const run = await runMatrix();
 test('the matrix process writes its rows and exits by itself, without process.exit', () => {
   assert.is(run.stderr, '');
   assert.is(run.killed, undefined, `killed by the ${run.killed} watchdog`);
-  assert.is(run.code, 0);
+  assert.is(run.code, 0, run.stdout);
   assert.ok(run.rows.length >= 20, `${run.rows.length} rows`);
 });
 

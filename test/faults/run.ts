@@ -17,6 +17,7 @@ export interface MatrixRun {
   /** Real ms from writing its rows to exiting. */
   exitMs: number | undefined;
   realMs: number;
+  stdout: string;
   stderr: string;
 }
 
@@ -29,12 +30,17 @@ export function runMatrix(
 ): Promise<MatrixRun> {
   const out = join(tmpdir(), `sluice-faults-${process.pid}-${Date.now()}.json`);
   const started = performance.now();
-  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', 'test/faults/child.ts', out, ...(options.only ?? [])], {
+  // Under the secret audit (test/unit.mjs), the child is audited too: a leak there makes it exit with 1.
+  const audited = (globalThis as Record<symbol, unknown>)[Symbol.for('sluice.audit')] !== undefined;
+  const preload = audited ? ['--import', './test/audit/preload.ts'] : [];
+  const args = ['--expose-gc', '--import', 'tsx', ...preload, 'test/faults/child.ts', out, ...(options.only ?? [])];
+  const child = spawn(process.execPath, args, {
     cwd: root,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
+  let stdout = '';
   child.stderr.on('data', (chunk) => (stderr += chunk));
   let killed: MatrixRun['killed'];
   let written: number | undefined;
@@ -45,6 +51,7 @@ export function runMatrix(
   const watchdog = setTimeout(kill('run'), options.boundMs ?? 60_000);
   let exitWatchdog: ReturnType<typeof setTimeout> | undefined;
   child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk;
     if (written !== undefined || !chunk.toString().includes('rows written')) return;
     written = performance.now();
     exitWatchdog = setTimeout(kill('exit'), options.exitBoundMs ?? 5_000);
@@ -59,7 +66,7 @@ export function runMatrix(
         result = JSON.parse(readFileSync(out, 'utf8'));
         rmSync(out);
       } catch {}
-      done({ ...result, code: killed ? null : code, killed, exitMs, realMs: Math.round(performance.now() - started), stderr });
+      done({ ...result, code: killed ? null : code, killed, exitMs, realMs: Math.round(performance.now() - started), stdout, stderr });
     });
   });
 }
