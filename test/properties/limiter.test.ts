@@ -165,6 +165,8 @@ test('the whole pipeline against the simulator gets no 429, stays within its lim
     windowMs: fc.integer({ min: 200, max: 3000 }),
     concurrency: fc.integer({ min: 1, max: 3 }),
     latency: fc.record({ min: fc.nat({ max: 200 }), extra: fc.nat({ max: 1500 }) }),
+    // Short-lived tokens make refreshes (counted and queued like any request) happen while calls wait.
+    tokenTtlMs: fc.option(fc.integer({ min: 1000, max: 20_000 }), { nil: undefined }),
     arrivals: fc.array(arrival(5000, 3), { minLength: 1, maxLength: 25 }),
   });
   const paths = ['/v2/event-details?ids=evt_1', '/v2/event-details/evt_2', '/v2/admin/api-keys'];
@@ -179,6 +181,7 @@ test('the whole pipeline against the simulator gets no 429, stays within its lim
         concurrency: s.concurrency,
         latencyMs: { min: s.latency.min, max: s.latency.min + s.latency.extra },
         incidents: 0,
+        tokenTtlMs: s.tokenTtlMs,
       });
       const { seen, wrap } = observe(clock);
       const limiter = rateLimit({ rules: [{ limit: s.limit, windowMs: s.windowMs }], concurrency: s.concurrency });
@@ -187,6 +190,7 @@ test('the whole pipeline against the simulator gets no 429, stays within its lim
       const outcomes = await drive(clock, api, s.arrivals, (a) => `${ORIGIN}${paths[a.endpoint]}`, seen.ids);
       const stats = server.stats();
       assert.is(stats.rateLimited, 0, `the simulator answered 429 ${stats.rateLimited} times`);
+      assert.is(stats.byStatus['401'] ?? 0, 0, 'no expired or unknown token was sent');
       assert.ok(busiestWindow(seen.sends, s.windowMs) <= s.limit);
       assert.ok(seen.peak <= s.concurrency);
       for (const o of outcomes) if (o instanceof Response) assert.is(o.status, 200);
@@ -196,6 +200,41 @@ test('the whole pipeline against the simulator gets no 429, stays within its lim
     }),
     heavy,
   );
+});
+
+test('a call held in the queue past its token expiry is sent with a fresh token, not the expired one', async () => {
+  const clock = createTestClock();
+  const issued = new Map<string, number>();
+  const sentWith: { token: string; expired: boolean }[] = [];
+  const transport = async (request: Request) => {
+    const path = new URL(request.url).pathname;
+    if (path === '/v2/auth/token/access') {
+      const token = `tok-${issued.size + 1}`;
+      issued.set(token, clock.now() + 2000);
+      return new Response(JSON.stringify({ access_token: token, expires_in: 2 }));
+    }
+    const token = request.headers.get('authorization')?.slice(7) ?? '';
+    const expired = clock.now() >= (issued.get(token) ?? 0);
+    sentWith.push({ token, expired });
+    if (request.url.endsWith('?slow')) await clock.sleep(5000);
+    return new Response('ok', { status: expired ? 401 : 200 });
+  };
+  // One call at a time per endpoint: the second call gets its token at once, then waits 5 s for the first one's slot.
+  const api = compose([authToken({ apiKey: MOCK_KEY, baseUrl: ORIGIN }), rateLimit({ concurrency: 1 })], {
+    fetch: transport,
+    clock,
+  });
+  const first = api(`${ORIGIN}/v2/items?slow`);
+  await clock.flush();
+  const second = api(`${ORIGIN}/v2/items`);
+  await clock.advance(10_000);
+  assert.equal([(await first).status, (await second).status], [200, 200]);
+  assert.equal(
+    sentWith.map((s) => s.expired),
+    [false, false],
+    'no request left with an expired token',
+  );
+  await api.close();
 });
 
 test.run();

@@ -190,8 +190,10 @@ export function authToken(options: AuthTokenOptions): AuthTokenInterceptor {
           if (outgoing.headers.get(o.header) !== value(entry)) return outgoing;
           const current = usable(ctx, next);
           if (!current) {
-            if (!flight) start(nextReason, ctx, next);
-            return outgoing;
+            const fresh = flight ?? start(nextReason, ctx, next);
+            // Past its expiry the token can only earn a 401: wait for the new one (if that fails, send as it is).
+            if (ctx.clock.now() < entry.expiresAt) return outgoing;
+            return race(fresh, outgoing.signal).then((e) => withHeader(outgoing, value((sent = e))), () => outgoing);
           }
           if (current === entry) return outgoing;
           sent = current;
