@@ -65,7 +65,8 @@ export const defaults = Object.freeze({
   holdUntilBodyDone: false,
   leaseMs: 300_000,
   key: (request: Request, ctx: Context): string => ctx.state.keyId ?? new URL(request.url).origin,
-  endpoint: (request: Request, ctx: Context): string => ctx.state.endpoint ?? new URL(request.url).pathname,
+  // The path sliced from the serialised URL: no URL object per request.
+  endpoint: (request: Request, ctx: Context): string => ctx.state.endpoint ?? request.url.replace(/^[^/]*\/\/[^/]*|[?#].*/gs, ''),
 }) satisfies Required<Omit<RateLimitOptions, 'store'>>;
 
 export interface RateLimiter extends Interceptor {
@@ -117,12 +118,16 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
     check(name, o[name], min, integer);
   if (!Array.isArray(o.rules)) throw new TypeError('`rules` must be an array of { limit, windowMs }');
   const rules: StoreRule[] = o.rules
-    .map(({ limit, windowMs, jitterMs = Infinity, burst }: Rule, i) => {
-      check(`rules[${i}].limit`, limit, 1, true);
-      check(`rules[${i}].windowMs`, windowMs, 1);
-      check(`rules[${i}].jitterMs`, jitterMs, 0);
-      if (burst !== undefined) check(`rules[${i}].burst`, burst, 1, true);
-      return { limit, windowMs, jitterMs, burst };
+    .map((rule: Rule, i) => {
+      // jitterMs and burst may be left out; limit and windowMs may not.
+      for (const [name, min, integer, optional] of [
+        ['limit', 1, true],
+        ['windowMs', 1],
+        ['jitterMs', 0, false, true],
+        ['burst', 1, true, true],
+      ] as const)
+        check(`rules[${i}].${name}`, (optional ? (rule[name] ?? min) : rule[name]) as number, min, integer);
+      return { ...rule, jitterMs: rule.jitterMs ?? Infinity };
     })
     .filter((r) => r.limit < Infinity);
   const longest = Math.max(0, ...rules.map((r) => r.windowMs)) || 60_000;
@@ -133,6 +138,8 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
   let queued = 0;
 
   const now = () => (env as SetupContext).clock.now();
+  const ask = (key: string, endpoint: string, t: number) =>
+    store.acquire({ key, endpoint, now: t, rules, concurrency: o.concurrency, leaseMs: o.leaseMs });
   const emit = <K extends keyof SluiceEvents & string>(type: K, payload: SluiceEvents[K]) => env?.bus.emit(type, payload);
 
   // Ends a wait; the waiter's own loop returns the lease or throws the error, and the next oldest takes the timer.
@@ -181,7 +188,7 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
         if (!refused.has(w.endpoint)) {
           let result: Acquired;
           try {
-            const pending = store.acquire({ key, endpoint: w.endpoint, now: t, rules, concurrency: o.concurrency, leaseMs: o.leaseMs });
+            const pending = ask(key, w.endpoint, t);
             result = thenable(pending) ? await pending : pending;
           } catch (error) {
             leave(key, q, w, error, 'error');
@@ -218,7 +225,7 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
       const t = now();
       let result: Acquired;
       try {
-        const pending = store.acquire({ key, endpoint, now: t, rules, concurrency: o.concurrency, leaseMs: o.leaseMs });
+        const pending = ask(key, endpoint, t);
         result = thenable(pending) ? await pending : pending;
       } catch (error) {
         emit('rate-limit:rejected', { key, endpoint, reason: 'error' });

@@ -97,13 +97,13 @@ const insert = (log: Log, value: number) => {
   a.splice(i, 0, value);
 };
 
+const logOf = (k: KeyState, i: number) => (k.l[i] ??= { a: [], h: 0, g: -Infinity });
+
 // Drops (log) or folds (bucket) the entries `now` has passed, then reports the earliest time the rule allows one more:
 // a log's `limit`-th latest entry plus the window; a bucket's GCRA, every entry still ahead taken as counted now.
-const due = (k: KeyState, i: number, r: StoreRule, now: number) => {
-  const log = (k.l[i] ??= { a: [], h: 0, g: -Infinity });
+const due = (log: Log, { burst, windowMs, limit }: StoreRule, now: number) => {
   const { a } = log;
-  const { burst, windowMs } = r;
-  const step = windowMs / r.limit;
+  const step = windowMs / limit;
   while (log.h < a.length) {
     const x = a[log.h] as number;
     if (burst ? x > now : x + windowMs > now) break;
@@ -112,7 +112,7 @@ const due = (k: KeyState, i: number, r: StoreRule, now: number) => {
   }
   if (log.h * 2 > a.length) log.h = a.splice(0, log.h) && 0;
   const n = a.length - log.h;
-  if (!burst) return n < r.limit ? 0 : (a[a.length - r.limit] as number) + windowMs;
+  if (!burst) return n < limit ? 0 : (a[a.length - limit] as number) + windowMs;
   let at = log.g + (n - burst + 1) * step;
   for (let j = 0; j <= n - burst; j++) at = Math.max(at, (a[log.h + j] as number) + (n - j - burst + 1) * step);
   return at;
@@ -120,7 +120,7 @@ const due = (k: KeyState, i: number, r: StoreRule, now: number) => {
 
 const free = (k: KeyState, rules: readonly StoreRule[], now: number) => {
   let at = 0;
-  for (let i = 0; i < rules.length; i++) at = Math.max(at, due(k, i, rules[i] as StoreRule, now));
+  for (let i = 0; i < rules.length; i++) at = Math.max(at, due(logOf(k, i), rules[i] as StoreRule, now));
   return at;
 };
 
@@ -130,16 +130,14 @@ export function createMemoryStore(): MemoryStore {
   // Sends are numbered store-wide, so a key whose state was dropped and made anew never reuses a number.
   let top = 0;
   // Nothing would differ for a new state: no pause, budget or slot, every log entry past its window, every bucket full.
-  // It reads without folding, so the store changes only where a Redis script would.
+  // It reads a copy, so the store changes only where a Redis script would.
   const idle = (k: KeyState, now: number) =>
     now >= Math.max(k.p, k.t) &&
-    k.r.every(({ burst, windowMs, limit }, i) => {
-      let g = k.l[i]?.g ?? -Infinity;
-      for (const x of k.l[i]?.a.slice(k.l[i]?.h) ?? []) {
-        if (burst ? x > now : x + windowMs > now) return false;
-        g = Math.max(g, x) + windowMs / limit;
-      }
-      return !burst || g <= now;
+    k.r.every((r, i) => {
+      const log = { ...logOf(k, i) };
+      log.a = log.a.slice();
+      due(log, r, now);
+      return log.h === log.a.length && log.g <= now;
     }) &&
     [...k.e.values()].every((slots) => slots.every((t) => t <= now));
   // A cursor walks the keys, a few per call, so idle keys go without a timer.
@@ -211,8 +209,8 @@ export function createMemoryStore(): MemoryStore {
         rules.forEach((r, i) => {
           const step = r.windowMs / r.limit;
           // What is counted by then is in the bucket before it empties.
-          due(k, i, r, r.burst ? until : now);
-          const log = k.l[i] as Log;
+          const log = logOf(k, i);
+          due(log, r, r.burst ? until : now);
           if (r.burst) log.g = Math.max(log.g, until + (r.burst - 1) * step);
           else {
             const fill = Array.from({ length: r.limit }, (_, j) => until - r.windowMs + j * step);
