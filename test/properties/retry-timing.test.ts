@@ -1,6 +1,7 @@
-import { compose, MAX_HEADER_DELAY_MS } from '@sluice/core';
+import { compose } from '@sluice/core';
+import { MAX_HEADER_DELAY_MS } from '@sluice/core/http';
 import { createFakeTransport, createTestClock } from '@sluice/core/testing';
-import { errorMap, RateLimitError } from '@sluice/error-map';
+import { errorMap, RateLimitError, ServerError } from '@sluice/error-map';
 import { retry429 } from '@sluice/retry-429';
 import fc from 'fast-check';
 import { test } from 'uvu';
@@ -32,7 +33,7 @@ type Ask =
   | { kind: 'nothing'; value: string | undefined };
 
 /** The headers of `ask` answered at `now`, and the earliest instant they allow a re-send (undefined: they ask nothing). */
-function render(ask: Ask, now: number): { headers: Record<string, string>; notBefore: number | undefined } {
+function render(ask: Ask, now: number, status = 429): { headers: Record<string, string>; notBefore: number | undefined } {
   switch (ask.kind) {
     case 'retry-after-seconds': {
       // Decimal digits only: core reads `1e-7` as malformed.
@@ -44,10 +45,15 @@ function render(ask: Ask, now: number): { headers: Record<string, string>; notBe
       return { headers: { 'retry-after': httpDate(at, ask.form) }, notBefore: Math.max(now, at) };
     }
     case 'reset': {
-      if (ask.form === 'epoch-ms') return { headers: { 'x-ratelimit-reset': String(now + ask.offsetMs) }, notBefore: now + ask.offsetMs };
+      if (ask.form === 'epoch-ms') {
+        return { headers: { 'x-ratelimit-reset': String(now + ask.offsetMs) }, notBefore: status === 429 ? now + ask.offsetMs : undefined };
+      }
       const s = ask.form === 'delta-s' ? Math.floor(ask.offsetMs / 1000) : Math.ceil((now + ask.offsetMs) / 1000);
       const notBefore = ask.form === 'delta-s' ? now + s * 1000 : Math.max(now, s * 1000);
-      return { headers: { 'x-ratelimit-reset': String(s), 'x-ratelimit-remaining': '0' }, notBefore };
+      return {
+        headers: { 'x-ratelimit-reset': String(s), 'x-ratelimit-remaining': '0' },
+        notBefore: status === 429 ? notBefore : undefined,
+      };
     }
     case 'both': {
       // Retry-After wins over the reset.
@@ -82,17 +88,18 @@ test('retry-429 never re-sends before the server allows, and gives up with a Rat
   const scenario = fc.record({
     start: fc.integer({ min: Date.UTC(2026, 0, 1), max: Date.UTC(2030, 0, 1) }),
     maxDelayMs: fc.oneof(fc.nat({ max: 120_000 }), fc.constant(60_000)),
-    asks: fc.array(ask, { minLength: 1, maxLength: 4 }),
+    // Mostly 429s; a 503 of a GET is retried too, on Retry-After alone (its reset headers say nothing about recovery).
+    asks: fc.array(fc.tuple(ask, fc.constantFrom(429, 429, 429, 503)), { minLength: 1, maxLength: 4 }),
     random: fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
   });
   await fc.assert(
     fc.asyncProperty(scenario, async (s) => {
       const clock = createTestClock({ now: s.start, flushRounds: 1 });
       const asked: (number | undefined)[] = [];
-      const answers = s.asks.map((a) => () => {
-        const { headers, notBefore } = render(a, clock.now());
+      const answers = s.asks.map(([a, status]) => () => {
+        const { headers, notBefore } = render(a, clock.now(), status);
         asked.push(notBefore);
-        return new Response('slow down', { status: 429, headers });
+        return new Response('slow down', { status, headers });
       });
       const transport = createFakeTransport({ clock })
         .queue(...answers)
@@ -130,6 +137,10 @@ test('retry-429 never re-sends before the server allows, and gives up with a Rat
       const expectedCalls = Math.min(tooLong >= 0 ? tooLong + 1 : s.asks.length + 1, maxRetries + 1);
       assert.is(calls.length, expectedCalls);
       if (expectedCalls <= s.asks.length) {
+        if (s.asks[expectedCalls - 1]?.[1] === 503) {
+          assert.ok(outcome instanceof ServerError && outcome.status === 503, `not a ServerError: ${String(outcome)}`);
+          return;
+        }
         assert.ok(outcome instanceof RateLimitError, `not a RateLimitError: ${String(outcome)}`);
         const last = asked[expectedCalls - 1];
         const at = (calls[expectedCalls - 1] as { at: number }).at;
