@@ -255,14 +255,11 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
       else emit('rate-limit:queued', { key, endpoint, queued: q.w.length });
     }
     while (!w.done) {
-      const changed = new Promise<boolean>((resolve) => {
-        w.poke = () => resolve(false);
-      });
+      // A poke cuts the sleep short.
       const timer = new AbortController();
+      w.poke = () => timer.abort();
       const until = Math.min(q.w[0] === w ? q.due : Infinity, w.at + o.maxWaitMs, now() + 2 ** 31 - 1);
-      const slept = (env as SetupContext).clock.sleep(until - now(), timer.signal).then(() => true, noop);
-      const fired = await Promise.race([slept, changed]);
-      timer.abort();
+      const fired = await (env as SetupContext).clock.sleep(until - now(), timer.signal).then(() => true, noop);
       if (fired) {
         if (q.w[0] === w) q.due = Infinity;
         scan(key, q);
