@@ -1,5 +1,4 @@
 import { compose } from '@sluice/core';
-import { MAX_HEADER_DELAY_MS } from '@sluice/core/http';
 import { createFakeTransport, createTestClock } from '@sluice/core/testing';
 import { errorMap, RateLimitError, ServerError } from '@sluice/error-map';
 import { retry429 } from '@sluice/retry-429';
@@ -10,6 +9,8 @@ import { params } from './config.js';
 import { runUntil } from './run.js';
 
 const URL_ = 'https://api.example/v2/items';
+/** Core clamps any header wait to a year (its `MAX_HEADER_DELAY_MS`). */
+const MAX_HEADER_DELAY_MS = 365 * 24 * 3600 * 1000;
 const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const pad = (n: number, w = 2, c = '0') => String(n).padStart(w, c);
