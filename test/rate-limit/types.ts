@@ -7,6 +7,7 @@ const api = compose([
     rules: [
       { limit: 60, windowMs: 60_000 },
       { limit: 1, windowMs: 1000, jitterMs: 50 },
+      { limit: 10, windowMs: 1000, burst: 11, jitterMs: 20 },
     ],
   }),
 ]);
