@@ -1,5 +1,6 @@
 // The smallest pipeline: two interceptors around an in-process transport. Run: node examples/core-basics/index.mjs
-import { compose, describeUrl } from '@sluice/core';
+import { compose } from '@sluice/core';
+import { describeUrl } from '@sluice/core/http';
 
 const stamp = {
   name: 'stamp',

@@ -1,5 +1,5 @@
 import type { Interceptor } from '@sluice/core';
-import { describeUrl } from '@sluice/core';
+import { describeUrl } from '@sluice/core/http';
 
 // A plugin adds its events to sluice's typed map; listeners get full types.
 declare module '@sluice/core' {

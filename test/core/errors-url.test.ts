@@ -1,4 +1,5 @@
-import { ClosedError, describeUrl, hasCode, isLoopbackHost, isSluiceError, SluiceError } from '@sluice/core';
+import { ClosedError, hasCode, isSluiceError, SluiceError } from '@sluice/core';
+import { describeUrl, isLoopbackHost } from '@sluice/core/http';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 

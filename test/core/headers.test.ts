@@ -1,4 +1,11 @@
-import { MAX_HEADER_DELAY_MS, parseIetfRateLimit, parseRateLimit, parseResetValue, parseRetryAfter, parseXRateLimit } from '@sluice/core';
+import {
+  MAX_HEADER_DELAY_MS,
+  parseIetfRateLimit,
+  parseRateLimit,
+  parseResetValue,
+  parseRetryAfter,
+  parseXRateLimit,
+} from '@sluice/core/http';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 

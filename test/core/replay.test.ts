@@ -1,4 +1,5 @@
-import { bufferRequest, type Context, createBus, prepareReplay, withHeaders } from '@sluice/core';
+import { type Context, createBus } from '@sluice/core';
+import { bufferRequest, prepareReplay, withHeaders } from '@sluice/core/http';
 import { createTestClock } from '@sluice/core/testing';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';

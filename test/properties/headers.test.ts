@@ -1,4 +1,4 @@
-import { MAX_HEADER_DELAY_MS, parseRateLimit, parseRetryAfter } from '@sluice/core';
+import { MAX_HEADER_DELAY_MS, parseRateLimit, parseRetryAfter } from '@sluice/core/http';
 import fc from 'fast-check';
 import { test } from 'uvu';
 import { params } from './config.js';

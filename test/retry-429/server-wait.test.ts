@@ -1,4 +1,4 @@
-import { MAX_HEADER_DELAY_MS } from '@sluice/core';
+import { MAX_HEADER_DELAY_MS } from '@sluice/core/http';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { track } from '../helpers/index.js';

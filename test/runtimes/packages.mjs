@@ -2,6 +2,7 @@
 // A package that is not built yet is handed to the suite as a missing module: the tests that need it fail.
 export const entries = {
   core: 'packages/core/dist/index.mjs',
+  http: 'packages/core/dist/http.mjs',
   testing: 'packages/core/dist/testing.mjs',
   authToken: 'packages/auth-token/dist/index.mjs',
   rateLimit: 'packages/rate-limit/dist/index.mjs',

@@ -1,4 +1,5 @@
-import { type Context, describeUrl, type Next, parseRetryAfter } from '@sluice/core';
+import type { Context, Next } from '@sluice/core';
+import { describeUrl, parseRetryAfter } from '@sluice/core/http';
 import { InvalidApiKeyError, TokenExchangeError, TokenResponseError } from './errors.js';
 import type { TokenReason } from './events.js';
 import { keyFingerprint } from './fingerprint.js';

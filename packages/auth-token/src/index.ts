@@ -1,13 +1,5 @@
-import {
-  ClosedError,
-  type Context,
-  describeUrl,
-  type EventBus,
-  type Interceptor,
-  isSluiceError,
-  type Next,
-  prepareReplay,
-} from '@sluice/core';
+import { ClosedError, type Context, type EventBus, type Interceptor, isSluiceError, type Next, raceAbort } from '@sluice/core';
+import { describeUrl, prepareReplay } from '@sluice/core/http';
 import { InvalidApiKeyError, TokenExchangeError } from './errors.js';
 import type { TokenReason } from './events.js';
 import { discard, exchange, type Flight } from './exchange.js';
@@ -31,15 +23,6 @@ export interface AuthTokenInterceptor extends Interceptor {
   /** Drops the cached token; the next request exchanges the key again. */
   invalidate(): void;
 }
-
-// Settles with `promise`, or with the signal's reason as soon as it aborts.
-const race = <T>(promise: Promise<T>, signal: AbortSignal): Promise<T> =>
-  new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    if (signal.aborted) onAbort();
-    signal.addEventListener('abort', onAbort);
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 
 /** Exchanges an API key for access tokens and attaches them to requests for the token's origins. */
 export function authToken(options: AuthTokenOptions): AuthTokenInterceptor {
@@ -106,7 +89,7 @@ export function authToken(options: AuthTokenOptions): AuthTokenInterceptor {
     // The exchange is a call of its own: its own signal and state, served before queued requests.
     const sub: Context = { attempt: 1, signal: life.signal, streamBody: false, state: { priority: true }, bus, clock };
     const f: Flight = { o, ctx: sub, next, reason, signal: life.signal, read: reader(rot ? rot[0] : source), attempt: 0 };
-    const promise = race(acquire(f), life.signal).then(
+    const promise = raceAbort(acquire(f), life.signal).then(
       (entry) => {
         const now = clock.now();
         flight = undefined;
@@ -147,16 +130,18 @@ export function authToken(options: AuthTokenOptions): AuthTokenInterceptor {
   };
 
   // Blocks only when there is no usable token.
-  const tokenFor = (ctx: Context, next: Next, signal: AbortSignal, retried?: boolean): Promise<Entry> | Entry => {
+  // The request's signal is read only when it must wait: undici builds it on first access.
+  const tokenFor = (ctx: Context, next: Next, request: Request, retried?: boolean): Promise<Entry> | Entry => {
     const entry = usable(ctx, next);
     if (entry) return entry;
+    const signal = request.signal;
     const shared = flight ?? start(rotation ? 'rotate' : nextReason, ctx, next);
     // A flight can die without settling: on Workers, with the request that started it. The waiter
     // then gets a runtime error, drops that flight and starts its own, once.
-    return race(shared, signal).catch((error) => {
+    return raceAbort(shared, signal).catch((error) => {
       if (retried || isSluiceError(error) || signal.aborted) throw error;
       if (flight === shared) flight = undefined;
-      return tokenFor(ctx, next, signal, true);
+      return tokenFor(ctx, next, request, true);
     });
   };
 
@@ -193,23 +178,27 @@ export function authToken(options: AuthTokenOptions): AuthTokenInterceptor {
             const fresh = flight ?? start(nextReason, ctx, next);
             // Past its expiry the token can only earn a 401: wait for the new one (if that fails, send as it is).
             if (ctx.clock.now() < entry.expiresAt) return outgoing;
-            return race(fresh, outgoing.signal).then((e) => withHeader(outgoing, value((sent = e))), () => outgoing);
+            return raceAbort(fresh, outgoing.signal).then(
+              (e) => withHeader(outgoing, value((sent = e))),
+              () => outgoing,
+            );
           }
           if (current === entry) return outgoing;
           sent = current;
           return withHeader(outgoing, value(current));
         };
-        // The pipeline owns `base`: a bodiless one takes the header in place; a body is sent from a clone.
-        return next(withHeader(replayable && base.body !== null ? base.clone() : base, value(entry)));
+        // A request the pipeline owns takes the header in place; the caller's, or a body to replay, is cloned.
+        const copy = base === ctx.callerRequest || (replayable && base.body !== null);
+        return next(withHeader(copy ? base.clone() : base, value(entry)));
       };
-      const ready = tokenFor(ctx, next, request.signal);
+      const ready = tokenFor(ctx, next, request);
       const response = await send(ready instanceof Promise ? await ready : ready);
       if (response.status !== 401) return response;
       // Only the token that is still cached is dropped: a late 401 for a replaced one starts no exchange.
       if (sent && cached === sent) drop(sent, ctx.bus, '401', request);
       if (!replayable) return response;
       discard(response);
-      return send(await tokenFor(ctx, next, request.signal));
+      return send(await tokenFor(ctx, next, request));
     },
     rotate(apiKey, apiKeyExpiresAt) {
       if (apiKey !== undefined) checkKey(apiKey);

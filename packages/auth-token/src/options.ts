@@ -1,4 +1,4 @@
-import { isLoopbackHost } from '@sluice/core';
+import { isLoopbackHost } from '@sluice/core/http';
 import { InsecureTransportError } from './errors.js';
 import { memoryTokenStore, type TokenStore } from './store.js';
 

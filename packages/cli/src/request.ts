@@ -1,4 +1,5 @@
-import { describeUrl, type FetchLike } from '@sluice/core';
+import type { FetchLike } from '@sluice/core';
+import { describeUrl } from '@sluice/core/http';
 import { type CyberhavenClient, createCyberhavenClient } from '@sluice/cyberhaven';
 import { type Command, UsageError } from './args.js';
 import { type CliIo, WaitTooLong } from './io.js';

@@ -36,24 +36,21 @@ type AnyHandler = (...args: never[]) => void;
 export function createBus(): EventBus {
   const emitter = mitt<Record<string, unknown>>();
   const all = emitter.all as unknown as Map<string, AnyHandler[]>;
+  const count = (type: string) => all.get(type)?.length ?? 0;
 
   // mitt's own emit stops at the first throwing listener; ours isolates each one.
-  const report = (type: string, error: unknown) => {
-    if (type === 'bus:listener-error') return;
-    emit('bus:listener-error', { event: type, error });
-  };
-  const call = (type: string, fn: () => void) => {
-    try {
-      fn();
-    } catch (error) {
-      report(type, error);
+  const notify = (type: string, listeners: AnyHandler[] | undefined, ...args: unknown[]) => {
+    for (const listener of listeners?.slice() ?? []) {
+      try {
+        (listener as (...a: unknown[]) => void)(...args);
+      } catch (error) {
+        if (type !== 'bus:listener-error') emit('bus:listener-error', { event: type, error });
+      }
     }
   };
-  const emit = <K extends EventName>(type: K, payload: SluiceEvents[K]) => {
-    const direct = all.get(type);
-    if (direct) for (const listener of direct.slice()) call(type, () => (listener as Listener<K>)(payload));
-    const wildcard = all.get('*');
-    if (wildcard) for (const listener of wildcard.slice()) call(type, () => (listener as WildcardListener)(type, payload));
+  const emit = (type: string, payload: unknown) => {
+    notify(type, all.get(type), payload);
+    notify(type, all.get('*'), type, payload);
   };
 
   return {
@@ -61,11 +58,9 @@ export function createBus(): EventBus {
       emitter.on(type, listener as never);
       return () => emitter.off(type, listener as never);
     },
-    off(type: string, listener: AnyHandler) {
-      emitter.off(type, listener as never);
-    },
+    off: emitter.off,
     emit,
-    listens: (type) => (all.get(type)?.length ?? 0) > 0 || (all.get('*')?.length ?? 0) > 0,
+    listens: (type) => count(type) + count('*') > 0,
     clear: () => all.clear(),
   } as EventBus;
 }

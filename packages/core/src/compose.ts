@@ -21,52 +21,34 @@ export interface SluiceFetch {
   close(): Promise<void>;
 }
 
-function validate(interceptors: readonly Interceptor[]): void {
-  if (!Array.isArray(interceptors)) throw new TypeError('`interceptors` must be an array of interceptors');
-  interceptors.forEach((interceptor, i) => {
-    if (typeof interceptor?.name !== 'string' || typeof interceptor.handle !== 'function') {
-      throw new TypeError(`\`interceptors[${i}]\` must be an object with a \`name\` string and a \`handle\` function`);
-    }
-  });
-}
+const isResponse = (value: unknown): value is Response =>
+  typeof (value as Response | undefined)?.status === 'number' && typeof (value as Response).headers === 'object';
 
-function isResponse(value: unknown): value is Response {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as Response).status === 'number' &&
-    typeof (value as Response).headers === 'object'
-  );
-}
-
-function callerSignal(input: RequestInfo | URL, init?: RequestInit): AbortSignal | undefined {
-  if (init?.signal) return init.signal;
-  return input instanceof Request ? input.signal : undefined;
-}
-
-// Settles with the pipeline, or with the signal's reason the moment it aborts, whichever comes first.
-function raceAbort(result: Promise<Response>, signal: AbortSignal): Promise<Response> {
-  return new Promise<Response>((resolve, reject) => {
+/** Settles with `result`, or with the signal's reason the moment it aborts, whichever comes first. */
+export function raceAbort<T>(result: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
-    // The pipeline's synchronous start may already have aborted it.
+    // The work's synchronous start may already have aborted it.
     if (signal.aborted) onAbort();
-    result.then(
-      (response) => {
+    const settle =
+      <V>(to: (value: V) => void) =>
+      (value: V) => {
         signal.removeEventListener('abort', onAbort);
-        resolve(response);
-      },
-      (error) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
+        to(value);
+      };
+    result.then(settle(resolve), settle(reject));
   });
 }
 
 /** Composes interceptors into a fetch-compatible function. The first interceptor is the outermost. */
 export function compose(interceptors: readonly Interceptor[], options: ComposeOptions = {}): SluiceFetch {
-  validate(interceptors);
+  if (!Array.isArray(interceptors)) throw new TypeError('`interceptors` must be an array');
+  interceptors.forEach((i, n) => {
+    if (typeof i?.name !== 'string' || typeof i.handle !== 'function') {
+      throw new TypeError(`\`interceptors[${n}]\` needs a \`name\` string and a \`handle\` function`);
+    }
+  });
   const list = interceptors.slice();
   const ownBus = options.bus === undefined;
   const bus = options.bus ?? createBus();
@@ -84,59 +66,42 @@ export function compose(interceptors: readonly Interceptor[], options: ComposeOp
   // One step of the onion. A synchronous throw becomes a rejection; a non-Response is an InterceptorError.
   const dispatch = (index: number, request: Request, ctx: Context): Promise<Response> => {
     const interceptor = list[index];
-    try {
-      if (!interceptor) {
-        const hook = ctx.state.beforeSend;
-        return hook ? Promise.resolve(hook(request)).then(send) : send(request);
-      }
-      const next: Next = (nextRequest, nextCtx) => dispatch(index + 1, nextRequest, nextCtx ?? ctx);
-      return Promise.resolve(interceptor.handle(request, next, ctx)).then((response) => {
-        if (isResponse(response)) return response;
-        throw new InterceptorError(interceptor.name, 'handle() must resolve with a Response');
-      });
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    if (!interceptor) return new Promise<Request>((resolve) => resolve(ctx.state.beforeSend?.(request) ?? request)).then(send);
+    const next: Next = (nextRequest, nextCtx) => dispatch(index + 1, nextRequest, nextCtx ?? ctx);
+    return new Promise<Response>((resolve) => resolve(interceptor.handle(request, next, ctx))).then((response) => {
+      if (isResponse(response)) return response;
+      throw new InterceptorError(interceptor.name, 'handle() must resolve with a Response');
+    });
   };
 
-  const sluiceFetch = function sluiceFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
-    if (closing) return Promise.reject(new ClosedError());
-    const signal = callerSignal(input, init);
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    let request: Request;
-    try {
-      // Always a copy: the requests in the chain belong to the pipeline, so interceptors may set headers on
-      // them in place (a token) without the caller's Request ever carrying them.
-      request = new Request(input, init);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    const ctx: Context = {
-      attempt: 1,
-      signal,
-      streamBody: init?.body instanceof ReadableStream,
-      state: {},
-      bus,
-      clock,
-    };
-    const result = dispatch(0, request, ctx);
+  const sluiceFetch = (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined);
+    // A throw in here (closed, aborted, a bad URL) rejects the call.
+    const result = new Promise<Response>((resolve) => {
+      if (closing) throw new ClosedError();
+      signal?.throwIfAborted();
+      const callerRequest = input instanceof Request && init === undefined ? input : undefined;
+      const ctx: Context = {
+        attempt: 1,
+        signal,
+        streamBody: init?.body instanceof ReadableStream,
+        state: {},
+        callerRequest,
+        bus,
+        clock,
+      };
+      resolve(dispatch(0, callerRequest ?? new Request(input, init), ctx));
+    });
     return signal ? raceAbort(result, signal) : result;
-  } as SluiceFetch;
+  };
 
-  Object.defineProperties(sluiceFetch, {
-    events: { value: bus, enumerable: true },
-    clock: { value: clock, enumerable: true },
-    close: {
-      value: function close(): Promise<void> {
-        closing ??= (async () => {
-          const results = await Promise.allSettled(teardowns.reverse().map(async (teardown) => teardown()));
-          if (ownBus) bus.clear();
-          const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-          if (failed) throw failed.reason;
-        })();
-        return closing;
-      },
-    },
+  return Object.assign(sluiceFetch, {
+    events: bus,
+    clock,
+    close: (): Promise<void> =>
+      (closing ??= Promise.allSettled(teardowns.reverse().map(async (teardown) => teardown())).then((results) => {
+        if (ownBus) bus.clear();
+        for (const result of results) if (result.status === 'rejected') throw result.reason;
+      })),
   });
-  return sluiceFetch;
 }

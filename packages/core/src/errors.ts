@@ -11,11 +11,12 @@ export interface SluiceErrorOptions {
 export class SluiceError extends Error {
   override name = 'SluiceError';
   readonly code: string;
+  // Not `instanceof`: an ESM and a CJS copy of the package each have their own class.
+  readonly [BRAND] = true;
 
   constructor(code: string, message: string, options?: SluiceErrorOptions) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
-    Object.defineProperty(this, BRAND, { value: true });
   }
 
   /** Names of own fields that are safe to serialise. */
@@ -33,7 +34,7 @@ export class SluiceError extends Error {
 
 /** True for any sluice error, including one from another copy of the package (ESM next to CJS). */
 export function isSluiceError(value: unknown): value is SluiceError {
-  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+  return (value as Record<symbol, unknown> | undefined)?.[BRAND] === true;
 }
 
 /** A guard that recognises errors by `code` across package copies. */

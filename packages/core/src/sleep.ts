@@ -1,11 +1,10 @@
 // setTimeout stores its delay as a signed 32-bit integer; longer waits are chained.
 const MAX_TIMER_MS = 2_147_483_647;
 
-/** An abortable sleep on real timers. Rejects with the signal's reason and clears its timer at once. */
+/** An abortable sleep on real timers (`Infinity` waits for the signal). Rejects with the signal's reason and clears its timer at once. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) return Promise.reject(signal.reason);
-  const delay = Number.isFinite(ms) && ms > 0 ? ms : 0;
   return new Promise<void>((resolve, reject) => {
+    signal?.throwIfAborted();
     let timer: ReturnType<typeof setTimeout>;
     const onAbort = () => {
       clearTimeout(timer);
@@ -22,6 +21,6 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       );
     };
     signal?.addEventListener('abort', onAbort, { once: true });
-    arm(delay);
+    arm(Math.max(ms, 0) || 0);
   });
 }

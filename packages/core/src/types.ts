@@ -29,6 +29,11 @@ export interface Context {
    */
   streamBody: boolean;
   readonly state: CallState;
+  /**
+   * The caller's own `Request`, when one came without `init` and the pipeline passes it on uncopied (a copy
+   * would make the runtime follow its signal once per call). It is the caller's: copy it before changing headers.
+   */
+  readonly callerRequest?: Request;
   readonly bus: EventBus;
   readonly clock: Clock;
 }
@@ -53,7 +58,7 @@ export interface Interceptor {
   readonly name: string;
   setup?(env: SetupContext): Teardown | undefined;
   /**
-   * Handles one call. `request` belongs to the pipeline (compose copies the caller's): an interceptor may set
+   * Handles one call. `request` belongs to the pipeline, unless it is `ctx.callerRequest`: an interceptor may set
    * its headers in place before passing it on. A body is sent once: to send it again, send a `clone()`.
    */
   handle(request: Request, next: Next, ctx: Context): Promise<Response>;

@@ -1,4 +1,4 @@
-import { describeUrl } from '@sluice/core';
+import { describeUrl } from '@sluice/core/http';
 import { PaginationError } from './errors.js';
 
 /** The body of a v2 list call: filters and sorting; `page_request` is filled in per page. */

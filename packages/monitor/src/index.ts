@@ -1,13 +1,5 @@
-import {
-  type Clock,
-  type Context,
-  describeUrl,
-  type EventBus,
-  type Interceptor,
-  parseRateLimit,
-  parseRetryAfter,
-  systemClock,
-} from '@sluice/core';
+import { type Clock, type Context, type EventBus, type Interceptor, systemClock } from '@sluice/core';
+import { describeUrl, parseRateLimit, parseRetryAfter } from '@sluice/core/http';
 import {
   type Counts,
   copyCounts,

@@ -1,4 +1,5 @@
-import { type Clock, ClosedError, type Context, describeUrl, type Interceptor, prepareReplay, serverDelay } from '@sluice/core';
+import { type Clock, ClosedError, type Context, type Interceptor } from '@sluice/core';
+import { describeUrl, prepareReplay, serverDelay } from '@sluice/core/http';
 import { ExponentialBackoff, type IBackoff } from 'cockatiel';
 import { type Budget, createBudget, type RetryBudget } from './budget.js';
 import { decorrelatedJitter } from './delay.js';

@@ -47,12 +47,12 @@ export function coreTests({ test, assert, modules }) {
   });
 
   test('events reach typed and wildcard listeners, and a throwing listener does not break the call', async () => {
-    const { core, testing } = needs(modules, 'core', 'testing');
+    const { core, testing, http } = needs(modules, 'core', 'testing', 'http');
     const seen = [];
     const emitter = {
       name: 'emitter',
       handle(request, next, ctx) {
-        ctx.bus.emit('rate-limit:exceeded', { keyId: 'k1', retryAfterMs: 5, method: request.method, url: core.describeUrl(request.url) });
+        ctx.bus.emit('rate-limit:exceeded', { keyId: 'k1', retryAfterMs: 5, method: request.method, url: http.describeUrl(request.url) });
         return next(request);
       },
     };
@@ -172,25 +172,25 @@ export function coreTests({ test, assert, modules }) {
   });
 
   test('parseRetryAfter reads delta-seconds and HTTP dates and rejects junk', async () => {
-    const { core } = needs(modules, 'core');
+    const { http } = needs(modules, 'http');
     const now = Date.UTC(2026, 0, 1, 0, 0, 0);
-    assert.equal(core.parseRetryAfter('7', now), 7_000);
-    assert.equal(core.parseRetryAfter('Thu, 01 Jan 2026 00:00:30 GMT', now), 30_000);
-    assert.equal(core.parseRetryAfter('Wed, 31 Dec 2025 23:00:00 GMT', now), 0);
-    assert.equal(core.parseRetryAfter('soon', now), undefined);
-    assert.equal(core.parseRetryAfter(null, now), undefined);
-    assert.equal(core.parseRetryAfter('99999999999999', now), core.MAX_HEADER_DELAY_MS);
+    assert.equal(http.parseRetryAfter('7', now), 7_000);
+    assert.equal(http.parseRetryAfter('Thu, 01 Jan 2026 00:00:30 GMT', now), 30_000);
+    assert.equal(http.parseRetryAfter('Wed, 31 Dec 2025 23:00:00 GMT', now), 0);
+    assert.equal(http.parseRetryAfter('soon', now), undefined);
+    assert.equal(http.parseRetryAfter(null, now), undefined);
+    assert.equal(http.parseRetryAfter('99999999999999', now), http.MAX_HEADER_DELAY_MS);
   });
 
   test('parseRateLimit reads X-RateLimit-* with epoch-second resets and the IETF forms', async () => {
-    const { core } = needs(modules, 'core');
+    const { http } = needs(modules, 'http');
     const now = Date.UTC(2026, 0, 1);
-    const x = core.parseRateLimit(new Headers({ 'x-ratelimit-remaining': '3', 'x-ratelimit-reset': String(now / 1000 + 40) }), now);
+    const x = http.parseRateLimit(new Headers({ 'x-ratelimit-remaining': '3', 'x-ratelimit-reset': String(now / 1000 + 40) }), now);
     assert.deepEqual(x, { remaining: 3, resetAt: now + 40_000 });
-    const ietf = core.parseRateLimit(new Headers({ ratelimit: '"default";r=5;t=30', 'ratelimit-policy': '"default";q=60;w=60' }), now);
+    const ietf = http.parseRateLimit(new Headers({ ratelimit: '"default";r=5;t=30', 'ratelimit-policy': '"default";q=60;w=60' }), now);
     assert.deepEqual(ietf, { remaining: 5, resetAt: now + 30_000, limit: 60, windowMs: 60_000 });
-    assert.equal(core.parseRateLimit(new Headers(), now), undefined);
-    assert.equal(core.parseResetValue('12', now), now + 12_000);
+    assert.equal(http.parseRateLimit(new Headers(), now), undefined);
+    assert.equal(http.parseResetValue('12', now), now + 12_000);
   });
 
   test('the fake transport records calls, answers from its queue then its fallback, and names unscripted calls', async () => {
@@ -213,12 +213,12 @@ export function coreTests({ test, assert, modules }) {
   });
 
   test('prepareReplay buffers a one-shot stream body so the request can be sent twice', async () => {
-    const { core, testing } = needs(modules, 'core', 'testing');
+    const { core, testing, http } = needs(modules, 'core', 'testing', 'http');
     const transport = testing.createFakeTransport().fallback(ok);
     const twice = {
       name: 'twice',
       async handle(request, next, ctx) {
-        const { request: replayable, replayable: can } = await core.prepareReplay(request, ctx, 1024);
+        const { request: replayable, replayable: can } = await http.prepareReplay(request, ctx, 1024);
         assert.ok(can, 'replayable');
         await next(replayable.clone());
         return next(replayable.clone());
@@ -233,9 +233,9 @@ export function coreTests({ test, assert, modules }) {
   });
 
   test('withHeaders copies a request with changed headers and leaves the original usable', async () => {
-    const { core } = needs(modules, 'core');
+    const { http } = needs(modules, 'http');
     const original = new Request('https://api.example/', { method: 'POST', body: 'payload', headers: { 'x-a': '1', 'x-b': '2' } });
-    const copy = core.withHeaders(original, { authorization: 'Bearer t', 'x-b': null });
+    const copy = http.withHeaders(original, { authorization: 'Bearer t', 'x-b': null });
     assert.equal(copy.headers.get('authorization'), 'Bearer t');
     assert.equal(copy.headers.has('x-b'), false);
     assert.equal(original.headers.has('authorization'), false);
@@ -244,11 +244,11 @@ export function coreTests({ test, assert, modules }) {
   });
 
   test('describeUrl drops query and credentials; isLoopbackHost knows loopback names', async () => {
-    const { core } = needs(modules, 'core');
-    assert.equal(core.describeUrl('https://user:pw@api.example/v2/items?api_key=s#x'), 'https://api.example/v2/items');
-    assert.equal(core.describeUrl('not a url'), '<invalid url>');
-    assert.ok(core.isLoopbackHost('127.0.0.1') && core.isLoopbackHost('[::1]') && core.isLoopbackHost('LOCALHOST.'));
-    assert.equal(core.isLoopbackHost('api.example'), false);
+    const { http } = needs(modules, 'http');
+    assert.equal(http.describeUrl('https://user:pw@api.example/v2/items?api_key=s#x'), 'https://api.example/v2/items');
+    assert.equal(http.describeUrl('not a url'), '<invalid url>');
+    assert.ok(http.isLoopbackHost('127.0.0.1') && http.isLoopbackHost('[::1]') && http.isLoopbackHost('LOCALHOST.'));
+    assert.equal(http.isLoopbackHost('api.example'), false);
   });
 
   test('error subclasses keep their names and safe JSON after bundling', async () => {
