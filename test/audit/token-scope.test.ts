@@ -166,4 +166,23 @@ test('no option sends the key or a token over http to a host that is not loopbac
   await fetch.close();
 });
 
+test('with a custom token header, a redirect is handed back to the caller, not followed with the token', async () => {
+  const elsewhere = await recorder();
+  const api = await listen((req, res) => {
+    if (req.url === '/v2/auth/token/access') return res.end(JSON.stringify({ access_token: TOKEN, expires_in: 900 }));
+    res.writeHead(302, { location: `${elsewhere.url.replace('127.0.0.1', 'localhost')}/steal` }).end();
+  });
+  const fetch = compose([authToken({ apiKey: KEY, baseUrl: api.url, header: 'x-api-token', scheme: '' })]);
+  try {
+    const response = await fetch(`${api.url}/v2/moved`);
+    assert.is(response.status, 302);
+    assert.ok(response.headers.get('location')?.endsWith('/steal'));
+    assert.equal(elsewhere.seen, []);
+  } finally {
+    await fetch.close();
+    api.server.close();
+    elsewhere.server.close();
+  }
+});
+
 test.run();

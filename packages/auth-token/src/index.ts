@@ -29,6 +29,7 @@ export function authToken(options: AuthTokenOptions): AuthTokenInterceptor {
   const o = resolve(options);
   const url = describeUrl(o.tokenUrl);
   const prefixes = o.origins.map((origin) => `${origin}/`);
+  const customHeader = o.header.toLowerCase() !== 'authorization';
   // Sets the header in place; headers some runtimes keep immutable (a Worker's incoming request) take a copy.
   const withHeader = (request: Request, value: string): Request => {
     try {
@@ -162,6 +163,8 @@ export function authToken(options: AuthTokenOptions): AuthTokenInterceptor {
     async handle(request, next, ctx) {
       // A serialised http(s) URL starts with its origin and a slash: no URL parse per request.
       if (!prefixes.some((prefix) => request.url.startsWith(prefix))) return next(request);
+      // The platform drops only Authorization on a redirect to another origin: another header would follow it.
+      if (customHeader && request.redirect === 'follow') request = new Request(request, { redirect: 'manual' });
       const { request: base, replayable } =
         request.body === null ? { request, replayable: true } : await prepareReplay(request, ctx, o.maxReplayBytes);
       const value = (entry: Entry) => (o.scheme ? `${o.scheme} ${entry.token}` : entry.token);
@@ -170,7 +173,8 @@ export function authToken(options: AuthTokenOptions): AuthTokenInterceptor {
         ctx.state.keyId = entry.keyId;
         sent = entry;
         // A queue after this one may hold the request past its token's refresh or life: at send time, take
-        // the newest usable token and start a due refresh, without blocking (a blocked send would hold its slot).
+        // the newest usable token and start a due refresh without blocking (a blocked send holds its slot); only an
+        // expired token waits for its successor.
         ctx.state.beforeSend = (outgoing) => {
           if (outgoing.headers.get(o.header) !== value(entry)) return outgoing;
           const current = usable(ctx, next);
