@@ -108,17 +108,12 @@ export async function delay(env: Env, call: Call, extraMs = 0): Promise<void> {
   if (call.request.signal.aborted) throw call.request.signal.reason;
   if (env.closed.aborted) throw problem(503, 'server_closed', 'the mock server is closed');
   if (ms <= 0) return;
-  const stop = new AbortController();
-  const abort = () => stop.abort();
-  call.request.signal.addEventListener('abort', abort);
-  env.closed.addEventListener('abort', abort);
+  // AbortSignal.any follows both without a listener on the server-wide signal per request in flight.
+  const stop = AbortSignal.any([call.request.signal, env.closed]);
   try {
-    await env.clock.sleep(ms, stop.signal);
+    await env.clock.sleep(ms, stop);
   } catch {
     if (call.request.signal.aborted) throw call.request.signal.reason;
     throw problem(503, 'server_closed', 'the mock server closed while answering');
-  } finally {
-    call.request.signal.removeEventListener('abort', abort);
-    env.closed.removeEventListener('abort', abort);
   }
 }
