@@ -1,14 +1,17 @@
 import type { Context, Next } from '@sluice/core';
-import { describeUrl, parseRetryAfter } from '@sluice/core/http';
+import { parseRetryAfter } from '@sluice/core/http';
 import { InvalidApiKeyError, TokenExchangeError, TokenResponseError } from './errors.js';
 import type { TokenReason } from './events.js';
 import { keyFingerprint } from './fingerprint.js';
 import type { Resolved } from './options.js';
-import { type Entry, parseAnswer, toEntry } from './token.js';
+import type { StoredToken } from './store.js';
+import { parseAnswer } from './token.js';
 
 /** What one exchange needs: the chain below auth-token, the flight's own signal, and the key reader. */
 export interface Flight {
   o: Resolved;
+  /** The token URL as messages and events show it. */
+  url: string;
   ctx: Context;
   next: Next;
   signal: AbortSignal;
@@ -23,11 +26,11 @@ export const discard = (response: Response | undefined): unknown => response?.bo
 /**
  * Exchanges `key` for a token through `next`, so interceptors after auth-token (a rate limiter) see it.
  * 401/403 re-reads the key once; 429 waits as `Retry-After` says; 5xx and network errors back off.
+ * Resolves to the fingerprint of the key that worked (a re-read key may differ) and the token.
  */
-export async function exchange(f: Flight, key: string, keyId: string): Promise<Entry> {
-  const { o, ctx, signal, reason } = f;
+export async function exchange(f: Flight, key: string, keyId: string): Promise<[string, StoredToken]> {
+  const { o, url, ctx, signal, reason } = f;
   const { bus, clock } = ctx;
-  const url = describeUrl(o.tokenUrl);
   let reread = false;
   for (let attempt = 1; ; attempt++) {
     f.attempt = attempt;
@@ -50,7 +53,7 @@ export async function exchange(f: Flight, key: string, keyId: string): Promise<E
     if (text !== undefined) {
       const parsed = parseAnswer(text, issuedAt, o);
       if (typeof parsed === 'string') throw new TokenResponseError(parsed, url, keyId, status);
-      return toEntry(keyId, parsed, o);
+      return [keyId, parsed];
     }
     discard(response);
     if (status === 401 || status === 403) {

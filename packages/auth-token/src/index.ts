@@ -60,8 +60,9 @@ export function authToken(options: AuthTokenOptions): AuthTokenInterceptor {
     } catch (cause) {
       throw new TokenExchangeError('API key provider threw', url, undefined, undefined, { cause });
     }
-    if (typeof key !== 'string' || !key.trim()) throw new InvalidApiKeyError('no API key', url);
-    return key.trim();
+    const trimmed = typeof key === 'string' ? key.trim() : '';
+    if (!trimmed) throw new InvalidApiKeyError('no API key', url);
+    return trimmed;
   };
 
   const acquire = async (f: Flight): Promise<Entry> => {
@@ -74,9 +75,9 @@ export function authToken(options: AuthTokenOptions): AuthTokenInterceptor {
       const stored = await o.store.get(keyId);
       const entry = stored && stored.token !== revoked ? toEntry(keyId, stored, o) : undefined;
       if (entry && f.ctx.clock.now() < entry.refreshAt) return entry;
-      const fresh = await exchange(f, key, keyId);
-      await o.store.set(fresh.keyId, { token: fresh.token, issuedAt: fresh.issuedAt, expiresAt: fresh.expiresAt });
-      return fresh;
+      const [id, fresh] = await exchange(f, key, keyId);
+      await o.store.set(id, fresh);
+      return toEntry(id, fresh, o);
     };
     return o.store.lock ? o.store.lock(keyId, run) : run();
   };
@@ -89,7 +90,7 @@ export function authToken(options: AuthTokenOptions): AuthTokenInterceptor {
     if (rot) rotation = undefined;
     // The exchange is a call of its own: its own signal and state, served before queued requests.
     const sub: Context = { attempt: 1, signal: life.signal, streamBody: false, state: { priority: true }, bus, clock };
-    const f: Flight = { o, ctx: sub, next, reason, signal: life.signal, read: reader(rot ? rot[0] : source), attempt: 0 };
+    const f: Flight = { o, url, ctx: sub, next, reason, signal: life.signal, read: reader(rot ? rot[0] : source), attempt: 0 };
     const promise = raceAbort(acquire(f), life.signal).then(
       (entry) => {
         const now = clock.now();
@@ -117,8 +118,9 @@ export function authToken(options: AuthTokenOptions): AuthTokenInterceptor {
         throw error;
       },
     );
-    o.waitUntil?.(promise.catch(() => {}));
-    promise.catch(() => {});
+    // Handled here, so a background refresh that fails raises no unhandled rejection.
+    const settled = promise.catch(() => {});
+    o.waitUntil?.(settled);
     return (flight = promise);
   };
 
