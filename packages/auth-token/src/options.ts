@@ -98,11 +98,13 @@ export function checkKey(value: unknown): void {
 export function resolve(options: AuthTokenOptions): Resolved {
   checkKey(options?.apiKey);
   const o = { ...authTokenDefaults } as typeof authTokenDefaults & AuthTokenOptions;
-  for (const [name, value] of Object.entries(options)) if (value !== undefined) (o as unknown as Record<string, unknown>)[name] = value;
-  for (const [name, value] of Object.entries(o)) {
+  // The defaults are valid: only the caller's values need checking.
+  for (const [name, value] of Object.entries(options)) {
+    if (value === undefined) continue;
     if (typeof value === 'number' && !(value >= 0 && (name !== 'refreshRatio' || value < 1))) {
       throw new RangeError(`\`${name}\` must be a non-negative number${name === 'refreshRatio' ? ' below 1' : ''}, got ${value}`);
     }
+    (o as unknown as Record<string, unknown>)[name] = value;
   }
   let tokenUrl: URL;
   try {
