@@ -41,6 +41,7 @@ export function authToken(options: AuthTokenOptions): AuthTokenInterceptor {
       return new Request(request, { headers });
     }
   };
+  const value = (entry: Entry) => (o.scheme ? `${o.scheme} ${entry.token}` : entry.token);
   // Flights have their own signal: a refresh outlives the request that started it, and ends with close().
   const life = new AbortController();
   let source = o.apiKey;
@@ -169,7 +170,6 @@ export function authToken(options: AuthTokenOptions): AuthTokenInterceptor {
       if (customHeader && request.redirect === 'follow') request = new Request(request, { redirect: 'manual' });
       const { request: base, replayable } =
         request.body === null ? { request, replayable: true } : await prepareReplay(request, ctx, o.maxReplayBytes);
-      const value = (entry: Entry) => (o.scheme ? `${o.scheme} ${entry.token}` : entry.token);
       let sent: Entry | undefined;
       const send = (entry: Entry) => {
         ctx.state.keyId = entry.keyId;
