@@ -3,7 +3,7 @@
 import { createTestClock, type TestClock } from '@sluice/core/testing';
 import { type CyberhavenClient, type CyberhavenOptions, createCyberhavenClient, isSluiceError } from '@sluice/cyberhaven';
 import { type ServedMock, type ServeOptions, serve } from '@sluice/mock-server/node';
-import { drive } from '../helpers/index.js';
+import { drive, seeded } from '../helpers/index.js';
 
 export const ADMIN_KEY = 'mock_admin_key_0123456789';
 
@@ -226,14 +226,4 @@ function check(row: Row, scenario: Scenario): void {
   if (unexpectedBodies.length > 0) p.push(`unexpected body reads: ${unexpectedBodies.join('; ')}`);
 }
 
-/** A small deterministic PRNG (mulberry32). */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seeded };

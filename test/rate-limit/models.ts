@@ -225,14 +225,4 @@ export function minimumCompletion(counting: Counting, issues: number[], limit: n
   return (counted[counted.length - 1] ?? 0) + minLatency;
 }
 
-/** mulberry32: a small seeded generator, so every run of a test sees the same traffic. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seeded } from '../helpers/index.js';
