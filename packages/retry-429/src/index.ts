@@ -112,6 +112,7 @@ export function retry429(options: Retry429Options = {}): Interceptor {
       budget ??= o.budget && createBudget(o.budget, clock);
       budget?.request();
       const method = request.method;
+      const idempotent = methods.has(method.toUpperCase());
       // A caller's one-shot stream is read into memory (up to the cap) before the first send, or it could not be replayed.
       const { request: ready, replayable } =
         request.body === null ? { request, replayable: true } : await prepareReplay(request, ctx, o.maxBufferBytes);
@@ -125,13 +126,12 @@ export function retry429(options: Retry429Options = {}): Interceptor {
           // A bodiless request can be sent again as it is; only a body needs a fresh copy per attempt.
           response = await next(replayable && ready.body !== null ? ready.clone() : ready);
         } catch (error) {
-          if (!(o.retryNetworkErrors && methods.has(method.toUpperCase()) && isNetworkError(error)) || request.signal.aborted) throw error;
+          if (!(o.retryNetworkErrors && idempotent && isNetworkError(error)) || request.signal.aborted) throw error;
           failure = error;
         }
         const status = response?.status;
         if (status !== undefined && status !== 429 && status !== 503) return response as Response;
         const url = describeUrl(request.url);
-        const idempotent = methods.has(method.toUpperCase());
         const reason: RetryReason | undefined =
           status === 429
             ? 'rate-limited'
