@@ -2,8 +2,9 @@
 
 import { createTestClock, type TestClock } from '@sluice/core/testing';
 import { type CyberhavenClient, type CyberhavenOptions, createCyberhavenClient, isSluiceError } from '@sluice/cyberhaven';
+import { seededRandom } from '@sluice/mock-server';
 import { type ServedMock, type ServeOptions, serve } from '@sluice/mock-server/node';
-import { drive, seeded } from '../helpers/index.js';
+import { drive } from '../helpers/index.js';
 
 export const ADMIN_KEY = 'mock_admin_key_0123456789';
 
@@ -130,7 +131,7 @@ export async function runScenario(scenario: Scenario): Promise<Row> {
     apiKey: ADMIN_KEY,
     clock,
     ...options,
-    retry: { random: seeded(11), ...options?.retry },
+    retry: { random: seededRandom(11), ...options?.retry },
   });
   const settles: number[] = [];
   const pending: Promise<unknown>[] = [];
@@ -226,4 +227,5 @@ function check(row: Row, scenario: Scenario): void {
   if (unexpectedBodies.length > 0) p.push(`unexpected body reads: ${unexpectedBodies.join('; ')}`);
 }
 
-export { seeded };
+/** The simulator's own seeded generator (mulberry32), so every run sees the same traffic. */
+export { seededRandom as seeded };

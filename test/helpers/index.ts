@@ -82,15 +82,3 @@ export async function drive<T>(clock: TestClock, promise: Promise<T>, { stepMs =
   }
   return t.promise;
 }
-
-/** mulberry32: a small seeded generator in [0, 1), so every run of a test sees the same traffic. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

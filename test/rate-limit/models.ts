@@ -225,4 +225,5 @@ export function minimumCompletion(counting: Counting, issues: number[], limit: n
   return (counted[counted.length - 1] ?? 0) + minLatency;
 }
 
-export { seeded } from '../helpers/index.js';
+/** The simulator's own seeded generator (mulberry32), so every run of a test sees the same traffic. */
+export { seededRandom as seeded } from '@sluice/mock-server';

@@ -16,6 +16,7 @@ export type { DataSet, EventDetails, Incident, Sensitivity, Severity } from './d
 export { connectionReset, isConnectionReset } from './faults.js';
 export { demoKeys, type KeySpec, MAX_KEY_VALIDITY_MS, type Permission, ROLE_PERMISSIONS, type Role } from './keys.js';
 export { type Algorithm, type ConcurrencyScope, defaults, type Faults, type Latency, type MockServerOptions } from './options.js';
+export { seededRandom } from './random.js';
 export { routes } from './routes.js';
 export type { KeyStats, MockStats, RateLimitCause, UnauthorizedReason } from './stats.js';
 
