@@ -1,6 +1,7 @@
 import { type AuthTokenInterceptor, type AuthTokenOptions, authToken, keyFingerprint } from '@sluice/auth-token';
 import { compose, type EventName, type Interceptor, type SluiceEvents, type SluiceFetch } from '@sluice/core';
 import { createFakeTransport, createTestClock, type FakeTransport, json, type RecordedCall, type TestClock } from '@sluice/core/testing';
+import { recordEvents } from '../helpers/index.js';
 
 export const KEY = 'sk_live_TESTKEY_0123456789abcdef';
 export const KEY2 = 'sk_live_NEWKEY_fedcba9876543210';
@@ -94,8 +95,7 @@ export function harness(
   const transport = createFakeTransport({ clock }).fallback((call) => api.handle(call));
   const auth = authToken({ apiKey: KEY, baseUrl: API, ...authOptions });
   const fetch = compose([auth, ...after], { fetch: transport.fetch, clock });
-  const events: Harness['events'] = [];
-  fetch.events.on('*', (type, payload) => events.push({ type, payload }));
+  const { events, of } = recordEvents(fetch.events);
   const isExchange = (c: RecordedCall) => new URL(c.url).pathname === TOKEN_PATH;
   return {
     clock,
@@ -104,7 +104,7 @@ export function harness(
     auth,
     fetch,
     events,
-    of: <K extends EventName>(type: K) => events.filter((e) => e.type === type).map((e) => e.payload as SluiceEvents[K]),
+    of,
     exchangeCalls: () => transport.calls.filter(isExchange),
     apiCalls: () => transport.calls.filter((c) => !isExchange(c)),
   };

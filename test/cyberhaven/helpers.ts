@@ -2,6 +2,7 @@ import type { EventName, SluiceEvents } from '@sluice/core';
 import { createTestClock, type TestClock } from '@sluice/core/testing';
 import { type CyberhavenClient, type CyberhavenOptions, createCyberhavenClient } from '@sluice/cyberhaven';
 import { createMockServer, demoKeys, type MockServer, type MockServerOptions } from '@sluice/mock-server';
+import { recordEvents } from '../helpers/index.js';
 
 export const BASE = 'https://acme.cyberhaven.io';
 export const ADMIN_KEY = demoKeys[0]!.key;
@@ -34,9 +35,7 @@ export function setup(options: { server?: MockServerOptions; client?: Partial<Cy
     },
     ...options.client,
   });
-  const events: Array<{ type: EventName; payload: unknown }> = [];
-  client.events.on('*', (type, payload) => events.push({ type, payload }));
-  const of = <K extends EventName>(type: K) => events.filter((e) => e.type === type).map((e) => e.payload as SluiceEvents[K]);
+  const { of } = recordEvents(client.events);
   return { clock, server, client, sent, of };
 }
 

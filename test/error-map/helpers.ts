@@ -1,6 +1,7 @@
 import { compose, type EventName, type Interceptor, type SluiceEvents, type SluiceFetch } from '@sluice/core';
 import { createFakeTransport, createTestClock, type FakeTransport, type TestClock } from '@sluice/core/testing';
 import { type ErrorMapOptions, errorMap } from '@sluice/error-map';
+import { recordEvents } from '../helpers/index.js';
 
 export const API = 'https://api.example';
 export const URL_ITEMS = `${API}/v2/items`;
@@ -16,13 +17,12 @@ export function setup(options: ErrorMapOptions = {}, after: Interceptor[] = []):
   const clock = createTestClock();
   const transport = createFakeTransport({ clock });
   const fetch = compose([errorMap(options), ...after], { fetch: transport.fetch, clock });
-  const events: Array<{ type: EventName; payload: unknown }> = [];
-  fetch.events.on('*', (type, payload) => events.push({ type, payload }));
+  const { of } = recordEvents(fetch.events);
   return {
     clock,
     transport,
     fetch,
-    of: <K extends EventName>(type: K) => events.filter((e) => e.type === type).map((e) => e.payload as SluiceEvents[K]),
+    of,
   };
 }
 

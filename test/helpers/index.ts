@@ -1,3 +1,4 @@
+import type { EventBus, EventName, SluiceEvents } from '@sluice/core';
 import type { TestClock } from '@sluice/core/testing';
 import * as assert from 'uvu/assert';
 
@@ -81,4 +82,12 @@ export async function drive<T>(clock: TestClock, promise: Promise<T>, { stepMs =
     waited += stepMs;
   }
   return t.promise;
+}
+
+/** Records every event on `bus`, in order; `of(type)` lists the payloads of one type. */
+export function recordEvents(bus: EventBus) {
+  const events: Array<{ type: EventName; payload: unknown }> = [];
+  bus.on('*', (type, payload) => events.push({ type, payload }));
+  const of = <K extends EventName>(type: K) => events.filter((e) => e.type === type).map((e) => e.payload as SluiceEvents[K]);
+  return { events, of };
 }

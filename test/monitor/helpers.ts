@@ -1,6 +1,7 @@
 import { compose, type EventName, type Interceptor, type SluiceEvents, type SluiceFetch } from '@sluice/core';
 import { createFakeTransport, createTestClock, type FakeTransport, type TestClock } from '@sluice/core/testing';
 import { type Monitor, type MonitorOptions, monitor } from '@sluice/monitor';
+import { recordEvents } from '../helpers/index.js';
 
 export const API = 'https://api.example';
 
@@ -31,14 +32,13 @@ export function setup(options: MonitorOptions = {}, before: Interceptor[] = [key
   const transport = createFakeTransport({ clock });
   const mon = monitor(options);
   const fetch = compose([...before, mon], { fetch: transport.fetch, clock });
-  const events: Array<{ type: EventName; payload: unknown }> = [];
-  fetch.events.on('*', (type, payload) => events.push({ type, payload }));
+  const { of } = recordEvents(fetch.events);
   return {
     clock,
     transport,
     mon,
     fetch,
-    of: <K extends EventName>(type: K) => events.filter((e) => e.type === type).map((e) => e.payload as SluiceEvents[K]),
+    of,
     get: (path, key = 'k1') => fetch(`${API}${path}`, { headers: { 'x-test-key': key } }),
   };
 }

@@ -1,7 +1,7 @@
 import { compose, type EventName, type Interceptor, type SluiceEvents, type SluiceFetch } from '@sluice/core';
 import { createFakeTransport, createTestClock, type FakeTransport, type TestClock } from '@sluice/core/testing';
 import { type Retry429Options, retry429 } from '@sluice/retry-429';
-import { track } from '../helpers/index.js';
+import { recordEvents, track } from '../helpers/index.js';
 
 export const API = 'https://api.example';
 export const URL_ITEMS = `${API}/v2/items`;
@@ -22,13 +22,12 @@ export function setup(options: Retry429Options = {}, around: { before?: Intercep
     fetch: transport.fetch,
     clock,
   });
-  const events: Array<{ type: EventName; payload: unknown }> = [];
-  fetch.events.on('*', (type, payload) => events.push({ type, payload }));
+  const { of } = recordEvents(fetch.events);
   return {
     clock,
     transport,
     fetch,
-    of: <K extends EventName>(type: K) => events.filter((e) => e.type === type).map((e) => e.payload as SluiceEvents[K]),
+    of,
   };
 }
 
