@@ -63,6 +63,24 @@ test('a secret in an event, a sluice error or the output (even split across writ
   ]);
 });
 
+test('a secret counts in the test file that handled it, and everywhere when the preload learnt it', () => {
+  const c = createCollector();
+  c.secret('sk_live_PRELOADED_0123456789', 'preloaded key');
+  c.setWhere('test/a.test.ts');
+  c.secret('__proto', 'token response');
+  c.event('x:a', { url: 'https://api.example/_mock/__proto' });
+  c.setWhere('test/b.test.ts');
+  // B never handled `__proto`: its 404 for `/_mock/__proto__` is a coincidence, not a leak. The preloaded key is checked.
+  c.error(new SluiceError('ERR_SLUICE_PLANTED', 'not found: /_mock/__proto__ with sk_live_PRELOADED_0123456789'));
+  const found = c.scan().map((leak) => `${leak.secretSource} in ${leak.surface} (${leak.where.split(',')[0]})`);
+  assert.equal(found.sort(), [
+    'preloaded key in error SluiceError JSON (test/b.test.ts)',
+    'preloaded key in error SluiceError message (test/b.test.ts)',
+    'preloaded key in error SluiceError stack (test/b.test.ts)',
+    'token response in event x:a (test/a.test.ts)',
+  ]);
+});
+
 test('errors a test makes itself are fixtures; plain values are not secrets; reports redact', () => {
   const c = createCollector();
   c.secret(PLANTED, 'planted');

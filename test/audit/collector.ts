@@ -1,6 +1,9 @@
 // Collects secrets (API keys, tokens) and every surface they must never reach (bus events, errors, output), and
 // finds which secret reached which surface. The preload feeds one collector for the whole unit run; the self-test
-// makes its own.
+// makes its own. A secret counts in the test file that handled it (or everywhere, when the preload learnt it): test
+// files share a process but never a pipeline, and a value one file fuzzes as a token (`__proto`) may stand by chance
+// in another file's URL. Every secret a pipeline handles passes the file's own registration points (options, token
+// answers, request headers), so a secret that crossed files would be registered in the second file too.
 
 export interface Leak {
   secret: string;
@@ -16,6 +19,8 @@ interface Seen {
   surface: string;
   text: string;
   where: string;
+  /** The test file running when the surface was made. */
+  file: string;
 }
 
 export interface Collector {
@@ -74,7 +79,7 @@ function constructedAt(stack: string): string {
 }
 
 export function createCollector(): Collector {
-  const secrets = new Map<string, string>();
+  const secrets = new Map<string, { source: string; files: Set<string> }>();
   const seen: Seen[] = [];
   // Output is kept whole per stream and test file, so a secret written in two pieces is still found.
   const outputs = new Map<string, Seen>();
@@ -83,11 +88,11 @@ export function createCollector(): Collector {
   const counts = { events: 0, errors: 0, outputBytes: 0 };
   let where = 'preload';
 
-  const keep = (surface: string, text: string, at = where) => {
+  const keep = (surface: string, text: string, file = where, at = file) => {
     const id = `${surface}\u0000${at}\u0000${text}`;
     if (texts.has(id)) return;
     texts.add(id);
-    seen.push({ surface, text, where: at });
+    seen.push({ surface, text, where: at, file });
   };
 
   const readError = ({ error, where: at }: { error: object; where: string }) => {
@@ -108,10 +113,10 @@ export function createCollector(): Collector {
     })();
     const place = `${at}, constructed at ${origin}`;
     try {
-      keep(`error ${name} message`, String(e.message), place);
+      keep(`error ${name} message`, String(e.message), at, place);
     } catch {}
-    keep(`error ${name} stack`, stack, place);
-    keep(`error ${name} JSON`, stringify(e), place);
+    keep(`error ${name} stack`, stack, at, place);
+    keep(`error ${name} JSON`, stringify(e), at, place);
   };
 
   // Errors are read in batches, leaving the newest: a subclass may still be in its constructor.
@@ -125,7 +130,10 @@ export function createCollector(): Collector {
     secret(value, source) {
       if (typeof value !== 'string') return;
       const trimmed = value.trim();
-      if (isSearchable(trimmed) && !secrets.has(trimmed)) secrets.set(trimmed, source);
+      if (!isSearchable(trimmed)) return;
+      const known = secrets.get(trimmed);
+      if (known) known.files.add(where);
+      else secrets.set(trimmed, { source, files: new Set([where]) });
     },
     secretsIn(text, source) {
       const credential = CREDENTIAL.exec(text);
@@ -146,7 +154,7 @@ export function createCollector(): Collector {
       const id = `${stream}\u0000${where}`;
       const entry = outputs.get(id);
       if (entry) entry.text += text;
-      else outputs.set(id, { surface: stream, text, where });
+      else outputs.set(id, { surface: stream, text, where, file: where });
     },
     setWhere(next) {
       where = next;
@@ -155,9 +163,10 @@ export function createCollector(): Collector {
     scan() {
       drain(true);
       const leaks: Leak[] = [];
-      for (const { surface, text, where: at } of [...seen, ...outputs.values()]) {
-        for (const [secret, secretSource] of secrets) {
-          if (text.includes(secret)) leaks.push({ secret, secretSource, surface, where: at });
+      for (const { surface, text, where: at, file } of [...seen, ...outputs.values()]) {
+        for (const [secret, { source, files }] of secrets) {
+          if ((files.has(file) || files.has('preload')) && text.includes(secret))
+            leaks.push({ secret, secretSource: source, surface, where: at });
         }
       }
       return leaks;
