@@ -41,7 +41,13 @@ export function authToken(options: AuthTokenOptions): AuthTokenInterceptor {
       return new Request(request, { headers });
     }
   };
-  const value = (entry: Entry) => (o.scheme ? `${o.scheme} ${entry.token}` : entry.token);
+  // Built once per token, not per request.
+  const value = (entry: Entry) => (entry.header ??= o.scheme ? `${o.scheme} ${entry.token}` : entry.token);
+  // A serialised http(s) URL starts with its origin and a slash: no URL parse per request.
+  const ours = (href: string) => {
+    for (let i = 0; i < prefixes.length; i++) if (href.startsWith(prefixes[i] as string)) return true;
+    return false;
+  };
   // Flights have their own signal: a refresh outlives the request that started it, and ends with close().
   const life = new AbortController();
   let source = o.apiKey;
@@ -164,12 +170,12 @@ export function authToken(options: AuthTokenOptions): AuthTokenInterceptor {
       return () => life.abort(new ClosedError('auth-token'));
     },
     async handle(request, next, ctx) {
-      // A serialised http(s) URL starts with its origin and a slash: no URL parse per request.
-      if (!prefixes.some((prefix) => request.url.startsWith(prefix))) return next(request);
+      if (!ours(request.url)) return next(request);
       // The platform drops only Authorization on a redirect to another origin: another header would follow it.
       if (customHeader && request.redirect === 'follow') request = new Request(request, { redirect: 'manual' });
-      const { request: base, replayable } =
-        request.body === null ? { request, replayable: true } : await prepareReplay(request, ctx, o.maxReplayBytes);
+      let base = request;
+      let replayable = true;
+      if (request.body !== null) ({ request: base, replayable } = await prepareReplay(request, ctx, o.maxReplayBytes));
       let sent: Entry | undefined;
       const send = (entry: Entry) => {
         ctx.state.keyId = entry.keyId;

@@ -8,6 +8,8 @@ export interface Entry extends StoredToken {
   refreshAt: number;
   /** From here on, the token is treated as expired and requests wait for a new one. */
   staleAt: number;
+  /** The header value, once built. */
+  header?: string;
 }
 
 /**

@@ -39,18 +39,21 @@ export function createBus(): EventBus {
   const count = (type: string) => all.get(type)?.length ?? 0;
 
   // mitt's own emit stops at the first throwing listener; ours isolates each one.
-  const notify = (type: string, listeners: AnyHandler[] | undefined, ...args: unknown[]) => {
-    for (const listener of listeners?.slice() ?? []) {
+  // Listeners are copied before the calls (one may unsubscribe another); with none, an event costs two lookups.
+  const notify = (type: string, listeners: AnyHandler[] | undefined, wildcard: boolean, payload: unknown) => {
+    if (!listeners?.length) return;
+    for (const listener of listeners.slice() as ((...a: unknown[]) => void)[]) {
       try {
-        (listener as (...a: unknown[]) => void)(...args);
+        if (wildcard) listener(type, payload);
+        else listener(payload);
       } catch (error) {
         if (type !== 'bus:listener-error') emit('bus:listener-error', { event: type, error });
       }
     }
   };
   const emit = (type: string, payload: unknown) => {
-    notify(type, all.get(type), payload);
-    notify(type, all.get('*'), type, payload);
+    notify(type, all.get(type), false, payload);
+    notify(type, all.get('*'), true, payload);
   };
 
   return {

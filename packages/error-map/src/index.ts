@@ -1,4 +1,4 @@
-import type { Interceptor, SluiceError } from '@sluice/core';
+import type { Context, Interceptor, SluiceError } from '@sluice/core';
 import { describeUrl, serverDelay } from '@sluice/core/http';
 import { readBody, scrub } from './body.js';
 import {
@@ -92,47 +92,56 @@ export function errorMap(options: ErrorMapOptions = {}): Interceptor {
     check(`statuses[${status}]`, typeof Class === 'function', 'an HttpError class', Class);
   const classes: Record<number, HttpErrorClass | undefined> = { ...byStatus, ...statuses };
 
+  /** Emits `error:mapped` for `error` and hands it back. */
+  const mapped = (ctx: Context, request: Request, error: SluiceError, status?: number) => {
+    ctx.bus.emit('error:mapped', { method: request.method, url: describeUrl(request.url), status, code: error.code });
+    return error;
+  };
+
+  // A rejection from below: an abort rejects with the signal's reason, whatever broke below; sluice's own errors
+  // pass unchanged; a TypeError from below is the transport failing.
+  const failed = (ctx: Context, request: Request, error: unknown): never => {
+    if (request.signal.aborted) throw request.signal.reason;
+    if (error instanceof TimeoutError) throw mapped(ctx, request, error);
+    if ((error as Error | null)?.name !== 'TypeError') throw error;
+    throw mapped(ctx, request, new NetworkError(request.method, describeUrl(request.url), { cause: error }));
+  };
+
+  const toError = async (ctx: Context, request: Request, response: Response) => {
+    const { status, headers } = response;
+    const now = ctx.clock.now();
+    const body = keepResponse && !classify ? undefined : await readBody(keepResponse ? response.clone() : response, maxBodyBytes);
+    // Below 400 only a status listed in `statuses` gets here, so `classes` has it.
+    const Class = classify?.({ status, headers, body }) ?? classes[status] ?? (status < 500 ? ClientError : ServerError);
+    const retryAfterMs = serverDelay(headers, now, Class === RateLimitError || Class.prototype instanceof RateLimitError);
+    const error = new Class({
+      status,
+      statusText: scrub(response.statusText),
+      method: request.method,
+      url: describeUrl(request.url),
+      requestId: requestIdHeaders.map((name) => headers.get(name)).find(Boolean) || undefined,
+      body,
+      retryAfterMs,
+      retryAt: retryAfterMs === undefined ? undefined : now + retryAfterMs,
+      attempts: ctx.attempt,
+    });
+    return mapped(ctx, request, error, status);
+  };
+
   return {
     name: 'error-map',
     async handle(request, next, ctx) {
-      const method = request.method;
-      // Parsed only when there is something to report: a URL parse per call shows in the overhead profile.
-      const url = () => describeUrl(request.url);
-      /** Emits `error:mapped` for `error` and hands it back. */
-      const mapped = (error: SluiceError, status?: number) => {
-        ctx.bus.emit('error:mapped', { method, url: url(), status, code: error.code });
-        return error;
-      };
       let response: Response;
       try {
-        response = await (timeoutMs === undefined ? next(request) : sendWithin(timeoutMs, request, next, ctx.clock, url()));
+        response = await (timeoutMs === undefined
+          ? next(request)
+          : sendWithin(timeoutMs, request, next, ctx.clock, describeUrl(request.url)));
       } catch (error) {
-        // An abort rejects with the signal's reason, whatever broke below; sluice's own errors pass unchanged;
-        // a TypeError from below is the transport failing.
-        if (request.signal.aborted) throw request.signal.reason;
-        if (error instanceof TimeoutError) throw mapped(error);
-        if ((error as Error | null)?.name !== 'TypeError') throw error;
-        throw mapped(new NetworkError(method, url(), { cause: error }));
+        return failed(ctx, request, error);
       }
-      const { status, headers } = response;
-      if (status < 400 && !classes[status]) return response;
-      const now = ctx.clock.now();
-      const body = keepResponse && !classify ? undefined : await readBody(keepResponse ? response.clone() : response, maxBodyBytes);
-      // Below 400 only a status listed in `statuses` gets here, so `classes` has it.
-      const Class = classify?.({ status, headers, body }) ?? classes[status] ?? (status < 500 ? ClientError : ServerError);
-      const retryAfterMs = serverDelay(headers, now, Class === RateLimitError || Class.prototype instanceof RateLimitError);
-      const error = new Class({
-        status,
-        statusText: scrub(response.statusText),
-        method,
-        url: url(),
-        requestId: requestIdHeaders.map((name) => headers.get(name)).find(Boolean) || undefined,
-        body,
-        retryAfterMs,
-        retryAt: retryAfterMs === undefined ? undefined : now + retryAfterMs,
-        attempts: ctx.attempt,
-      });
-      mapped(error, status);
+      // The path of every answer that is no error: one comparison, nothing allocated.
+      if (response.status < 400 && !classes[response.status]) return response;
+      const error = await toError(ctx, request, response);
       if (keepResponse) return response;
       throw error;
     },

@@ -217,29 +217,44 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
   // Each waiting request runs its own loop on its own timer: a Worker cancels a request that waits with nothing
   // pending in its own context, and drops a timer when the request that set it ends. The oldest waiter's timer is
   // set to when the key could next send; the others' only to their deadline.
-  const wait = async (key: string, endpoint: string, request: Request, first?: boolean): Promise<Lease> => {
-    const signal = request.signal;
-    signal.throwIfAborted();
-    // Nobody waits for the key: ask the store straight away, without a waiter, a listener or a scan.
-    if (!queues.has(key)) {
-      const t = now();
-      let result: Acquired;
-      try {
-        const pending = ask(key, endpoint, t);
-        result = thenable(pending) ? await pending : pending;
-      } catch (error) {
-        emit('rate-limit:rejected', { key, endpoint, reason: 'error' });
-        throw error;
-      }
-      if (result.ok) {
-        if (signal.aborted) {
-          after(result.release(t));
-          throw signal.reason;
-        }
-        emit('rate-limit:acquired', { key, endpoint, waitedMs: 0 });
-        return result;
-      }
+  const wait = (key: string, endpoint: string, request: Request, first?: boolean): Lease | Promise<Lease> => {
+    request.signal.throwIfAborted();
+    if (queues.has(key)) return enqueue(key, endpoint, request, first);
+    // Nobody waits for the key: ask the store straight away, without a waiter, a listener or a scan (and, from a
+    // store that answers at once, without a promise).
+    const t = now();
+    let pending: Acquired | Promise<Acquired>;
+    try {
+      pending = ask(key, endpoint, t);
+    } catch (error) {
+      return failed(key, endpoint, error);
     }
+    if (!thenable(pending)) return take(pending, key, endpoint, request, t, first);
+    return pending.then(
+      (result) => take(result, key, endpoint, request, t, first),
+      (error) => failed(key, endpoint, error),
+    );
+  };
+
+  const take = (result: Acquired, key: string, endpoint: string, request: Request, t: number, first?: boolean) => {
+    if (!result.ok) return enqueue(key, endpoint, request, first);
+    if (request.signal.aborted) {
+      after(result.release(t));
+      throw request.signal.reason;
+    }
+    emit('rate-limit:acquired', { key, endpoint, waitedMs: 0 });
+    return result;
+  };
+
+  const failed = (key: string, endpoint: string, error: unknown): never => {
+    emit('rate-limit:rejected', { key, endpoint, reason: 'error' });
+    throw error;
+  };
+
+  const enqueue = async (key: string, endpoint: string, request: Request, first?: boolean): Promise<Lease> => {
+    const signal = request.signal;
+    // It may have aborted while an async store answered.
+    signal.throwIfAborted();
     const q = queues.get(key) ?? { w: [], due: Infinity };
     queues.set(key, q);
     const onAbort = () => leave(key, q, w, signal.reason, 'aborted');
@@ -311,7 +326,8 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
       env ??= ctx;
       if (closed) throw new ClosedError('rate-limit');
       const key = o.key(request, ctx);
-      const lease = await wait(key, o.endpoint(request, ctx), request, ctx.state.priority);
+      const waited = wait(key, o.endpoint(request, ctx), request, ctx.state.priority);
+      const lease = thenable(waited) ? await waited : waited;
       let response: Response;
       try {
         response = await next(request);

@@ -157,7 +157,8 @@ export function createMemoryStore(): MemoryStore {
     acquire({ key, endpoint, now, rules, concurrency, leaseMs }) {
       const k = touch(key, now);
       // Endpoints with nothing in flight are forgotten (paths with ids in them would pile up).
-      for (const [path, held] of k.e) if (path !== endpoint && held.every((t) => t <= now)) k.e.delete(path);
+      if (k.e.size > (k.e.has(endpoint) ? 1 : 0))
+        for (const [path, held] of k.e) if (path !== endpoint && held.every((t) => t <= now)) k.e.delete(path);
       let slots = k.e.get(endpoint);
       if (!slots) k.e.set(endpoint, (slots = []));
       let held = 0;

@@ -114,8 +114,9 @@ export function retry429(options: Retry429Options = {}): Interceptor {
       const method = request.method;
       const idempotent = methods.has(method.toUpperCase());
       // A caller's one-shot stream is read into memory (up to the cap) before the first send, or it could not be replayed.
-      const { request: ready, replayable } =
-        request.body === null ? { request, replayable: true } : await prepareReplay(request, ctx, o.maxBufferBytes);
+      let ready = request;
+      let replayable = true;
+      if (request.body !== null) ({ request: ready, replayable } = await prepareReplay(request, ctx, o.maxBufferBytes));
       const first = ctx.attempt;
       let step: IBackoff<unknown> | undefined;
       for (let retries = 0; ; retries++) {

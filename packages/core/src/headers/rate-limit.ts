@@ -39,12 +39,12 @@ export function parseResetValue(value: string | null | undefined, now: number): 
 
 /** Reads `X-RateLimit-Remaining`, `X-RateLimit-Reset` and `X-RateLimit-Limit`. */
 export function parseXRateLimit(headers: Headers, now: number): RateLimitInfo | undefined {
-  const info: RateLimitInfo = {
-    remaining: integer(headers.get('x-ratelimit-remaining')),
-    resetAt: parseResetValue(headers.get('x-ratelimit-reset'), now),
-    limit: integer(headers.get('x-ratelimit-limit')),
-  };
-  return definedOnly(info);
+  const remaining = headers.get('x-ratelimit-remaining');
+  const reset = headers.get('x-ratelimit-reset');
+  const limit = headers.get('x-ratelimit-limit');
+  // Most responses of most APIs carry none: nothing to allocate.
+  if (remaining === null && reset === null && limit === null) return undefined;
+  return definedOnly({ remaining: integer(remaining), resetAt: parseResetValue(reset, now), limit: integer(limit) });
 }
 
 interface Item {
@@ -76,8 +76,11 @@ function parseItems(value: string): Item[] {
  * quotas are given, the one with the fewest requests left wins.
  */
 export function parseIetfRateLimit(headers: Headers, now: number): RateLimitInfo | undefined {
-  const candidates: RateLimitInfo[] = [];
   const combined = headers.get('ratelimit');
+  const remaining = headers.get('ratelimit-remaining');
+  const policy = headers.get('ratelimit-policy');
+  if (!combined && remaining === null && !policy) return undefined;
+  const candidates: RateLimitInfo[] = [];
   if (combined) {
     const items = parseItems(combined);
     const merged = new Map<string, string>();
@@ -90,11 +93,9 @@ export function parseIetfRateLimit(headers: Headers, now: number): RateLimitInfo
     }
     if (merged.has('remaining')) candidates.push(fromLegacy(merged.get('limit'), merged.get('remaining'), merged.get('reset'), now));
   }
-  const remaining = headers.get('ratelimit-remaining');
   if (remaining !== null) {
     candidates.push(fromLegacy(headers.get('ratelimit-limit'), remaining, headers.get('ratelimit-reset'), now));
   }
-  const policy = headers.get('ratelimit-policy');
   const best = candidates.filter((c) => c.remaining !== undefined).sort((a, b) => (a.remaining ?? 0) - (b.remaining ?? 0))[0];
   const info: RateLimitInfo = { ...best };
   if (policy) {
