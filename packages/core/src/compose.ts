@@ -43,13 +43,12 @@ export function raceAbort<T>(result: Promise<T>, signal: AbortSignal): Promise<T
 
 /** Composes interceptors into a fetch-compatible function. The first interceptor is the outermost. */
 export function compose(interceptors: readonly Interceptor[], options: ComposeOptions = {}): SluiceFetch {
-  if (!Array.isArray(interceptors)) throw new TypeError('`interceptors` must be an array');
-  interceptors.forEach((i, n) => {
-    if (typeof i?.name !== 'string' || typeof i.handle !== 'function') {
-      throw new TypeError(`\`interceptors[${n}]\` needs a \`name\` string and a \`handle\` function`);
-    }
+  // Spreading throws a TypeError for a list that is not iterable.
+  const list = [...interceptors];
+  list.forEach((i, n) => {
+    if (typeof i?.name !== 'string' || typeof i.handle !== 'function')
+      throw new TypeError(`interceptors[${n}] needs a name and a handle()`);
   });
-  const list = interceptors.slice();
   const ownBus = options.bus === undefined;
   const bus = options.bus ?? createBus();
   const clock = options.clock ?? systemClock;
@@ -61,14 +60,6 @@ export function compose(interceptors: readonly Interceptor[], options: ComposeOp
   }
   let closing: Promise<void> | undefined;
 
-  // Calls `f`, turning a synchronous throw into a rejection and a plain value into a promise.
-  const attempt = <T>(f: () => T | Promise<T>): Promise<T> => {
-    try {
-      return Promise.resolve(f());
-    } catch (error) {
-      return Promise.reject(error);
-    }
-  };
   const send = (request: Request) => (transport ? transport(request) : globalThis.fetch(request));
   // One check per interceptor, made once: a non-Response from handle() is an InterceptorError naming it.
   const checks = list.map((interceptor) => (response: Response) => {
@@ -79,27 +70,23 @@ export function compose(interceptors: readonly Interceptor[], options: ComposeOp
   // One step of the onion: one promise per step, no wrapper (the overhead benchmark counts them).
   const dispatch = (index: number, request: Request, ctx: Context): Promise<Response> => {
     const interceptor = list[index];
-    if (!interceptor) {
-      const ready = ctx.state.beforeSend;
-      return attempt(() => {
-        const outgoing = ready ? ready(request) : request;
-        return outgoing instanceof Promise ? outgoing.then(send) : send(outgoing);
-      });
-    }
-    const next: Next = (nextRequest, nextCtx) => dispatch(index + 1, nextRequest, nextCtx ?? ctx);
-    let result: Promise<Response> | Response;
     try {
-      result = interceptor.handle(request, next, ctx);
+      if (interceptor) {
+        const next: Next = (nextRequest, nextCtx) => dispatch(index + 1, nextRequest, nextCtx ?? ctx);
+        return Promise.resolve(interceptor.handle(request, next, ctx)).then(checks[index]);
+      }
+      const ready = ctx.state.beforeSend?.(request) ?? request;
+      return ready instanceof Promise ? ready.then(send) : Promise.resolve(send(ready));
     } catch (error) {
       return Promise.reject(error);
     }
-    return Promise.resolve(result).then(checks[index]);
   };
 
   const sluiceFetch = (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
     const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined);
     // A throw in here (closed, aborted, a bad URL) rejects the call.
-    const result = attempt(() => {
+    let result: Promise<Response>;
+    try {
       if (closing) throw new ClosedError();
       signal?.throwIfAborted();
       const callerRequest = input instanceof Request && init === undefined ? input : undefined;
@@ -112,8 +99,10 @@ export function compose(interceptors: readonly Interceptor[], options: ComposeOp
         bus,
         clock,
       };
-      return dispatch(0, callerRequest ?? new Request(input, init), ctx);
-    });
+      result = dispatch(0, callerRequest ?? new Request(input, init), ctx);
+    } catch (error) {
+      result = Promise.reject(error);
+    }
     return signal ? raceAbort(result, signal) : result;
   };
 

@@ -300,13 +300,19 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
     } else if (info?.remaining === 0) pause(key, resetAt, at, 'remaining');
   };
 
-  // Frees the slot, then learns from the outcome, then lets waiters try: a pause must be in place before they do.
-  const finish = (key: string, lease: Lease, countedBy: number, learn?: () => void) =>
-    after(lease.release(countedBy), () => {
-      learn?.();
-      const q = queues.get(key);
-      if (q) scan(key, q);
-    });
+  // Frees the slot, then learns from the outcome (`at` set: the request ended then, with `response` or failing),
+  // then lets waiters try: a pause must be in place before they do.
+  const finish = (key: string, lease: Lease, countedBy: number, at?: number, response?: Response) => {
+    const released = lease.release(countedBy);
+    if (thenable(released)) released.then(() => settle(key, lease, at, response), noop);
+    else settle(key, lease, at, response);
+  };
+
+  const settle = (key: string, lease: Lease, at?: number, response?: Response) => {
+    if (at !== undefined) observe(key, lease.seq, at, response);
+    const q = queues.get(key);
+    if (q) scan(key, q);
+  };
 
   return {
     name: 'rate-limit',
@@ -333,16 +339,15 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
         response = await next(request);
       } catch (error) {
         const at = now();
-        finish(key, lease, at + o.marginMs, () => observe(key, lease.seq, at));
+        finish(key, lease, at + o.marginMs, at);
         throw error;
       }
       const at = now();
-      const learn = () => observe(key, lease.seq, at, response);
       if (!o.holdUntilBodyDone) {
-        finish(key, lease, at, learn);
+        finish(key, lease, at, at, response);
         return response;
       }
-      learn();
+      observe(key, lease.seq, at, response);
       return holdBody(response, () => finish(key, lease, at));
     },
     stats: () => ({ keys: queues.size, queued }),
