@@ -16,7 +16,7 @@ export async function main(log: (line: string) => void = console.log) {
   const key = demoKeys.find((k) => k.role === 'read-only')!;
   const api = compose([errorMap(), retry429(), authToken({ apiKey: key.key, baseUrl: served.url }), rateLimit()]);
   // retry: 0 leaves 429s to retry-429 (ky would retry the typed errors a second time); timeout: false lets
-  // rate-limit queue a call for as long as the window needs (use errorMap({ timeoutMs }) for a deadline).
+  // rate-limit queue a call for as long as the window needs (use timeout({ ms }) from @sluice/error-map/timeout, right after errorMap(), for a deadline).
   const client = ky.create({ prefixUrl: served.url, fetch: api, retry: 0, timeout: false });
   api.events.on('retry:scheduled', (e) => log(`429 on ${e.method} ${new URL(e.url).pathname}: retry in ${e.delayMs} ms`));
   try {

@@ -1,7 +1,7 @@
 import { InsecureTransportError } from '@sluice/auth-token';
 import type { Context } from '@sluice/core';
 import { createCyberhavenClient, cyberhavenDefaults, cyberhavenEndpoint } from '@sluice/cyberhaven';
-import { isRateLimitError } from '@sluice/error-map';
+import { isRateLimitError, isTimeoutError } from '@sluice/error-map';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { rejects } from '../helpers/index.js';
@@ -100,6 +100,32 @@ test('errors overrides reach error-map: with keepResponse a 404 comes back as a 
   assert.is(response.status, 404);
   assert.is(of('error:mapped')[0]?.status, 404);
   await client.close();
+});
+
+test('errors.timeoutMs puts timeout() right after error-map, and a call that outlasts it rejects with TimeoutError', async () => {
+  const { clock, client, of } = setup({ server: { faults: { tokenLatencyMs: 600_000 } }, client: { errors: { timeoutMs: 10_000 } } });
+  assert.equal(
+    Object.values(client.interceptors).map((i) => i.name),
+    ['error-map', 'timeout', 'retry-429', 'auth-token', 'rate-limit'],
+  );
+  const call = rejects(client.$fetch('/v2/event-details', { query: { ids: 'evt_000001_1' } }));
+  await clock.advance(10_000);
+  const error = await call;
+  assert.ok(isTimeoutError(error), String(error));
+  assert.is((error as { timeoutMs?: number }).timeoutMs, 10_000);
+  assert.equal(of('error:mapped'), [
+    { method: 'GET', url: 'https://acme.cyberhaven.io/v2/event-details', status: undefined, code: 'ERR_SLUICE_TIMEOUT' },
+  ]);
+  await client.close();
+});
+
+test('errors.timeoutMs must be a positive number, and is named when it is not', () => {
+  throwsNaming(
+    create({ baseUrl: 'https://a.example', errors: { timeoutMs: 0 } }),
+    RangeError,
+    /`errors.timeoutMs` must be a positive number, got 0/,
+  );
+  throwsNaming(create({ baseUrl: 'https://a.example', errors: { timeoutMs: Number.NaN } }), RangeError, /`errors.timeoutMs`/);
 });
 
 test('auth overrides reach auth-token: a key expiring soon is reported', async () => {

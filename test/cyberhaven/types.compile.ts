@@ -34,3 +34,10 @@ createCyberhavenClient({ baseUrl: 'https://acme.cyberhaven.io', apiKey: 'k', aut
 
 // @ts-expect-error rules is an array of { limit, windowMs }
 createCyberhavenClient({ baseUrl: 'https://acme.cyberhaven.io', apiKey: 'k', rateLimit: { rules: { limit: 1 } } });
+
+// errors takes error-map's options and the preset's deadline.
+createCyberhavenClient({ baseUrl: 'https://acme.cyberhaven.io', apiKey: 'k', errors: { keepResponse: true, timeoutMs: 30_000 } });
+void (client.interceptors.timeout satisfies { name: string } | undefined);
+
+// @ts-expect-error timeoutMs is a number of milliseconds
+createCyberhavenClient({ baseUrl: 'https://acme.cyberhaven.io', apiKey: 'k', errors: { timeoutMs: '30s' } });

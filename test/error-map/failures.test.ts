@@ -1,9 +1,7 @@
-import { ClosedError, type Interceptor } from '@sluice/core';
-import { errorMap, isNetworkError, isTimeoutError, NetworkError, TimeoutError } from '@sluice/error-map';
-import { retry429 } from '@sluice/retry-429';
+import { ClosedError } from '@sluice/core';
+import { errorMap, isNetworkError, isTimeoutError, NetworkError } from '@sluice/error-map';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { noUnhandledRejections, rejects, track } from '../helpers/index.js';
 import { caught, setup, URL_ITEMS } from './helpers.js';
 
 test('a transport TypeError becomes NetworkError, with the original as cause', async () => {
@@ -58,74 +56,6 @@ test("sluice's own errors and other errors pass through unchanged", async () => 
   s.transport.queue(closed, bug);
   assert.is(await caught(s.fetch(URL_ITEMS)), closed);
   assert.is(await caught(s.fetch(URL_ITEMS)), bug);
-});
-
-test('timeoutMs rejects with TimeoutError when the call, waits included, outlasts it', async () => {
-  await noUnhandledRejections(async () => {
-    const s = setup({ timeoutMs: 10_000 }, [retry429({ random: () => 0.5 })]);
-    s.transport.queue(new Response('', { status: 429, headers: { 'retry-after': '30' } }));
-    const call = track(s.fetch(URL_ITEMS));
-    await s.clock.advance(9_999);
-    assert.not.ok(call.settled());
-    await s.clock.advance(1);
-    const error = (await rejects(call.promise, TimeoutError)) as TimeoutError;
-    assert.is(error.code, 'ERR_SLUICE_TIMEOUT');
-    assert.is(error.timeoutMs, 10_000);
-    assert.is(error.message, 'timed out after 10000 ms: GET https://api.example/v2/items');
-    assert.ok(isTimeoutError(error));
-    await s.clock.flush();
-    assert.is(s.clock.pending, 0, "retry-429's wait was released by the same signal");
-    assert.is(s.transport.calls.length, 1);
-    assert.equal(s.of('error:mapped'), [{ method: 'GET', url: URL_ITEMS, status: undefined, code: 'ERR_SLUICE_TIMEOUT' }]);
-  });
-});
-
-test('timeoutMs holds even when something below ignores the signal', async () => {
-  const stuck: Interceptor = { name: 'stuck', handle: () => new Promise<Response>(() => {}) };
-  const s = setup({ timeoutMs: 500 }, [stuck]);
-  const call = track(s.fetch(URL_ITEMS));
-  await s.clock.advance(500);
-  await rejects(call.promise, TimeoutError);
-});
-
-test('timeoutMs frees its timer as soon as the response arrives', async () => {
-  const s = setup({ timeoutMs: 5000 });
-  s.transport.queue(new Response('ok'));
-  assert.is((await s.fetch(URL_ITEMS)).status, 200);
-  assert.is(s.clock.pending, 0);
-});
-
-test('the response body is still readable after timeoutMs let it through', async () => {
-  const s = setup({ timeoutMs: 5000 });
-  s.transport.queue(new Response('payload'));
-  const response = await s.fetch(URL_ITEMS);
-  await s.clock.advance(10_000);
-  assert.is(await response.text(), 'payload');
-});
-
-test("with timeoutMs, the caller's abort still wins and stays its reason", async () => {
-  const s = setup({ timeoutMs: 5000 }, [retry429()]);
-  s.transport.queue(new Response('', { status: 429, headers: { 'retry-after': '3' } }));
-  const controller = new AbortController();
-  const call = track(s.fetch(URL_ITEMS, { signal: controller.signal }));
-  await s.clock.advance(1000);
-  controller.abort('cancelled');
-  assert.is(await rejects(call.promise), 'cancelled');
-  await s.clock.flush();
-  assert.is(s.clock.pending, 0);
-});
-
-test('timeoutMs keeps a streamed request body intact', async () => {
-  const s = setup({ timeoutMs: 5000 });
-  s.transport.queue(new Response('ok'));
-  const body = new ReadableStream<Uint8Array>({
-    start(controller) {
-      controller.enqueue(new TextEncoder().encode('streamed'));
-      controller.close();
-    },
-  });
-  await s.fetch(URL_ITEMS, { method: 'POST', body, duplex: 'half' } as RequestInit);
-  assert.is(s.transport.calls[0]?.text, 'streamed');
 });
 
 test('errorMap() is usable with no options and no timer exists before a call', () => {

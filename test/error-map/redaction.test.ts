@@ -2,6 +2,7 @@ import { authToken } from '@sluice/auth-token';
 import { compose, type Interceptor } from '@sluice/core';
 import { createFakeTransport, createTestClock, json, type RecordedCall } from '@sluice/core/testing';
 import { errorMap, type HttpError, isHttpError } from '@sluice/error-map';
+import { timeout } from '@sluice/error-map/timeout';
 import { retry429 } from '@sluice/retry-429';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -43,7 +44,7 @@ function api(status: number) {
 function pipeline(status: number, extra: Interceptor[] = []) {
   const clock = createTestClock();
   const transport = createFakeTransport({ clock }).fallback(api(status));
-  const fetch = compose([errorMap({ timeoutMs: 60_000 }), retry429(), authToken({ apiKey: KEY, baseUrl: API }), ...extra], {
+  const fetch = compose([errorMap(), timeout({ ms: 60_000 }), retry429(), authToken({ apiKey: KEY, baseUrl: API }), ...extra], {
     fetch: transport.fetch,
     clock,
   });

@@ -1,6 +1,7 @@
 import { type AuthTokenInterceptor, authToken } from '@sluice/auth-token';
 import { compose, type EventBus, type Interceptor, type SluiceFetch } from '@sluice/core';
 import { errorMap } from '@sluice/error-map';
+import { timeout } from '@sluice/error-map/timeout';
 import { type RateLimiter, rateLimit } from '@sluice/rate-limit';
 import { retry429 } from '@sluice/retry-429';
 import { type $Fetch, ofetch } from 'ofetch';
@@ -32,7 +33,7 @@ export {
 } from '@sluice/error-map';
 export { isQueueFullError, isQueueTimeoutError, QueueFullError, QueueTimeoutError } from '@sluice/rate-limit';
 export { isPaginationError, PaginationError } from './errors.js';
-export { type CyberhavenOptions, cyberhavenDefaults, cyberhavenEndpoint } from './options.js';
+export { type CyberhavenErrorOptions, type CyberhavenOptions, cyberhavenDefaults, cyberhavenEndpoint } from './options.js';
 export type { ListBody, PaginateOptions } from './paginate.js';
 
 export interface CyberhavenClient {
@@ -44,9 +45,10 @@ export interface CyberhavenClient {
   readonly $fetch: $Fetch;
   /** Every item of a list endpoint (`POST`, `page_request`/`page_response` paging), fetched page by page as you iterate. */
   paginate<T = Record<string, unknown>>(path: string, body?: ListBody, options?: PaginateOptions): AsyncGenerator<T, void, undefined>;
-  /** The interceptors, in pipeline order (outermost first): `auth.rotate()`, `rateLimit.stats()`. */
+  /** The interceptors, in pipeline order (outermost first): `auth.rotate()`, `rateLimit.stats()`. `timeout` only with `errors.timeoutMs`. */
   readonly interceptors: {
     readonly errors: Interceptor;
+    readonly timeout?: Interceptor;
     readonly retry: Interceptor;
     readonly auth: AuthTokenInterceptor;
     readonly rateLimit: RateLimiter;
@@ -58,11 +60,14 @@ export interface CyberhavenClient {
 /**
  * A client for the Cyberhaven v2 API: `[errorMap(), retry429(), authToken(), rateLimit()]` composed with the API's
  * documented defaults, so a 429 is retried through a fresh token and counted again, and only the final outcome is mapped.
+ * With `errors.timeoutMs`, `timeout()` goes right after `errorMap()`, so the deadline covers retries, queueing and the token exchange.
  */
 export function createCyberhavenClient(options: CyberhavenOptions): CyberhavenClient {
   const o = resolveOptions(options);
+  const { timeoutMs, ...errors } = o.errors;
   const interceptors = Object.freeze({
-    errors: errorMap(o.errors),
+    errors: errorMap(errors),
+    ...(timeoutMs === undefined ? {} : { timeout: timeout({ ms: timeoutMs }) }),
     retry: retry429(o.retry),
     auth: authToken({ ...o.auth, apiKey: o.apiKey, baseUrl: o.origin }),
     rateLimit: rateLimit(o.rateLimit),

@@ -4,6 +4,12 @@ import type { ErrorMapOptions } from '@sluice/error-map';
 import type { RateLimitOptions } from '@sluice/rate-limit';
 import type { Retry429Options } from '@sluice/retry-429';
 
+/** error-map's options, plus the deadline the preset puts right inside it. */
+export interface CyberhavenErrorOptions extends ErrorMapOptions {
+  /** Limit for the whole call, retries, queueing and the token exchange included, until the response arrives; then `TimeoutError` (`timeout({ ms })` from `@sluice/error-map/timeout`). @default undefined (none) */
+  timeoutMs?: number;
+}
+
 export interface CyberhavenOptions {
   /** The tenant's URL, e.g. `https://acme.cyberhaven.io`; a `/v2` path is accepted and dropped. `https:` unless loopback. */
   baseUrl: string | URL;
@@ -19,8 +25,8 @@ export interface CyberhavenOptions {
   rateLimit?: RateLimitOptions;
   /** retry-429 options over the preset's. @default `{}` (retry-429's defaults) */
   retry?: Retry429Options;
-  /** error-map options over the preset's. @default `{}` (error-map's defaults) */
-  errors?: ErrorMapOptions;
+  /** error-map options over the preset's, and `timeoutMs` for the deadline. @default `{}` (error-map's defaults, no deadline) */
+  errors?: CyberhavenErrorOptions;
   /** Interceptors placed after rate-limit, next to the transport, such as `monitor()`: they see every request sent. @default [] */
   inner?: readonly Interceptor[];
 }
@@ -47,7 +53,7 @@ export const cyberhavenDefaults = Object.freeze({
   }),
   retry: Object.freeze({}),
   errors: Object.freeze({}),
-}) satisfies { auth: Partial<AuthTokenOptions>; rateLimit: RateLimitOptions; retry: Retry429Options; errors: ErrorMapOptions };
+}) satisfies { auth: Partial<AuthTokenOptions>; rateLimit: RateLimitOptions; retry: Retry429Options; errors: CyberhavenErrorOptions };
 
 const defined = <T extends object>(value: T | undefined): Partial<T> =>
   Object.fromEntries(Object.entries(value ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
@@ -82,15 +88,24 @@ function originOf(baseUrl: unknown): string {
 export function resolveOptions(options: CyberhavenOptions) {
   if (typeof options !== 'object' || options === null)
     throw new TypeError('`createCyberhavenClient()` needs an options object with `baseUrl` and `apiKey`');
+  const origin = originOf(options.baseUrl);
+  const auth = { ...cyberhavenDefaults.auth, ...section('auth', options.auth) };
+  const rateLimit = { ...cyberhavenDefaults.rateLimit, ...section('rateLimit', options.rateLimit) };
+  const retry = { ...cyberhavenDefaults.retry, ...section('retry', options.retry) };
+  const errors = { ...cyberhavenDefaults.errors, ...section('errors', options.errors) };
+  // Checked here so the message names the preset's option, not `timeout()`'s `ms`.
+  const { timeoutMs } = errors;
+  if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs > 0))
+    throw new RangeError(`\`errors.timeoutMs\` must be a positive number, got ${String(timeoutMs)}`);
   return {
-    origin: originOf(options.baseUrl),
+    origin,
     apiKey: options.apiKey,
     fetch: options.fetch,
     clock: options.clock,
-    auth: { ...cyberhavenDefaults.auth, ...section('auth', options.auth) },
-    rateLimit: { ...cyberhavenDefaults.rateLimit, ...section('rateLimit', options.rateLimit) },
-    retry: { ...cyberhavenDefaults.retry, ...section('retry', options.retry) },
-    errors: { ...cyberhavenDefaults.errors, ...section('errors', options.errors) },
+    auth,
+    rateLimit,
+    retry,
+    errors,
     inner: options.inner ?? [],
   };
 }

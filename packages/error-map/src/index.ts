@@ -10,8 +10,8 @@ import {
   RateLimitError,
   ServerError,
 } from './errors/http.js';
-import { NetworkError, TimeoutError } from './errors/transport.js';
-import { sendWithin } from './timeout.js';
+import { NetworkError } from './errors/transport.js';
+import { isTimeoutError } from './guards.js';
 
 export {
   AuthenticationError,
@@ -51,8 +51,6 @@ export interface ErrorMapOptions {
   maxBodyBytes?: number;
   /** Response headers that carry a request id; the first present wins. @default ['x-request-id', 'request-id', 'x-correlation-id', 'x-amzn-requestid', 'cf-ray'] */
   requestIdHeaders?: readonly string[];
-  /** Limit for the whole call, retries and waits included, until the response arrives; then `TimeoutError`. @default undefined (none) */
-  timeoutMs?: number;
 }
 
 export const errorMapDefaults = Object.freeze({
@@ -60,7 +58,7 @@ export const errorMapDefaults = Object.freeze({
   keepResponse: false,
   maxBodyBytes: 65_536,
   requestIdHeaders: Object.freeze(['x-request-id', 'request-id', 'x-correlation-id', 'x-amzn-requestid', 'cf-ray']),
-}) satisfies Required<Omit<ErrorMapOptions, 'classify' | 'timeoutMs'>>;
+}) satisfies Required<Omit<ErrorMapOptions, 'classify'>>;
 
 const byStatus: Record<number, HttpErrorClass> = {
   401: AuthenticationError,
@@ -82,10 +80,8 @@ export function errorMap(options: ErrorMapOptions = {}): Interceptor {
     maxBodyBytes = errorMapDefaults.maxBodyBytes,
     requestIdHeaders = errorMapDefaults.requestIdHeaders,
     classify,
-    timeoutMs,
   } = options;
   check('maxBodyBytes', Number.isInteger(maxBodyBytes) && maxBodyBytes >= 0, 'a non-negative integer', maxBodyBytes);
-  check('timeoutMs', timeoutMs === undefined || (Number.isFinite(timeoutMs) && timeoutMs > 0), 'a positive number', timeoutMs);
   check('classify', classify === undefined || typeof classify === 'function', 'a function', classify);
   check('requestIdHeaders', Array.isArray(requestIdHeaders), 'an array of header names', requestIdHeaders);
   for (const [status, Class] of Object.entries(statuses))
@@ -98,19 +94,10 @@ export function errorMap(options: ErrorMapOptions = {}): Interceptor {
     return error;
   };
 
-  // A rejection from below: an abort rejects with the signal's reason, whatever broke below; sluice's own errors
-  // pass unchanged; a TypeError from below is the transport failing.
-  const failed = (ctx: Context, request: Request, error: unknown): never => {
-    if (request.signal.aborted) throw request.signal.reason;
-    if (error instanceof TimeoutError) throw mapped(ctx, request, error);
-    if ((error as Error | null)?.name !== 'TypeError') throw error;
-    throw mapped(ctx, request, new NetworkError(request.method, describeUrl(request.url), { cause: error }));
-  };
-
   const toError = async (ctx: Context, request: Request, response: Response) => {
     const { status, headers } = response;
     const now = ctx.clock.now();
-    const body = keepResponse && !classify ? undefined : await readBody(keepResponse ? response.clone() : response, maxBodyBytes);
+    const body = keepResponse ? classify && (await readBody(response.clone(), maxBodyBytes)) : await readBody(response, maxBodyBytes);
     // Below 400 only a status listed in `statuses` gets here, so `classes` has it.
     const Class = classify?.({ status, headers, body }) ?? classes[status] ?? (status < 500 ? ClientError : ServerError);
     const retryAfterMs = serverDelay(headers, now, Class === RateLimitError || Class.prototype instanceof RateLimitError);
@@ -133,11 +120,15 @@ export function errorMap(options: ErrorMapOptions = {}): Interceptor {
     async handle(request, next, ctx) {
       let response: Response;
       try {
-        response = await (timeoutMs === undefined
-          ? next(request)
-          : sendWithin(timeoutMs, request, next, ctx.clock, describeUrl(request.url)));
+        response = await next(request);
       } catch (error) {
-        return failed(ctx, request, error);
+        // An abort rejects with the signal's reason, whatever broke below; a `TimeoutError` (from `timeout()` below,
+        // by its code: any copy of this package) is mapped; sluice's own errors pass unchanged; a TypeError from
+        // below is the transport failing.
+        if (request.signal.aborted) throw request.signal.reason;
+        if (isTimeoutError(error)) throw mapped(ctx, request, error);
+        if ((error as Error | null)?.name !== 'TypeError') throw error;
+        throw mapped(ctx, request, new NetworkError(request.method, describeUrl(request.url), { cause: error }));
       }
       // The path of every answer that is no error: one comparison, nothing allocated.
       if (response.status < 400 && !classes[response.status]) return response;

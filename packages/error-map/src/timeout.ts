@@ -1,31 +1,40 @@
-import { type Clock, raceAbort } from '@sluice/core';
+import { type Interceptor, raceAbort } from '@sluice/core';
+import { describeUrl } from '@sluice/core/http';
 import { TimeoutError } from './errors/transport.js';
 
+export interface TimeoutOptions {
+  /** Limit for the whole call below, retries, queueing and the token exchange included, until the response arrives; then `TimeoutError`. Required. */
+  ms: number;
+}
+
 /**
- * Sends `request` below with a signal that the caller's abort and the timer both end, so every wait below
- * (retry pauses, rate-limit queues) is released when the time is up; rejects with `TimeoutError` even when
- * something below ignores the signal.
+ * A deadline for the whole call: sends the request below with a signal that the caller's abort and the timer
+ * both end, so every wait below (retry pauses, rate-limit queues) is released when the time is up; rejects with
+ * `TimeoutError` even when something below ignores the signal. Place it directly after `errorMap()`, which then
+ * maps the `TimeoutError` (emits `error:mapped`).
  */
-export async function sendWithin(
-  timeoutMs: number,
-  request: Request,
-  next: (request: Request) => Promise<Response>,
-  clock: Clock,
-  url: string,
-): Promise<Response> {
-  const inner = new AbortController();
-  // Aborted once the call settles: it ends the timer and removes the listener on the caller's signal.
-  const done = new AbortController();
-  const caller = request.signal;
-  caller.addEventListener('abort', () => inner.abort(caller.reason), { signal: done.signal });
-  clock.sleep(timeoutMs, done.signal).then(
-    () => inner.abort(new TimeoutError(request.method, url, timeoutMs)),
-    () => {},
-  );
-  try {
-    // raceAbort settles with the signal's reason as soon as it aborts, even if something below ignores it.
-    return await raceAbort(next(new Request(request, { signal: inner.signal })), inner.signal);
-  } finally {
-    done.abort();
-  }
+export function timeout(options: TimeoutOptions): Interceptor {
+  const ms = options?.ms;
+  if (!(Number.isFinite(ms) && ms > 0)) throw new RangeError(`\`ms\` must be a positive number, got ${String(ms)}`);
+
+  return {
+    name: 'timeout',
+    async handle(request, next, ctx) {
+      const inner = new AbortController();
+      // Aborted once the call settles: it ends the timer and removes the listener on the caller's signal.
+      const done = new AbortController();
+      const caller = request.signal;
+      caller.addEventListener('abort', () => inner.abort(caller.reason), { signal: done.signal });
+      ctx.clock.sleep(ms, done.signal).then(
+        () => inner.abort(new TimeoutError(request.method, describeUrl(request.url), ms)),
+        () => {},
+      );
+      try {
+        // raceAbort settles with the signal's reason as soon as it aborts, even if something below ignores it.
+        return await raceAbort(next(new Request(request, { signal: inner.signal })), inner.signal);
+      } finally {
+        done.abort();
+      }
+    },
+  };
 }

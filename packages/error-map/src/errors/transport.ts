@@ -16,7 +16,7 @@ export class NetworkError extends SluiceError {
   }
 }
 
-/** error-map's own `timeoutMs` ran out before a response arrived (retries and waits included). */
+/** The deadline of `timeout()` (`@sluice/error-map/timeout`) ran out before a response arrived (retries and waits included). */
 export class TimeoutError extends SluiceError {
   override name = 'TimeoutError';
   declare readonly method: string;
