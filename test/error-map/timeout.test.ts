@@ -1,7 +1,7 @@
 import { compose, type Interceptor, SluiceError } from '@sluice/core';
 import { createTestClock } from '@sluice/core/testing';
-import { isTimeoutError, TimeoutError } from '@sluice/error-map';
-import { timeout } from '@sluice/error-map/timeout';
+import { isTimeoutError } from '@sluice/error-map';
+import { TimeoutError, timeout } from '@sluice/error-map/timeout';
 import { retry429 } from '@sluice/retry-429';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';

@@ -29,8 +29,8 @@ export {
   PermissionError,
   RateLimitError,
   ServerError,
-  TimeoutError,
 } from '@sluice/error-map';
+export { TimeoutError } from '@sluice/error-map/timeout';
 export { isQueueFullError, isQueueTimeoutError, QueueFullError, QueueTimeoutError } from '@sluice/rate-limit';
 export { isPaginationError, PaginationError } from './errors.js';
 export { type CyberhavenErrorOptions, type CyberhavenOptions, cyberhavenDefaults, cyberhavenEndpoint } from './options.js';

@@ -1,6 +1,7 @@
 import { hasCode } from '@sluice/core';
 import { AuthenticationError, ClientError, NotFoundError, PermissionError, RateLimitError, ServerError } from './errors/http.js';
-import type { NetworkError, TimeoutError } from './errors/transport.js';
+import type { NetworkError } from './errors/transport.js';
+import type { TimeoutError } from './timeout.js';
 
 // By stable `code` and the sluice brand, never `instanceof`: an error made by the CJS copy of this package
 // still passes the guard of the ESM copy.

@@ -25,7 +25,7 @@ export {
   RateLimitError,
   ServerError,
 } from './errors/http.js';
-export { NetworkError, TimeoutError } from './errors/transport.js';
+export { NetworkError } from './errors/transport.js';
 export type { ErrorMappedEvent } from './events.js';
 export * from './guards.js';
 

@@ -1,6 +1,22 @@
-import { type Interceptor, raceAbort } from '@sluice/core';
+import { type Interceptor, raceAbort, SluiceError } from '@sluice/core';
 import { describeUrl } from '@sluice/core/http';
-import { TimeoutError } from './errors/transport.js';
+
+/** The deadline of `timeout()` (`@sluice/error-map/timeout`) ran out before a response arrived (retries and waits included). */
+export class TimeoutError extends SluiceError {
+  override name = 'TimeoutError';
+  declare readonly method: string;
+  declare readonly url: string;
+  declare readonly timeoutMs: number;
+
+  constructor(method: string, url: string, timeoutMs: number) {
+    super('ERR_SLUICE_TIMEOUT', `timed out after ${timeoutMs} ms: ${method} ${url}`);
+    Object.assign(this, { method, url, timeoutMs });
+  }
+
+  protected override safeFields(): readonly string[] {
+    return ['method', 'url', 'timeoutMs'];
+  }
+}
 
 export interface TimeoutOptions {
   /** Limit for the whole call below, retries, queueing and the token exchange included, until the response arrives; then `TimeoutError`. Required. */
