@@ -1,69 +1,68 @@
 // 2. Requests per second over loopback HTTP to a local node:http server in its own process, one request at a time
 // and 64 at a time. Each client uses what it uses by default on Node: fetch (undici) for raw fetch, ky, ofetch
-// and sluice; axios its http adapter; Azure its Node http client.
-// Usage: node --expose-gc test/bench/loopback.mjs [--quick]
+// and sluice; axios its http adapter; Azure its Node http client. Each sample is one contender alone in a fresh
+// process (loopback-client.mjs) after its own warm-up; rounds run every contender once, in a rotated order.
+// Usage: node --expose-gc test/bench/loopback.mjs [--quick] [--only "raw fetch,sluice"]
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { performance } from 'node:perf_hooks';
-import { fmt, gc, loadSluice, log, quick, report, summary, table } from './common.mjs';
-import { CONTENDERS, checkJob, createContender } from './contenders.mjs';
+import { arg, fmt, loadSluice, log, quick, report, summary, table } from './common.mjs';
+import { CONTENDERS, checkJob } from './contenders.mjs';
+import { modes, rounds, warmUp, world } from './loopback-plan.mjs';
 
-const s = await loadSluice();
-const sluiceOptions = { rateLimit: { rules: [{ limit: Infinity, windowMs: 60_000 }], concurrency: Infinity } };
-
-const child = spawn(process.execPath, [new URL('./http-server.mjs', import.meta.url).pathname], { stdio: ['ignore', 'pipe', 'inherit'] });
-const [chunk] = await once(child.stdout, 'data');
+const only = arg('only')?.split(',');
+const names = only ? CONTENDERS.filter((name) => name === 'raw fetch' || only.includes(name)) : CONTENDERS;
+const server = spawn(process.execPath, [new URL('./http-server.mjs', import.meta.url).pathname], { stdio: ['ignore', 'pipe', 'inherit'] });
+const [chunk] = await once(server.stdout, 'data');
 const base = `http://127.0.0.1:${String(chunk).trim()}`;
-const spec = { url: `${base}/v2/items` };
+
+/** Runs one contender in a fresh process; resolves with its samples per mode. */
+async function runClient(name) {
+  const client = spawn(
+    process.execPath,
+    ['--expose-gc', new URL('./loopback-client.mjs', import.meta.url).pathname, name, base, ...(quick ? ['--quick'] : [])],
+    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, FORCE_COLOR: '0' } },
+  );
+  let out = '';
+  client.stdout.on('data', (data) => (out += data));
+  const [code] = await once(client, 'close');
+  if (code !== 0) throw new Error(`loopback client ${name} exited with ${code}`);
+  return JSON.parse(out.trim().split('\n').at(-1));
+}
 
 try {
-  const world = (fetch) => ({ base, fetch, retries: 3, sluice: { packages: s, ...sluiceOptions } });
-  for (const name of CONTENDERS) await checkJob(name, (fetch) => world(fetch));
-  // Over HTTP: axios and Azure keep their own Node transports (null), the others the global fetch (undefined).
-  const contenders = Object.fromEntries(
-    CONTENDERS.map((name) => [name, createContender(name, world(name === 'axios' || name === 'azure' ? null : undefined))]),
-  );
-
-  const modes = [
-    { name: 'sequential', parallel: 1, n: quick ? 200 : 500 },
-    { name: '64 in parallel', parallel: 64, n: quick ? 640 : 1_920 },
-  ];
-  const rounds = quick ? 3 : 5;
-
-  async function rate(contender, { parallel, n }) {
-    const per = n / parallel;
-    const worker = async () => {
-      for (let i = 0; i < per; i++) await contender.send(spec);
-    };
-    const start = performance.now();
-    await Promise.all(Array.from({ length: parallel }, worker));
-    return (n * 1000) / (performance.now() - start);
+  const s = await loadSluice();
+  for (const name of names) await checkJob(name, (fetch) => world(base, s, name, fetch));
+  await runClient('raw fetch'); // warms the server's own code; discarded
+  const samples = Object.fromEntries(names.map((name) => [name, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (const name of names.map((_, i) => names[(i + round) % names.length])) samples[name].push(await runClient(name));
+    for (const mode of modes)
+      log(
+        `loopback ${mode.name} round ${round + 1}/${rounds}: ${names.map((name) => `${name} ${fmt.int(samples[name][round][mode.name].rps)}/s`).join(', ')}`,
+      );
   }
 
   const sections = [];
   const goals = [];
   for (const mode of modes) {
-    for (const name of CONTENDERS) await rate(contenders[name], { parallel: mode.parallel, n: Math.min(mode.n, 640) }); // warm-up
-    const samples = Object.fromEntries(CONTENDERS.map((name) => [name, []]));
-    for (let round = 0; round < rounds; round++) {
-      const order = CONTENDERS.map((_, i) => CONTENDERS[(i + round) % CONTENDERS.length]);
-      for (const name of order) {
-        gc();
-        samples[name].push(await rate(contenders[name], mode));
-      }
-      log(
-        `loopback ${mode.name} round ${round + 1}/${rounds}: ${CONTENDERS.map((name) => `${name} ${fmt.int(samples[name].at(-1))}/s`).join(', ')}`,
-      );
-    }
-    const ratio = (name) => summary(samples[name].map((r, i) => r / samples['raw fetch'][i]));
-    const rows = CONTENDERS.map((name) => {
-      const rps = summary(samples[name]);
+    const of = (name, field) => samples[name].map((sample) => sample[mode.name][field]);
+    const ratio = (name) => summary(of(name, 'rps').map((r, i) => r / of('raw fetch', 'rps')[i]));
+    const rows = names.map((name) => {
+      const rps = summary(of(name, 'rps'));
       const r = ratio(name);
-      return [name, fmt.int(rps.median), `${fmt.int(rps.min)} – ${fmt.int(rps.max)}`, fmt.x(r.median), `${fmt.x(r.min)} – ${fmt.x(r.max)}`];
+      const cpu = summary(of(name, 'cpuUs'));
+      return [
+        name,
+        fmt.int(rps.median),
+        `${fmt.int(rps.min)} – ${fmt.int(rps.max)}`,
+        fmt.x(r.median),
+        `${fmt.x(r.min)} – ${fmt.x(r.max)}`,
+        fmt.int(cpu.median),
+      ];
     });
-    sections.push(
-      `**${mode.name}** (${rounds} rounds of ${fmt.int(mode.n)} requests)\n\n${table(['contender', 'requests/s (median)', 'min – max', 'ratio to raw fetch', 'ratio min – max'], rows)}`,
-    );
+    const header = ['contender', 'requests/s (median)', 'min – max', 'ratio to raw fetch', 'ratio min – max', 'client CPU µs/request'];
+    sections.push(`**${mode.name}** (${rounds} rounds of ${fmt.int(mode.n)} requests)\n\n${table(header, rows)}`);
+    if (!names.includes('sluice')) continue;
     const r = ratio('sluice');
     goals.push({
       goal: `Loopback throughput, ${mode.name}: at least 0.95x raw fetch`,
@@ -71,16 +70,18 @@ try {
       met: r.median >= 0.95,
     });
   }
-  for (const c of Object.values(contenders)) await c.close?.();
+  const warm = warmUp
+    .map(({ parallel, n }) => `${fmt.int(n)} ${parallel === 1 ? 'one at a time' : `${parallel} at a time`}`)
+    .join(', then ');
   report({
     title: '2. Throughput over loopback HTTP',
     markdown: [
-      'A node:http server in a child process answers at once with a small JSON body (keep-alive). raw fetch, ky, ofetch and sluice use the global fetch (undici); axios its default http adapter; Azure its default Node http client. Ratio to raw fetch taken within each round.',
+      `A node:http server in its own process answers at once with a small JSON body (keep-alive). raw fetch, ky, ofetch and sluice use the global fetch (undici); axios its default http adapter; Azure its default Node http client. Each sample is one contender alone in a fresh Node process, timed after its own untimed warm-up (${warm}); each round runs every contender once, in a rotated order, and the ratio to raw fetch is taken within each round. Client CPU: the client process's CPU time (all threads) per request, median over rounds.`,
       '',
       sections.join('\n\n'),
     ].join('\n'),
     goals,
   });
 } finally {
-  child.kill('SIGTERM');
+  server.kill('SIGTERM');
 }
