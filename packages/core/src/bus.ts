@@ -36,20 +36,19 @@ type AnyHandler = (...args: never[]) => void;
 export function createBus(): EventBus {
   const emitter = mitt<Record<string, unknown>>();
   const all = emitter.all as unknown as Map<string, AnyHandler[]>;
-  const count = (type: string) => all.get(type)?.length ?? 0;
 
   // mitt's own emit stops at the first throwing listener; ours isolates each one.
   // Listeners are copied before the calls (one may unsubscribe another); with none, an event costs two lookups.
   const notify = (type: string, listeners: AnyHandler[] | undefined, wildcard: boolean, payload: unknown) => {
-    if (!listeners?.length) return;
-    for (const listener of listeners.slice() as ((...a: unknown[]) => void)[]) {
-      try {
-        if (wildcard) listener(type, payload);
-        else listener(payload);
-      } catch (error) {
-        if (type !== 'bus:listener-error') emit('bus:listener-error', { event: type, error });
+    if (listeners)
+      for (const listener of listeners.slice() as ((...a: unknown[]) => void)[]) {
+        try {
+          if (wildcard) listener(type, payload);
+          else listener(payload);
+        } catch (error) {
+          if (type !== 'bus:listener-error') emit('bus:listener-error', { event: type, error });
+        }
       }
-    }
   };
   const emit = (type: string, payload: unknown) => {
     notify(type, all.get(type), false, payload);
@@ -63,7 +62,7 @@ export function createBus(): EventBus {
     },
     off: emitter.off,
     emit,
-    listens: (type) => count(type) + count('*') > 0,
+    listens: (type) => !!(all.get(type)?.length || all.get('*')?.length),
     clear: () => all.clear(),
   } as EventBus;
 }

@@ -21,9 +21,6 @@ export interface SluiceFetch {
   close(): Promise<void>;
 }
 
-const isResponse = (value: unknown): value is Response =>
-  typeof (value as Response | undefined)?.status === 'number' && typeof (value as Response).headers === 'object';
-
 /** Settles with `result`, or with the signal's reason the moment it aborts, whichever comes first. */
 export function raceAbort<T>(result: Promise<T>, signal: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
@@ -46,8 +43,7 @@ export function compose(interceptors: readonly Interceptor[], options: ComposeOp
   // Spreading throws a TypeError for a list that is not iterable.
   const list = [...interceptors];
   list.forEach((i, n) => {
-    if (typeof i?.name !== 'string' || typeof i.handle !== 'function')
-      throw new TypeError(`interceptors[${n}] needs a name and a handle()`);
+    if (typeof i?.name !== 'string' || typeof i.handle !== 'function') throw new TypeError(`interceptors[${n}] needs a name and handle()`);
   });
   const ownBus = options.bus === undefined;
   const bus = options.bus ?? createBus();
@@ -60,23 +56,29 @@ export function compose(interceptors: readonly Interceptor[], options: ComposeOp
   }
   let closing: Promise<void> | undefined;
 
-  const send = (request: Request) => (transport ? transport(request) : globalThis.fetch(request));
+  // The platform's fetch copies a Request, and in Node the copy follows the original's signal (a listener, a WeakRef and
+  // a finalizer per call). A request made here without the caller's signal can never abort: its copy need not follow.
+  const send = (request: Request, inert: AbortSignal | false) =>
+    transport
+      ? transport(request)
+      : globalThis.fetch(request, request.signal === inert && request.referrer === 'about:client' ? { signal: null } : undefined);
   // One check per interceptor, made once: a non-Response from handle() is an InterceptorError naming it.
   const checks = list.map((interceptor) => (response: Response) => {
-    if (isResponse(response)) return response;
-    throw new InterceptorError(interceptor.name, 'handle() must resolve with a Response');
+    // Duck-typed: a Response from another realm or fetch implementation is one too.
+    if (typeof response?.status === 'number' && response.headers) return response;
+    throw new InterceptorError(interceptor.name, 'handle() must resolve to a Response');
   });
 
   // One step of the onion: one promise per step, no wrapper (the overhead benchmark counts them).
-  const dispatch = (index: number, request: Request, ctx: Context): Promise<Response> => {
+  const dispatch = (index: number, request: Request, ctx: Context, inert: AbortSignal | false): Promise<Response> => {
     const interceptor = list[index];
     try {
       if (interceptor) {
-        const next: Next = (nextRequest, nextCtx) => dispatch(index + 1, nextRequest, nextCtx ?? ctx);
+        const next: Next = (nextRequest, nextCtx) => dispatch(index + 1, nextRequest, nextCtx ?? ctx, inert);
         return Promise.resolve(interceptor.handle(request, next, ctx)).then(checks[index]);
       }
       const ready = ctx.state.beforeSend?.(request) ?? request;
-      return ready instanceof Promise ? ready.then(send) : Promise.resolve(send(ready));
+      return ready instanceof Promise ? ready.then((r) => send(r, inert)) : Promise.resolve(send(ready, inert));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -99,7 +101,8 @@ export function compose(interceptors: readonly Interceptor[], options: ComposeOp
         bus,
         clock,
       };
-      result = dispatch(0, callerRequest ?? new Request(input, init), ctx);
+      const request = callerRequest ?? new Request(input, init);
+      result = dispatch(0, request, ctx, !signal && request.signal);
     } catch (error) {
       result = Promise.reject(error);
     }

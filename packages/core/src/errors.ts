@@ -15,7 +15,7 @@ export class SluiceError extends Error {
   readonly [BRAND] = true;
 
   constructor(code: string, message: string, options?: SluiceErrorOptions) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    super(message, options);
     this.code = code;
   }
 

@@ -1,5 +1,5 @@
 // setTimeout stores its delay as a signed 32-bit integer; longer waits are chained.
-const MAX_TIMER_MS = 2_147_483_647;
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** An abortable sleep on real timers (`Infinity` waits for the signal). Rejects with the signal's reason and clears its timer at once. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -21,6 +21,6 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       );
     };
     signal?.addEventListener('abort', onAbort, { once: true });
-    arm(Math.max(ms, 0) || 0);
+    arm(ms > 0 ? ms : 0);
   });
 }
