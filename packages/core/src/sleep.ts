@@ -21,6 +21,7 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       );
     };
     signal?.addEventListener('abort', onAbort, { once: true });
+    // biome-ignore lint/complexity/useMathMinMax: NaN must become 0, and Math.max(NaN, 0) is NaN.
     arm(ms > 0 ? ms : 0);
   });
 }
