@@ -58,10 +58,11 @@ export function compose(interceptors: readonly Interceptor[], options: ComposeOp
 
   // The platform's fetch copies a Request, and in Node the copy follows the original's signal (a listener, a WeakRef and
   // a finalizer per call). A request made here without the caller's signal can never abort: its copy need not follow.
-  const send = (request: Request, inert: AbortSignal | false) =>
+  // Compared by identity: reading `request.signal` would make Node build the signal.
+  const send = (request: Request, inert: Request | false) =>
     transport
       ? transport(request)
-      : globalThis.fetch(request, request.signal === inert && request.referrer === 'about:client' ? { signal: null } : undefined);
+      : globalThis.fetch(request, request === inert && request.referrer === 'about:client' ? { signal: null } : undefined);
   // One check per interceptor, made once: a non-Response from handle() is an InterceptorError naming it.
   const checks = list.map((interceptor) => (response: Response) => {
     // Duck-typed: a Response from another realm or fetch implementation is one too.
@@ -70,7 +71,7 @@ export function compose(interceptors: readonly Interceptor[], options: ComposeOp
   });
 
   // One step of the onion: one promise per step, no wrapper (the overhead benchmark counts them).
-  const dispatch = (index: number, request: Request, ctx: Context, inert: AbortSignal | false): Promise<Response> => {
+  const dispatch = (index: number, request: Request, ctx: Context, inert: Request | false): Promise<Response> => {
     const interceptor = list[index];
     try {
       if (interceptor) {
@@ -102,7 +103,7 @@ export function compose(interceptors: readonly Interceptor[], options: ComposeOp
         clock,
       };
       const request = callerRequest ?? new Request(input, init);
-      result = dispatch(0, request, ctx, !signal && request.signal);
+      result = dispatch(0, request, ctx, !signal && request);
     } catch (error) {
       result = Promise.reject(error);
     }
