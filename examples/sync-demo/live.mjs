@@ -90,6 +90,8 @@ export function watchEvents(events, log) {
   });
   events.on('auth:token-failed', (e) => {
     tokens.exchanging = false;
+    // close() at the end of the run ends a refresh ahead that was still in flight: not a failure of the exchange.
+    if (e.code === 'ERR_SLUICE_CLOSED') return log('token refresh in flight cancelled: the client is closing');
     log(`token exchange failed (${e.status ?? e.code})${e.delayMs === undefined ? '' : `, trying again in ${secs(e.delayMs)}`}`);
   });
   events.on('auth:token-invalidated', (e) => log(`token dropped (${e.reason}) after ${e.method ?? ''} ${e.url ? path(e.url) : ''}`));
