@@ -19,6 +19,8 @@ export const CONTENDERS = ['raw fetch', 'ky', 'ofetch', 'axios', 'azure', 'sluic
 export const PEERS = ['ky', 'ofetch', 'axios', 'azure'];
 export const API_KEY = 'mock_admin_key_0123456789';
 export const TOKEN_PATH = '/v2/auth/token/access';
+/** sluice's rate limiter in the pipeline but unable to bind: no rule that counts, no cap on requests in flight. */
+export const NON_BINDING_LIMIT = { rules: [{ limit: Infinity, windowMs: 60_000 }], concurrency: Infinity };
 
 /** What `fetch(input, init)` does before the network: a Request built from the arguments. */
 export const fetchOver = (transport) => (input, init) =>

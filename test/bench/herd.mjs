@@ -2,7 +2,7 @@
 // steady load (3 concurrent requests every second, 900 s tokens), against the simulator on virtual time.
 // Usage: node test/bench/herd.mjs [--quick]
 import { fmt, loadSluice, log, quick, report, table } from './common.mjs';
-import { createContender, overWire, TOKEN_PATH } from './contenders.mjs';
+import { createContender, NON_BINDING_LIMIT, overWire, TOKEN_PATH } from './contenders.mjs';
 import { installVirtualTime } from './vtime.mjs';
 
 const s = await loadSluice();
@@ -12,7 +12,6 @@ const HOURS = quick ? 0.5 : 2;
 const PER_SECOND = 3;
 const LATENCY = 20;
 const TTL = 900_000;
-const nonBinding = { rules: [{ limit: Infinity, windowMs: 60_000 }], concurrency: Infinity };
 
 const contenders = [
   { label: 'sluice (auth-token)', name: 'sluice' },
@@ -43,7 +42,7 @@ async function run(c, drive) {
       fetch: overWire(handler),
       retries: 3,
       refresher: c.refresher,
-      sluice: { packages: s, clock: vt.clock, rateLimit: nonBinding },
+      sluice: { packages: s, clock: vt.clock, rateLimit: NON_BINDING_LIMIT },
     });
     const result = await drive(vt, contender);
     const stats = server.stats();

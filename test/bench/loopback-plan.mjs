@@ -1,5 +1,6 @@
 // What the loopback benchmark (section 2) runs, shared by its parent (loopback.mjs) and its clients (loopback-client.mjs).
 import { quick } from './common.mjs';
+import { NON_BINDING_LIMIT } from './contenders.mjs';
 
 /** Samples per contender: each round runs every contender once, in a fresh process, in a rotated order. */
 export const rounds = quick ? 3 : 5;
@@ -23,9 +24,6 @@ export const modes = [
   { name: '64 in parallel', parallel: 64, n: quick ? 1_280 : 3_840 },
 ];
 
-// The limiter is in the pipeline but cannot bind: no rule that counts, no cap on requests in flight.
-const sluiceOptions = { rateLimit: { rules: [{ limit: Infinity, windowMs: 60_000 }], concurrency: Infinity } };
-
 /**
  * A contender's world: the global fetch (undici) for raw fetch, ky, ofetch and sluice; axios and Azure keep their
  * own Node http transports (null). `fetch` given: a transport for `checkJob`.
@@ -34,5 +32,5 @@ export const world = (base, packages, name, fetch) => ({
   base,
   fetch: fetch ?? (name === 'axios' || name === 'azure' ? null : undefined),
   retries: 3,
-  sluice: { packages, ...sluiceOptions },
+  sluice: { packages, rateLimit: NON_BINDING_LIMIT },
 });

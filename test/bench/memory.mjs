@@ -3,7 +3,7 @@
 // Needs --expose-gc. Usage: node --expose-gc test/bench/memory.mjs [--quick]
 
 import { fmt, loadSluice, log, quick, report, table } from './common.mjs';
-import { API_KEY } from './contenders.mjs';
+import { API_KEY, NON_BINDING_LIMIT } from './contenders.mjs';
 
 if (!globalThis.gc) throw new Error('run with node --expose-gc');
 const s = await loadSluice();
@@ -47,7 +47,7 @@ const pipeline = (rateLimitOptions, clock) =>
 
 // 1,000,000 requests, the limiter in place but not binding (as in the overhead benchmark).
 const REQUESTS = Number(process.env.BENCH_MEMORY_REQUESTS ?? (quick ? 100_000 : 1_000_000));
-const api = pipeline({ rules: [{ limit: Infinity, windowMs: 60_000 }], concurrency: Infinity });
+const api = pipeline(NON_BINDING_LIMIT);
 await drive(api, 20_000, () => `${BASE}/v2/items`); // warm-up: token cached, code optimised
 const before = await heap();
 const t0 = performance.now();

@@ -3,7 +3,7 @@
 // Usage: node --expose-gc test/bench/overhead.mjs [--quick] [--only <contender>] [--n <requests per sample>]
 
 import { arg, fmt, gc, loadSluice, log, quick, report, summary, table, timeSequential } from './common.mjs';
-import { CONTENDERS, checkJob, createContender, fetchOver } from './contenders.mjs';
+import { CONTENDERS, checkJob, createContender, fetchOver, NON_BINDING_LIMIT } from './contenders.mjs';
 
 const s = await loadSluice();
 const BASE = 'https://api.example';
@@ -14,8 +14,7 @@ const init = { status: 200, headers: { 'content-type': 'application/json' } };
 const transport = (request) => new Response(request.method === 'POST' ? TOKEN : '{"ok":true}', init);
 
 /** The rate limiter is in the pipeline but cannot bind: no rule counts and no endpoint is capped. */
-const sluiceOptions = { rateLimit: { rules: [{ limit: Infinity, windowMs: 60_000 }], concurrency: Infinity } };
-const world = (fetch) => ({ base: BASE, fetch, retries: 3, sluice: { packages: s, ...sluiceOptions } });
+const world = (fetch) => ({ base: BASE, fetch, retries: 3, sluice: { packages: s, rateLimit: NON_BINDING_LIMIT } });
 
 const only = arg('only');
 const names = only ? [only] : CONTENDERS;
