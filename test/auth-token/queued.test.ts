@@ -1,3 +1,4 @@
+import { json } from '@sluice/core/testing';
 import { rateLimit } from '@sluice/rate-limit';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -25,6 +26,133 @@ test('the send-time check leaves a still-valid token alone', async () => {
   await Promise.all(calls);
   assert.is(h.api.exchanges, 1);
   assert.equal(new Set(h.apiCalls().map((c) => c.headers.get('authorization'))), new Set(['Bearer tok-1']));
+});
+
+/** Each transport call as [path, ms since the first]. */
+const timeline = (h: ReturnType<typeof harness>) => {
+  const t0 = h.transport.calls[0]?.at ?? 0;
+  return h.transport.calls.map((c) => [new URL(c.url).pathname, c.at - t0]);
+};
+
+test('a call released by a 429 pause longer than the token’s life gives its slot to the exchange it waits for', async () => {
+  // The first call earns a 120 s pause; the two made meanwhile wait through it, and their 60 s token expires.
+  const h = harness({ lifetimeS: 60, after: [rateLimit({ rules: [{ limit: 2, windowMs: 10_000 }] })] });
+  let first = true;
+  h.api.intercept = () => {
+    if (!first) return undefined;
+    first = false;
+    return json({ error: 'rate limited' }, { status: 429, headers: { 'retry-after': '120' } });
+  };
+  assert.is((await h.fetch(`${API}/v2/items/0`)).status, 429);
+  await h.clock.advance(1000);
+  const calls = [1, 2].map((i) => h.fetch(`${API}/v2/items/${i}`));
+  await h.clock.advance(130_000);
+  assert.equal(
+    (await Promise.all(calls)).map((r) => r.status),
+    [200, 200],
+  );
+  // After the pause one request probes: call 1. Holding that slot it would have kept the exchange out until the
+  // probe's answer was given up on, a window later; it gives the slot to the exchange and goes in the next one free.
+  assert.equal(timeline(h), [
+    ['/v2/auth/token/access', 0],
+    ['/v2/items/0', 0],
+    ['/v2/auth/token/access', 120_000],
+    ['/v2/items/1', 125_000],
+    ['/v2/items/2', 130_000],
+  ]);
+  assert.is(h.api.expiredUses, 0);
+});
+
+test('calls that took every slot of a window with an expired token give one to its exchange, not hold them until their lease ends', async () => {
+  // 2 a window: the first exchange and call 0 fill the first window; calls 1 and 2 get the next one at 10 s, when the
+  // 4 s token is long expired, and both wait for a new one whose exchange needs a slot of that same window.
+  const h = harness({ lifetimeS: 4, after: [rateLimit({ rules: [{ limit: 2, windowMs: 10_000 }] })] });
+  const calls = [0, 1, 2].map((i) => h.fetch(`${API}/v2/items/${i}`));
+  const tracked = calls.map(track);
+  await h.clock.advance(30_000);
+  assert.ok(
+    tracked.every((t) => t.settled()),
+    'every call settled within 30 s (the slots would have been held for 300 s)',
+  );
+  assert.equal(
+    (await Promise.all(calls)).map((r) => r.status),
+    [200, 200, 200],
+  );
+  assert.equal(timeline(h), [
+    ['/v2/auth/token/access', 0],
+    ['/v2/items/0', 0],
+    // Call 1 gave its slot to the exchange, call 2 kept its own and went with the new token.
+    ['/v2/auth/token/access', 10_000],
+    ['/v2/items/2', 10_000],
+    // Call 1 went first in the next window, once more with a new token: a 4 s token cannot outlast a 10 s window.
+    ['/v2/auth/token/access', 20_000],
+    ['/v2/items/1', 20_000],
+  ]);
+  assert.is(h.api.expiredUses, 0, 'no call was sent with an expired token');
+  // A token's life counts from its exchange's send, after the queue.
+  assert.equal(
+    h.of('auth:token-acquired').map((e) => e.expiresAt - (h.transport.calls[0]?.at ?? 0)),
+    [4_000, 14_000, 24_000],
+  );
+});
+
+test('a call aborted while it holds a slot and waits for a new token is never sent, and its slot is free at once', async () => {
+  const limiter = rateLimit({ rules: [{ limit: 2, windowMs: 10_000 }] });
+  const h = harness({ lifetimeS: 4, tokenDelayMs: 1_000, after: [limiter] });
+  const controller = new AbortController();
+  const reason = new Error('caller gave up');
+  const first = h.fetch(`${API}/v2/items/0`);
+  const aborted = h.fetch(`${API}/v2/items/1`, { signal: controller.signal }).then(
+    () => 'resolved',
+    (e) => e,
+  );
+  // At 11 s call 1 gets a slot with an expired token; the exchange gets the other one and takes 1 s.
+  await h.clock.advance(11_500);
+  assert.equal(
+    h.of('rate-limit:acquired').map((e) => e.endpoint),
+    ['/v2/auth/token/access', '/v2/items/0', '/v2/items/1', '/v2/auth/token/access'],
+  );
+  controller.abort(reason);
+  await h.clock.flush();
+  assert.is(await aborted, reason);
+  await h.clock.advance(1_000);
+  // Its slot was never used: a call made now goes at once with the new token.
+  const late = h.fetch(`${API}/v2/items/2`);
+  await h.clock.flush();
+  assert.is((await late).status, 200);
+  assert.is((await first).status, 200);
+  assert.equal(
+    h.apiCalls().map((c) => new URL(c.url).pathname),
+    ['/v2/items/0', '/v2/items/2'],
+    'the aborted call never reached the transport',
+  );
+  assert.equal(limiter.stats(), { keys: 0, queued: 0 });
+  await h.fetch.close();
+  assert.is(h.clock.pending, 0, 'no timer left');
+});
+
+test('a call that gave its slot to the exchange and is aborted while it waits rejects with its reason and leaves nothing queued', async () => {
+  const limiter = rateLimit({ rules: [{ limit: 1, windowMs: 10_000 }] });
+  const h = harness({ lifetimeS: 4, tokenDelayMs: 1_000, after: [limiter] });
+  const controller = new AbortController();
+  const reason = new Error('caller gave up');
+  const aborted = h.fetch(`${API}/v2/items/1`, { signal: controller.signal }).then(
+    () => 'resolved',
+    (e) => e,
+  );
+  // One a window: the call gets the only slot at 11 s with an expired token, and gives it to the exchange (1 s).
+  await h.clock.advance(11_500);
+  assert.equal(
+    h.of('rate-limit:acquired').map((e) => e.endpoint),
+    ['/v2/auth/token/access', '/v2/items/1', '/v2/auth/token/access'],
+  );
+  controller.abort(reason);
+  await h.clock.advance(20_000);
+  assert.is(await aborted, reason);
+  assert.equal(limiter.stats(), { keys: 0, queued: 0 });
+  assert.is(h.apiCalls().length, 0, 'the aborted call was never sent');
+  await h.fetch.close();
+  assert.is(h.clock.pending, 0, 'no timer left');
 });
 
 test.run();

@@ -158,6 +158,17 @@ test('rate-limit never lets more than the limit through any window (at send and 
   );
 });
 
+/** A scenario of sliding-log 2 a window, one call at a time per endpoint, 1 s tokens, calls made at once. */
+const scenarioOf = (windowMs: number, latency: { min: number; extra: number }, endpoints: number[], at = 0) => ({
+  algorithm: 'sliding-log' as const,
+  limit: 2,
+  windowMs,
+  concurrency: 1,
+  latency,
+  tokenTtlMs: 1000,
+  arrivals: endpoints.map((endpoint) => ({ at, endpoint, latencyMs: 0, abortAfterMs: undefined })),
+});
+
 test('the whole pipeline against the simulator gets no 429, stays within its limits and settles every call', async () => {
   const scenario = fc.record({
     algorithm: fc.constantFrom('sliding-log' as const, 'fixed-window' as const),
@@ -190,15 +201,30 @@ test('the whole pipeline against the simulator gets no 429, stays within its lim
       const outcomes = await drive(clock, api, s.arrivals, (a) => `${ORIGIN}${paths[a.endpoint]}`, seen.ids);
       const stats = server.stats();
       assert.is(stats.rateLimited, 0, `the simulator answered 429 ${stats.rateLimited} times`);
-      assert.is(stats.byStatus['401'] ?? 0, 0, 'no expired or unknown token was sent');
+      // A token that cannot outlive a wait for the next window plus an answer may expire however early it is renewed:
+      // a call then waits for at most two new tokens before it goes as it is, and may get a 401.
+      const slowest = s.latency.min + s.latency.extra;
+      const outlives = s.tokenTtlMs === undefined || s.tokenTtlMs > s.windowMs + slowest;
+      if (outlives) assert.is(stats.byStatus['401'] ?? 0, 0, 'no expired or unknown token was sent');
       assert.ok(busiestWindow(seen.sends, s.windowMs) <= s.limit);
       assert.ok(seen.peak <= s.concurrency);
-      for (const o of outcomes) if (o instanceof Response) assert.is(o.status, 200);
+      for (const o of outcomes) if (o instanceof Response) assert.ok(o.status === 200 || (!outlives && o.status === 401));
       assert.equal(limiter.stats(), { keys: 0, queued: 0 });
       await api.close();
       assert.is(clock.pending, 0, 'no timer left');
     }),
-    heavy,
+    {
+      ...heavy,
+      examples: [
+        // Found by this property in CI: two calls took the window's last slots with an expired token, and held them
+        // while the exchange they waited for needed one (until their lease ended, 300 s later).
+        [scenarioOf(200, { min: 0, extra: 0 }, [0, 1, 0])],
+        // Found while fixing it: tokens that expire on arrival (the exchange takes their whole life) and a wait longer
+        // than their life, where calls that gave their slot back waited for new tokens over and over.
+        [scenarioOf(200, { min: 0, extra: 0 }, [0, 0, 0, 0])],
+        [scenarioOf(1795, { min: 180, extra: 1308 }, [0, 0], 105)],
+      ],
+    },
   );
 });
 

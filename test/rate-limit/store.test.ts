@@ -27,6 +27,25 @@ test('counts a request from its response, so the rule frees a full window after 
   assert.ok(store.acquire(input(T + 1300)).ok);
 });
 
+test('a request released at -Infinity was never sent: its slot and its place in the log are free at once', () => {
+  const store = createMemoryStore();
+  const one = { concurrency: 1, rules: [{ limit: 1, windowMs: 1000, jitterMs: Number.POSITIVE_INFINITY }] };
+  const held = lease(store.acquire(input(T, one)));
+  assert.is(store.acquire(input(T + 10, one)).ok, false);
+  held.release(Number.NEGATIVE_INFINITY);
+  lease(store.acquire(input(T + 10, one))).release(T + 20);
+  assert.equal(store.acquire(input(T + 30, one)), { ok: false, retryAt: T + 1020 }, 'the one sent still counts');
+});
+
+test('a bucket does not fold in a request released at -Infinity', () => {
+  const store = createMemoryStore();
+  const bucket = { concurrency: 5, rules: [{ limit: 1, windowMs: 1000, burst: 2, jitterMs: Number.POSITIVE_INFINITY }] };
+  lease(store.acquire(input(T, bucket))).release(T);
+  lease(store.acquire(input(T + 5, bucket))).release(Number.NEGATIVE_INFINITY);
+  lease(store.acquire(input(T + 10, bucket))).release(T + 10);
+  assert.equal(store.acquire(input(T + 20, bucket)), { ok: false, retryAt: T + 1000 }, 'the burst of 2 went to the two sent');
+});
+
 test('counts a request still in flight until it is released', () => {
   const store = createMemoryStore();
   lease(store.acquire(input(T)));

@@ -69,6 +69,28 @@ test('a wait another process can shorten lasts at most pollMs, and ends as soon 
   assert.ok((await two!.acquire(input(T + 110, { concurrency: 1 }))).ok);
 });
 
+test('a lease released at -Infinity (never sent) frees its slot and its entry for every process at once', async () => {
+  const [one, two] = pair();
+  const single = { concurrency: 1, rules: [{ limit: 1, windowMs: 60_000, jitterMs: Number.POSITIVE_INFINITY }] };
+  const held = (await one!.acquire(input(T, single))) as Lease;
+  assert.ok(held.ok);
+  assert.is((await two!.acquire(input(T + 10, single))).ok, false);
+  await held.release(Number.NEGATIVE_INFINITY);
+  const next = (await two!.acquire(input(T + 10, single))) as Lease;
+  assert.ok(next.ok);
+  await next.release(T + 20);
+  assert.equal(await one!.acquire(input(T + 30, single)), { ok: false, retryAt: T + 60_020 }, 'the one sent still counts');
+  // A bucket does not fold it in either: a burst of 2 goes to the two sent.
+  const bucket = { key: 'bucket', rules: [{ limit: 1, windowMs: 1000, burst: 2, jitterMs: Number.POSITIVE_INFINITY }] };
+  for (const [at, countedBy] of [
+    [T, T],
+    [T + 5, Number.NEGATIVE_INFINITY],
+    [T + 10, T + 10],
+  ] as const)
+    await ((await one!.acquire(input(at, bucket))) as Lease).release(countedBy);
+  assert.equal(await two!.acquire(input(T + 20, bucket)), { ok: false, retryAt: T + 1000 });
+});
+
 test('a slot held by a killed process is free once its lease has run out, not before', async () => {
   const prefix = uniquePrefix();
   const leaseMs = 30_000;

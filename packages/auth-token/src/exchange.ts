@@ -38,7 +38,12 @@ export async function exchange(f: Flight, key: string, keyId: string): Promise<[
     const request = new Request(o.tokenUrl, { ...o.tokenRequest(key), signal, redirect: 'manual' });
     const method = request.method;
     bus.emit('auth:token-requested', { keyId, reason, attempt, method, url });
-    const issuedAt = clock.now();
+    // The token's life starts when the server gets the request: from its send, after any queue below (not before).
+    let issuedAt = clock.now();
+    f.ctx.state.beforeSend = (sent) => {
+      issuedAt = clock.now();
+      return sent;
+    };
     let response: Response | undefined;
     let text: string | undefined;
     let cause: unknown;

@@ -177,25 +177,39 @@ export function authToken(options: AuthTokenOptions): AuthTokenInterceptor {
       let replayable = true;
       if (request.body !== null) ({ request: base, replayable } = await prepareReplay(request, ctx, o.maxReplayBytes));
       let sent: Entry | undefined;
+      // Tokens this call waited for at send time. It waits again only for one that expired in a queue since, and at
+      // most twice (a queue longer than a token's life would hold it forever): then it goes as it is, and a 401 gets it
+      // one replay.
+      let waits = 0;
       const send = (entry: Entry) => {
         ctx.state.keyId = entry.keyId;
         sent = entry;
         // A queue after this one may hold the request past its token's refresh or life: at send time, take
         // the newest usable token and start a due refresh without blocking (a blocked send holds its slot); only an
         // expired token waits for its successor.
+        // It may run again on the request it swapped the token of (a queue that held it once more): `sent` is the token on it.
         ctx.state.beforeSend = (outgoing) => {
-          if (outgoing.headers.get(o.header) !== value(entry)) return outgoing;
+          const on = sent as Entry;
+          if (outgoing.headers.get(o.header) !== value(on)) return outgoing;
           const current = usable(ctx, next);
           if (!current) {
             const fresh = flight ?? start(nextReason, ctx, next);
-            // Past its expiry the token can only earn a 401: wait for the new one (if that fails, send as it is).
-            if (ctx.clock.now() < entry.expiresAt) return outgoing;
+            // Past its expiry the token can only earn a 401: wait for the new one (if that fails, send as it is; if the
+            // caller aborts, not at all).
+            if (ctx.clock.now() < on.expiresAt || ++waits > 2) return outgoing;
             return raceAbort(fresh, outgoing.signal).then(
-              (e) => withHeader(outgoing, value((sent = e))),
-              () => outgoing,
+              (e) => {
+                // Expired on arrival (the exchange took the token's life): no later one would do better.
+                if (ctx.clock.now() >= e.expiresAt) waits = 2;
+                return withHeader(outgoing, value((sent = e)));
+              },
+              (error) => {
+                if (outgoing.signal.aborted) throw error;
+                return outgoing;
+              },
             );
           }
-          if (current === entry) return outgoing;
+          if (current === on) return outgoing;
           sent = current;
           return withHeader(outgoing, value(current));
         };

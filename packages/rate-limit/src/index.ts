@@ -78,6 +78,8 @@ interface Waiter {
   endpoint: string;
   request: Request;
   at: number;
+  /** A request the pipeline needs before the others (a token exchange). */
+  first?: boolean;
   done?: boolean;
   /** What the wait ends with: a slot, else `error`. */
   lease?: Lease;
@@ -133,6 +135,9 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
   const longest = Math.max(0, ...rules.map((r) => r.windowMs)) || 60_000;
   const store = o.store ?? createMemoryStore();
   const queues = new Map<string, Queue>();
+  // Requests that hold a slot while an outer interceptor's last step before the send waits (auth-token, for a new
+  // token): each can give its slot back, unsent.
+  const holders = new Set<{ key: string; give: () => unknown }>();
   let env: SetupContext | undefined;
   let closed = false;
   let queued = 0;
@@ -203,6 +208,15 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
             }
             continue;
           }
+          // A token exchange refused while slots are held by requests that wait for that very token: one of them
+          // gives its slot back, or neither would go before its lease ran out.
+          const holder = w.first && [...holders].find((h) => h.key === key);
+          if (holder) {
+            holders.delete(holder);
+            await holder.give();
+            q.again = true;
+            break;
+          }
           refused.add(w.endpoint);
           due = Math.min(due, result.retryAt);
         }
@@ -255,17 +269,18 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
     throw error;
   };
 
-  const enqueue = async (key: string, endpoint: string, request: Request, first?: boolean): Promise<Lease> => {
+  // `first`: served before the others, and may take a blocked request's slot; `again`: it gave its slot back to one, and
+  // is served before the others.
+  const enqueue = async (key: string, endpoint: string, request: Request, first?: boolean, again?: boolean): Promise<Lease> => {
     const signal = request.signal;
     // It may have aborted while an async store answered.
     signal.throwIfAborted();
     const q = queues.get(key) ?? { w: [], due: Infinity };
     queues.set(key, q);
     const onAbort = () => leave(key, q, w, signal.reason, 'aborted');
-    const w: Waiter = { endpoint, request, at: now(), off: () => signal.removeEventListener('abort', onAbort) };
+    const w: Waiter = { endpoint, request, at: now(), first, off: () => signal.removeEventListener('abort', onAbort) };
     signal.addEventListener('abort', onAbort);
-    // A request the pipeline needs before the others (a token exchange) goes to the front.
-    if (first) q.w.unshift(w);
+    if (first || again) q.w.unshift(w);
     else q.w.push(w);
     queued++;
     scan(key, q);
@@ -336,23 +351,59 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
       env ??= ctx;
       if (closed) throw new ClosedError('rate-limit');
       const key = o.key(request, ctx);
-      const waited = wait(key, o.endpoint(request, ctx), request, ctx);
-      const lease = thenable(waited) ? await waited : waited;
+      const endpoint = o.endpoint(request, ctx);
+      const waited = wait(key, endpoint, request, ctx);
+      let lease: Lease | undefined = thenable(waited) ? await waited : waited;
+      // The last step before the send may wait: auth-token waits there for a new token, whose exchange needs a slot of
+      // this key. Meanwhile the request's slot may be taken for that exchange (released at -Infinity: it never counted); it then
+      // queues again, first, and runs the step again (the token may have expired in the queue once more).
+      const own = ctx.state.beforeSend;
+      const ready = (outgoing: Request): Request | Promise<Request> => {
+        const result = (own as NonNullable<typeof own>)(outgoing);
+        if (!thenable(result) || !lease) return result;
+        const holder = {
+          key,
+          give: () => {
+            const given = lease as Lease;
+            lease = undefined;
+            return after(given.release(-Infinity), () => observe(key, given.seq, now()));
+          },
+        };
+        holders.add(holder);
+        return result.then(
+          async (request) => {
+            holders.delete(holder);
+            if (lease) return request;
+            lease = await enqueue(key, endpoint, request, false, true);
+            return ready(request);
+          },
+          (error) => {
+            // It will not be sent (aborted): its slot goes back unsent.
+            if (holders.delete(holder)) holder.give();
+            throw error;
+          },
+        );
+      };
+      if (own) ctx.state.beforeSend = ready;
       let response: Response;
       try {
         response = await next(request);
       } catch (error) {
         const at = now();
-        finish(key, lease, at + o.marginMs, at);
+        if (lease) finish(key, lease, at + o.marginMs, at);
         throw error;
+      } finally {
+        if (own) ctx.state.beforeSend = own;
       }
       const at = now();
+      // Sent, so it holds a slot: the first one, or the one taken again.
+      const held = lease as Lease;
       if (!o.holdUntilBodyDone) {
-        finish(key, lease, at, at, response);
+        finish(key, held, at, at, response);
         return response;
       }
-      observe(key, lease.seq, at, response);
-      return holdBody(response, () => finish(key, lease, at));
+      observe(key, held.seq, at, response);
+      return holdBody(response, () => finish(key, held, at));
     },
     stats: () => ({ keys: queues.size, queued }),
   };

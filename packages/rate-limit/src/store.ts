@@ -26,7 +26,7 @@ export interface Lease {
    * The request is over: `countedBy` is the latest time the server can have counted it and still be busy with it
    * (its response's arrival, or a margin after it failed). Its slot is free from then, and it counts in the log until
    * `windowMs` after. Until released it holds its slot until `send + leaseMs`, and counts from
-   * `send + min(jitterMs, leaseMs)`.
+   * `send + min(jitterMs, leaseMs)`. A request that was not sent after all is released at `-Infinity`: it never counted.
    */
   release(countedBy: number): unknown;
 }
@@ -187,7 +187,8 @@ export function createMemoryStore(): MemoryStore {
             const j = log.a.lastIndexOf(until(r));
             if (j >= log.h && countedBy < until(r)) {
               log.a.splice(j, 1);
-              insert(log, countedBy);
+              // Never sent: a bucket must not fold it in either.
+              if (countedBy > -Infinity) insert(log, countedBy);
             }
           });
         },

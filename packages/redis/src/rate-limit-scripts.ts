@@ -79,9 +79,11 @@ keep(KEYS[1], ttl)
 return {1, f(n)}
 `;
 
-/** KEYS: the endpoint's slots, then the logs. ARGV: id, countedBy. Moves the slot's end and the entries earlier, never later. */
+/** KEYS: the endpoint's slots, then the logs. ARGV: id, countedBy. Moves the slot's end and the entries earlier, never later; at -inf (never sent), removes them. */
 export const RELEASE = `
-for i = 1, #KEYS do redis.call('ZADD', KEYS[i], 'XX', 'LT', ARGV[2], ARGV[1]) end
+for i = 1, #KEYS do
+  if ARGV[2] == '-inf' then redis.call('ZREM', KEYS[i], ARGV[1]) else redis.call('ZADD', KEYS[i], 'XX', 'LT', ARGV[2], ARGV[1]) end
+end
 return 1
 `;
 

@@ -71,7 +71,7 @@ export function redisRateLimitStore(options: RedisRateLimitStoreOptions): RedisR
     void (pending.size < MAX_PENDING && pending.set(id, [keys, countedBy]));
   const release = async (id: string, keys: string[], countedBy: number, now: number, retry = false): Promise<void> => {
     if (!retry && guard.skip(now)) return keepPending(id, keys, countedBy);
-    await call('release', RELEASE, keys, [id, String(countedBy)], now).then(
+    await call('release', RELEASE, keys, [id, countedBy === -Infinity ? '-inf' : String(countedBy)], now).then(
       () => pending.delete(id),
       () => keepPending(id, keys, countedBy),
     );
@@ -123,8 +123,9 @@ export function redisRateLimitStore(options: RedisRateLimitStoreOptions): RedisR
       }
       const [ok, value] = reply as [unknown, unknown];
       if (num(ok) !== 1) return { ok: false, retryAt: num(value) };
-      // The store has no clock: the release's time is taken to be `countedBy`, at most a margin later than now.
-      return { ok: true, seq: num(value), release: (countedBy) => release(id, keys, countedBy, countedBy) };
+      // The store has no clock: the release's time is taken to be `countedBy` (at most a margin later than now), or the
+      // acquire's for a request released unsent (at -Infinity).
+      return { ok: true, seq: num(value), release: (countedBy) => release(id, keys, countedBy, Math.max(countedBy, now)) };
     },
 
     async pause(key, until, now, rules, refused) {
