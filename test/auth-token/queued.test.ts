@@ -96,23 +96,29 @@ test('calls that took every slot of a window with an expired token give one to i
   );
 });
 
-test('a call aborted while it holds a slot and waits for a new token is never sent, and its slot is free at once', async () => {
-  const limiter = rateLimit({ rules: [{ limit: 2, windowMs: 10_000 }] });
+/** 4 s tokens that take 1 s to exchange, `limit` a 10 s window; `before` calls first, then one the test aborts. */
+function abortLater(limit: number, before: number) {
+  const limiter = rateLimit({ rules: [{ limit, windowMs: 10_000 }] });
   const h = harness({ lifetimeS: 4, tokenDelayMs: 1_000, after: [limiter] });
   const controller = new AbortController();
   const reason = new Error('caller gave up');
-  const first = h.fetch(`${API}/v2/items/0`);
-  const aborted = h.fetch(`${API}/v2/items/1`, { signal: controller.signal }).then(
+  const calls = Array.from({ length: before }, (_, i) => h.fetch(`${API}/v2/items/${i}`));
+  const aborted = h.fetch(`${API}/v2/items/${before}`, { signal: controller.signal }).then(
     () => 'resolved',
     (e) => e,
   );
+  return { limiter, h, abort: () => controller.abort(reason), reason, calls, aborted };
+}
+
+test('a call aborted while it holds a slot and waits for a new token is never sent, and its slot is free at once', async () => {
+  const { limiter, h, abort, reason, calls, aborted } = abortLater(2, 1);
   // At 11 s call 1 gets a slot with an expired token; the exchange gets the other one and takes 1 s.
   await h.clock.advance(11_500);
   assert.equal(
     h.of('rate-limit:acquired').map((e) => e.endpoint),
     ['/v2/auth/token/access', '/v2/items/0', '/v2/items/1', '/v2/auth/token/access'],
   );
-  controller.abort(reason);
+  abort();
   await h.clock.flush();
   assert.is(await aborted, reason);
   await h.clock.advance(1_000);
@@ -120,7 +126,7 @@ test('a call aborted while it holds a slot and waits for a new token is never se
   const late = h.fetch(`${API}/v2/items/2`);
   await h.clock.flush();
   assert.is((await late).status, 200);
-  assert.is((await first).status, 200);
+  assert.is((await calls[0])?.status, 200);
   assert.equal(
     h.apiCalls().map((c) => new URL(c.url).pathname),
     ['/v2/items/0', '/v2/items/2'],
@@ -132,21 +138,14 @@ test('a call aborted while it holds a slot and waits for a new token is never se
 });
 
 test('a call that gave its slot to the exchange and is aborted while it waits rejects with its reason and leaves nothing queued', async () => {
-  const limiter = rateLimit({ rules: [{ limit: 1, windowMs: 10_000 }] });
-  const h = harness({ lifetimeS: 4, tokenDelayMs: 1_000, after: [limiter] });
-  const controller = new AbortController();
-  const reason = new Error('caller gave up');
-  const aborted = h.fetch(`${API}/v2/items/1`, { signal: controller.signal }).then(
-    () => 'resolved',
-    (e) => e,
-  );
+  const { limiter, h, abort, reason, aborted } = abortLater(1, 0);
   // One a window: the call gets the only slot at 11 s with an expired token, and gives it to the exchange (1 s).
   await h.clock.advance(11_500);
   assert.equal(
     h.of('rate-limit:acquired').map((e) => e.endpoint),
-    ['/v2/auth/token/access', '/v2/items/1', '/v2/auth/token/access'],
+    ['/v2/auth/token/access', '/v2/items/0', '/v2/auth/token/access'],
   );
-  controller.abort(reason);
+  abort();
   await h.clock.advance(20_000);
   assert.is(await aborted, reason);
   assert.equal(limiter.stats(), { keys: 0, queued: 0 });
