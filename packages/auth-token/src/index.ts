@@ -24,6 +24,9 @@ export interface AuthTokenInterceptor extends Interceptor {
   invalidate(): void;
 }
 
+/** New tokens one call may wait for at send time, when its token expires in a queue below. */
+const MAX_SEND_WAITS = 2;
+
 /** Exchanges an API key for access tokens and attaches them to requests for the token's origins. */
 export function authToken(options: AuthTokenOptions): AuthTokenInterceptor {
   const o = resolve(options);
@@ -178,8 +181,8 @@ export function authToken(options: AuthTokenOptions): AuthTokenInterceptor {
       if (request.body !== null) ({ request: base, replayable } = await prepareReplay(request, ctx, o.maxReplayBytes));
       let sent: Entry | undefined;
       // Tokens this call waited for at send time. It waits again only for one that expired in a queue since, and at
-      // most twice (a queue longer than a token's life would hold it forever): then it goes as it is, and a 401 gets it
-      // one replay.
+      // most MAX_SEND_WAITS times (a queue longer than a token's life would hold it forever): then it goes as it is,
+      // and a 401 gets it one replay.
       let waits = 0;
       const send = (entry: Entry) => {
         ctx.state.keyId = entry.keyId;
@@ -196,11 +199,11 @@ export function authToken(options: AuthTokenOptions): AuthTokenInterceptor {
             const fresh = flight ?? start(nextReason, ctx, next);
             // Past its expiry the token can only earn a 401: wait for the new one (if that fails, send as it is; if the
             // caller aborts, not at all).
-            if (ctx.clock.now() < on.expiresAt || ++waits > 2) return outgoing;
+            if (ctx.clock.now() < on.expiresAt || ++waits > MAX_SEND_WAITS) return outgoing;
             return raceAbort(fresh, outgoing.signal).then(
               (e) => {
                 // Expired on arrival (the exchange took the token's life): no later one would do better.
-                if (ctx.clock.now() >= e.expiresAt) waits = 2;
+                if (ctx.clock.now() >= e.expiresAt) waits = MAX_SEND_WAITS;
                 return withHeader(outgoing, value((sent = e)));
               },
               (error) => {

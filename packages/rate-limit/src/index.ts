@@ -320,11 +320,11 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
   };
 
   // Frees the slot, then learns from the outcome (`at` set: the request ended then, with `response` or failing),
-  // then lets waiters try: a pause must be in place before they do.
+  // then lets waiters try: a pause must be in place before they do. Returns the store's promise, if any.
   const finish = (key: string, lease: Lease, countedBy: number, at?: number, response?: Response) => {
     const released = lease.release(countedBy);
-    if (thenable(released)) released.then(() => settle(key, lease, at, response), noop);
-    else settle(key, lease, at, response);
+    if (thenable(released)) return released.then(() => settle(key, lease, at, response), noop);
+    settle(key, lease, at, response);
   };
 
   const settle = (key: string, lease: Lease, at?: number, response?: Response) => {
@@ -358,33 +358,36 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
       // this key. Meanwhile the request's slot may be taken for that exchange (released at -Infinity: it never counted); it then
       // queues again, first, and runs the step again (the token may have expired in the queue once more).
       const own = ctx.state.beforeSend;
-      const ready = (outgoing: Request): Request | Promise<Request> => {
-        const result = (own as NonNullable<typeof own>)(outgoing);
-        if (!thenable(result) || !lease) return result;
-        const holder = {
-          key,
-          give: () => {
-            const given = lease as Lease;
-            lease = undefined;
-            return after(given.release(-Infinity), () => observe(key, given.seq, now()));
-          },
+      if (own) {
+        const ready = (outgoing: Request): Request | Promise<Request> => {
+          const result = own(outgoing);
+          if (!thenable(result) || !lease) return result;
+          const holder = {
+            key,
+            // Released unsent, it ends like a failed request (a probe after a pause is over) and lets waiters try.
+            give: () => {
+              const given = lease as Lease;
+              lease = undefined;
+              return finish(key, given, -Infinity, now());
+            },
+          };
+          holders.add(holder);
+          return result.then(
+            async (request) => {
+              holders.delete(holder);
+              if (lease) return request;
+              lease = await enqueue(key, endpoint, request, false, true);
+              return ready(request);
+            },
+            (error) => {
+              // It will not be sent (aborted): its slot goes back unsent.
+              if (holders.delete(holder)) holder.give();
+              throw error;
+            },
+          );
         };
-        holders.add(holder);
-        return result.then(
-          async (request) => {
-            holders.delete(holder);
-            if (lease) return request;
-            lease = await enqueue(key, endpoint, request, false, true);
-            return ready(request);
-          },
-          (error) => {
-            // It will not be sent (aborted): its slot goes back unsent.
-            if (holders.delete(holder)) holder.give();
-            throw error;
-          },
-        );
-      };
-      if (own) ctx.state.beforeSend = ready;
+        ctx.state.beforeSend = ready;
+      }
       let response: Response;
       try {
         response = await next(request);
