@@ -24,7 +24,7 @@ export async function loadSluice() {
     ]);
     return { core, testing, authToken, rateLimit, retry429, errorMap, mock };
   } catch (error) {
-    throw new Error(`the built packages are missing (run \`npx pnpm@12.4.2 build\` first): ${error.message}`);
+    throw new Error(`the built packages are missing (run \`npx -y pnpm@12.4.2 build\` first): ${error.message}`);
   }
 }
 

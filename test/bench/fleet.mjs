@@ -1,7 +1,7 @@
 // Fleet benchmark: 4 worker processes share one API key against the simulator over loopback HTTP, with time compressed
 // 60 times (a minute of the API in a second): Redis stores (@sluice/redis) against memory stores.
 // Prints a markdown table (429s, throughput as a share of the limit, token exchanges per token lifetime), then one line
-// `@@result <json>`. Needs the built packages (`npx pnpm@12.4.2 build`) and redis-server on PATH; starts and stops its own.
+// `@@result <json>`. Needs the built packages (`npx -y pnpm@12.4.2 build`) and redis-server on PATH; starts and stops its own.
 // Usage: node test/bench/fleet.mjs [--per-worker 150]   (about 35 s)
 import { fork, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -32,7 +32,7 @@ async function load(...names) {
   try {
     return await Promise.all(names.map((n) => import(dist(...n.split(':')))));
   } catch (error) {
-    throw new Error(`the built packages are missing (run \`npx pnpm@12.4.2 build\` first): ${error.message}`);
+    throw new Error(`the built packages are missing (run \`npx -y pnpm@12.4.2 build\` first): ${error.message}`);
   }
 }
 

@@ -10,7 +10,7 @@ export const root = resolve(import.meta.dirname, '../..');
 
 /**
  * The CLI as a file node runs. By default its source, bundled once by esbuild (a spawn then starts in 0.2 s instead of
- * tsx's 0.7 s); with SLUICE_CLI=dist, the bin that `SLUICE_PACKAGES=cli npx pnpm@12.4.2 build` made.
+ * tsx's 0.7 s); with SLUICE_CLI=dist, the bin that `SLUICE_PACKAGES=cli npx -y pnpm@12.4.2 build` made.
  */
 let bin: Promise<string> | undefined;
 export function cliFile(): Promise<string> {

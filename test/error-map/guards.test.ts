@@ -96,7 +96,7 @@ async function loadCopies() {
   }
   built = true;
   const problem = staleBuild();
-  if (problem) assert.unreachable(`${problem}: run \`SLUICE_PACKAGES=core,error-map npx pnpm@12.4.2 build\``);
+  if (problem) assert.unreachable(`${problem}: run \`SLUICE_PACKAGES=core,error-map npx -y pnpm@12.4.2 build\``);
   const requireFromPackage = createRequire(dist('error-map', 'index.cjs'));
   const cjs = requireFromPackage(dist('error-map', 'index.cjs')) as ErrorMapModule;
   const cjsCore = requireFromPackage('@sluice/core') as typeof import('@sluice/core');

@@ -26,7 +26,7 @@ export function locate(wrapper, candidates) {
   try {
     dir = dirname(requireRuntime.resolve(`${wrapper}/package.json`));
   } catch {
-    throw new Error(`the ${wrapper} package is not installed: run npx pnpm@12.4.2 install`);
+    throw new Error(`the ${wrapper} package is not installed: run npx -y pnpm@12.4.2 install`);
   }
   const fromWrapper = createRequire(join(dir, 'package.json'));
   for (const candidate of candidates) {

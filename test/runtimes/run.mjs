@@ -1,7 +1,7 @@
 // Runs the conformance suite against the built packages in every runtime, one after another:
 // Node (the machine's), Node 24, Deno, Bun and workerd, then the examples in theirs (examples.mjs).
 // Usage: node test/runtimes/run.mjs [runtime...] [--filter text] (runtimes: node, node24, deno, bun, workerd, examples).
-// Build first: npx pnpm@12.4.2 build.
+// Build first: npx -y pnpm@12.4.2 build.
 // A runtime that cannot start, or dies before reporting, counts as one failed test; nothing is skipped.
 // Closing line: `runtimes: N passed, M failed`.
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
