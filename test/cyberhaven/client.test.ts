@@ -74,7 +74,8 @@ test('close() rejects queued calls and later calls with ClosedError and leaves n
   const { clock, client } = setup({ client: { rateLimit: { rules: [{ limit: 2, windowMs: 60_000 }] } } });
   await drive(clock, client.$fetch('/v2/event-details', { query: { ids: 'evt_000001_1' } }));
   const queued = client.$fetch('/v2/event-details', { query: { ids: 'evt_000001_1' } });
-  await drive(clock, new Promise((resolve) => setTimeout(resolve, 10)));
+  // Without moving time (the window must not pass): let the call reach the queue.
+  for (let i = 0; i < 20 && client.interceptors.rateLimit.stats().queued === 0; i++) await clock.flush();
   assert.is(client.interceptors.rateLimit.stats().queued, 1);
   await client.close();
   await rejects(queued, ClosedError);
