@@ -10,6 +10,7 @@ import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureDebianPackage } from '../debian.mjs';
 
 const WORKERS = 4;
 const TIME_SCALE = 60;
@@ -153,8 +154,9 @@ const ping = (port) =>
   });
 
 async function startRedis() {
+  const problem = ensureDebianPackage('redis-server');
   if (spawnSync('redis-server', ['--version']).error)
-    throw new Error('redis-server not found on PATH (Debian: apt-get install redis-server)');
+    throw new Error(`redis-server not found on PATH (${problem ?? 'Debian: apt-get install redis-server'})`);
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'sluice-fleet-'));
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {

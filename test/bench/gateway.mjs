@@ -4,12 +4,13 @@
 // (header X-Bench-Client), so they run side by side without sharing a bucket. 429s are counted from nginx's access log.
 // Usage: node test/bench/gateway.mjs [--quick]
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { ensureDebianPackage, findBinary } from '../debian.mjs';
 import { fmt, loadSluice, log, quick, report, sleep, table } from './common.mjs';
 import { createContender, PEERS } from './contenders.mjs';
 
@@ -23,24 +24,6 @@ const BUCKET_JITTER = Number(process.env.BENCH_GATEWAY_BUCKET_JITTER ?? 50);
 const n = quick ? 30 : 60;
 const DEADLINE = quick ? 8_000 : 15_000; // ms a peer gets to finish its burst
 const title = '3b. Limit efficiency against nginx limit_req / limit_conn (real time)';
-
-function findNginx() {
-  for (const path of ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/bin/nginx']) if (existsSync(path)) return path;
-  const which = spawnSync('sh', ['-c', 'command -v nginx'], { encoding: 'utf8' });
-  return which.status === 0 ? which.stdout.trim() : undefined;
-}
-
-function installNginx() {
-  if (process.getuid?.() !== 0) return 'nginx is not installed and this is not root: run `apt-get install -y nginx` (Debian) as root';
-  log('nginx not found: installing the Debian package (apt-get install -y nginx)...');
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  let result = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'nginx'], { stdio: ['ignore', 'ignore', 'inherit'], env });
-  if (result.status !== 0) {
-    spawnSync('apt-get', ['update'], { stdio: ['ignore', 'ignore', 'inherit'], env });
-    result = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'nginx'], { stdio: ['ignore', 'ignore', 'inherit'], env });
-  }
-  return result.status === 0 ? undefined : `apt-get install nginx failed (exit ${result.status})`;
-}
 
 const freePort = () =>
   new Promise((resolve, reject) => {
@@ -190,19 +173,16 @@ function countLog(prefix) {
   return counts;
 }
 
-let bin = findNginx();
+const problem = ensureDebianPackage('nginx', 'nginx', log);
+const bin = findBinary('nginx');
 if (!bin) {
-  const problem = installNginx();
-  bin = findNginx();
-  if (!bin) {
-    log(`\n*** gateway section NOT RUN: ${problem} ***\n`);
-    report({
-      title,
-      markdown: `**Not run**: ${problem}.`,
-      goals: [{ goal: 'Limit efficiency (nginx): zero 429s, within 5% of the minimum', figure: `not run: ${problem}`, met: null }],
-    });
-    process.exit(0);
-  }
+  log(`\n*** gateway section NOT RUN: ${problem} ***\n`);
+  report({
+    title,
+    markdown: `**Not run**: ${problem}.`,
+    goals: [{ goal: 'Limit efficiency (nginx): zero 429s, within 5% of the minimum', figure: `not run: ${problem}`, met: null }],
+  });
+  process.exit(0);
 }
 
 const s = await loadSluice();
