@@ -1,3 +1,4 @@
+import { raceAbort } from './abort.js';
 import { createBus, type EventBus } from './bus.js';
 import { type Clock, systemClock } from './clock.js';
 import { ClosedError, InterceptorError } from './errors.js';
@@ -19,23 +20,6 @@ export interface SluiceFetch {
   readonly clock: Clock;
   /** Tears down every interceptor (timers, listeners, queued waiters); later calls reject with `ClosedError`. */
   close(): Promise<void>;
-}
-
-/** Settles with `result`, or with the signal's reason the moment it aborts, whichever comes first. */
-export function raceAbort<T>(result: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    // The work's synchronous start may already have aborted it.
-    if (signal.aborted) onAbort();
-    const settle =
-      <V>(to: (value: V) => void) =>
-      (value: V) => {
-        signal.removeEventListener('abort', onAbort);
-        to(value);
-      };
-    result.then(settle(resolve), settle(reject));
-  });
 }
 
 /** Composes interceptors into a fetch-compatible function. The first interceptor is the outermost. */

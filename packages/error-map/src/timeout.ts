@@ -1,4 +1,4 @@
-import { type Interceptor, raceAbort, SluiceError } from '@sluice/core';
+import { type Interceptor, onAbort, raceAbort, SluiceError } from '@sluice/core';
 import { describeUrl } from '@sluice/core/http';
 
 /** The deadline of `timeout()` (`@sluice/error-map/timeout`) ran out before a response arrived (retries and waits included). */
@@ -37,10 +37,11 @@ export function timeout(options: TimeoutOptions): Interceptor {
     name: 'timeout',
     async handle(request, next, ctx) {
       const inner = new AbortController();
-      // Aborted once the call settles: it ends the timer and removes the listener on the caller's signal.
+      // Aborted once the call settles: it ends the timer.
       const done = new AbortController();
       const caller = request.signal;
-      caller.addEventListener('abort', () => inner.abort(caller.reason), { signal: done.signal });
+      const off = onAbort(caller, () => inner.abort(caller.reason));
+      if (caller.aborted) inner.abort(caller.reason);
       ctx.clock.sleep(ms, done.signal).then(
         () => inner.abort(new TimeoutError(request.method, describeUrl(request.url), ms)),
         () => {},
@@ -50,6 +51,7 @@ export function timeout(options: TimeoutOptions): Interceptor {
         return await raceAbort(next(new Request(request, { signal: inner.signal })), inner.signal);
       } finally {
         done.abort();
+        off();
       }
     },
   };

@@ -1,4 +1,4 @@
-import { ClosedError, type Context, type Interceptor, type SetupContext, type SluiceEvents } from '@sluice/core';
+import { ClosedError, type Context, type Interceptor, onAbort, type SetupContext, type SluiceEvents } from '@sluice/core';
 import { parseRateLimit, parseRetryAfter } from '@sluice/core/http';
 import { holdBody } from './body.js';
 import { QueueFullError, QueueTimeoutError } from './errors.js';
@@ -277,9 +277,8 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
     signal.throwIfAborted();
     const q = queues.get(key) ?? { w: [], due: Infinity };
     queues.set(key, q);
-    const onAbort = () => leave(key, q, w, signal.reason, 'aborted');
-    const w: Waiter = { endpoint, request, at: now(), first, off: () => signal.removeEventListener('abort', onAbort) };
-    signal.addEventListener('abort', onAbort);
+    const w: Waiter = { endpoint, request, at: now(), first, off: noop };
+    w.off = onAbort(signal, () => leave(key, q, w, signal.reason, 'aborted'));
     if (first || again) q.w.unshift(w);
     else q.w.push(w);
     queued++;

@@ -1,4 +1,4 @@
-import { type Clock, ClosedError, type Context, type Interceptor } from '@sluice/core';
+import { type Clock, ClosedError, type Context, type Interceptor, onAbort } from '@sluice/core';
 import { describeUrl, prepareReplay, serverDelay } from '@sluice/core/http';
 import { ExponentialBackoff, type IBackoff } from 'cockatiel';
 import { type Budget, createBudget, type RetryBudget } from './budget.js';
@@ -87,15 +87,14 @@ export function retry429(options: Retry429Options = {}): Interceptor {
   async function wait(delayMs: number, signal: AbortSignal, clock: Clock): Promise<void> {
     if (closed) throw closed;
     const waiting = new AbortController();
-    const onAbort = () => waiting.abort(signal.reason);
-    if (signal.aborted) onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
+    const off = onAbort(signal, () => waiting.abort(signal.reason));
+    if (signal.aborted) waiting.abort(signal.reason);
     waits.add(waiting);
     try {
       await clock.sleep(delayMs, waiting.signal);
     } finally {
       waits.delete(waiting);
-      signal.removeEventListener('abort', onAbort);
+      off();
     }
   }
 

@@ -1,3 +1,4 @@
+import { onAbort } from '../abort.js';
 import type { Clock } from '../clock.js';
 
 interface Timer {
@@ -63,16 +64,17 @@ export function createTestClock(options: { now?: number; flushRounds?: number } 
           due: now + (Number.isFinite(ms) && ms > 0 ? ms : 0),
           seq: seq++,
           fire: () => {
-            signal?.removeEventListener('abort', onAbort);
+            off?.();
             resolve();
           },
         };
-        const onAbort = () => {
-          const i = timers.indexOf(timer);
-          if (i >= 0) timers.splice(i, 1);
-          reject(signal?.reason);
-        };
-        signal?.addEventListener('abort', onAbort, { once: true });
+        const off =
+          signal &&
+          onAbort(signal, () => {
+            const i = timers.indexOf(timer);
+            if (i >= 0) timers.splice(i, 1);
+            reject(signal.reason);
+          });
         timers.push(timer);
       });
     },
