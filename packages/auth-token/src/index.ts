@@ -99,7 +99,7 @@ export function authToken(options: AuthTokenOptions): AuthTokenInterceptor {
     const rot = reason === 'rotate' ? rotation : undefined;
     if (rot) rotation = undefined;
     // The exchange is a call of its own: its own signal and state, served before queued requests.
-    const sub: Context = { attempt: 1, signal: life.signal, streamBody: false, state: { priority: true }, bus, clock };
+    const sub: Context = { attempt: 1, signal: life.signal, streamBody: false, state: { priority: true, tokenExchange: true }, bus, clock };
     const f: Flight = { o, url, ctx: sub, next, reason, signal: life.signal, read: reader(rot ? rot[0] : source), attempt: 0 };
     const promise = raceAbort(acquire(f), life.signal).then(
       (entry) => {

@@ -15,6 +15,8 @@ export interface CallState {
   beforeSend?: (request: Request) => Request | Promise<Request>;
   /** The pipeline needs this request before the queued ones (a token exchange): queues serve it first. */
   priority?: boolean;
+  /** This call exchanges an API key for an access token (auth-token sets it): rate-limit learns whether the server counts it. */
+  tokenExchange?: boolean;
 }
 
 /** What an interceptor sees of the call it handles. */
