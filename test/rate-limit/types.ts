@@ -29,7 +29,7 @@ rateLimit({ rules: [{ limit: 60 }] });
 rateLimit({ burst: 10 });
 
 const store: RateLimitStore = createMemoryStore();
-const sync: number = createMemoryStore().pause('k', 0, 0, [], false);
+const sync: number = createMemoryStore().pause('k', 0, 0, []);
 const error: QueueError = new QueueFullError('k', '/v2/a', new Request('https://api.example/v2/a'));
 
 export { error, store, sync };

@@ -1,6 +1,6 @@
 // The Redis store runs the memory store's algorithm: the same calls get the same answers, in the memory store's own
 // scenarios and over long random runs.
-import type { AcquireInput, StoreRule } from '@sluice/rate-limit';
+import type { AcquireInput, Answer, StoreRule } from '@sluice/rate-limit';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { connectNodeRedis, type NodeRedisClient, T, uniquePrefix } from './helpers.js';
@@ -20,6 +20,7 @@ test.after(async () => {
 
 const inf = Number.POSITIVE_INFINITY;
 const perMinute: StoreRule = { limit: 60, windowMs: 60_000, jitterMs: inf };
+const perDay: StoreRule = { limit: 1000, windowMs: 86_400_000, jitterMs: inf };
 const input = (now: number, more: Partial<AcquireInput> = {}): AcquireInput => ({
   key: 'k',
   endpoint: '/v2/items',
@@ -33,32 +34,40 @@ const lease = (r: TwinLease | number) => {
   assert.type(r, 'object', 'expected a slot');
   return r as TwinLease;
 };
+const answer = (sentAt: number, at: number, more: Partial<Answer> = {}): Answer => ({ sentAt, at, status: 200, ...more });
 
-test('counts from the response, frees in-flight entries only on release, and spaces by every rule alike', async () => {
+/** Sends one request after another as both stores allow, each answered at once; returns the send times. */
+async function sendTimes(s: ReturnType<typeof twin>, key: string, start: number, count: number, rules: StoreRule[]) {
+  const sends: number[] = [];
+  let now = start;
+  while (sends.length < count) {
+    const r = await s.acquire(input(now, { key, rules }));
+    if (typeof r === 'number') now = r;
+    else {
+      sends.push(now - T);
+      await r.release(now, answer(now, now));
+    }
+  }
+  return sends;
+}
+
+test('counts from the release, holds requests in flight, and spaces by every rule alike', async () => {
   const s = twin(client, uniquePrefix());
   await lease(await s.acquire(input(T))).release(T + 300);
   await lease(await s.acquire(input(T + 10))).release(T + 400);
   assert.is(await s.acquire(input(T + 500)), T + 1300);
   lease(await s.acquire(input(T + 1300)));
   lease(await s.acquire(input(T + 1400)));
-  assert.is(await s.acquire(input(T + 9000)), T + 1300 + 300_000 + 1000, 'entries in flight count from send + leaseMs');
-  const rules = [perMinute, { limit: 1, windowMs: 1000, jitterMs: inf }];
-  let now = T;
-  for (let i = 0; i < 60; i++) {
-    const r = await s.acquire(input(now, { key: 'both', rules }));
-    if (typeof r === 'number') {
-      now = r;
-      i--;
-    } else await r.release(now);
-  }
-  assert.is(now, T + 59_000);
-  assert.is(await s.acquire(input(now + 500, { key: 'both', rules })), T + 60_000);
+  assert.is(await s.acquire(input(T + 9000)), inf, 'in flight: only a release can tell');
+  const sends = await sendTimes(s, 'both', T, 60, [perMinute, { limit: 1, windowMs: 1000, jitterMs: inf }]);
+  assert.is(sends[59], 59_000);
 });
 
 test('counts from send plus jitterMs, and holds slots until released, expired or given a later end', async () => {
   const s = twin(client, uniquePrefix());
-  await lease(await s.acquire(input(T, { rules: [{ limit: 1, windowMs: 1000, jitterMs: 50 }] }))).release(T + 800);
-  assert.is(await s.acquire(input(T + 900, { rules: [{ limit: 1, windowMs: 1000, jitterMs: 50 }] })), T + 1050);
+  const jittered = [{ limit: 1, windowMs: 1000, jitterMs: 50 }];
+  await lease(await s.acquire(input(T, { rules: jittered }))).release(T + 800);
+  assert.is(await s.acquire(input(T + 900, { rules: jittered })), T + 1050);
   const c = { rules: [perMinute], concurrency: 1, leaseMs: 10_000, key: 'slots' };
   await lease(await s.acquire(input(T, c))).release(T + 1100);
   assert.is(await s.acquire(input(T + 100, c)), T + 1100);
@@ -68,55 +77,49 @@ test('counts from send plus jitterMs, and holds slots until released, expired or
   lease(await s.acquire(input(T + 11_100, { ...c, endpoint: '/v2/other' })));
 });
 
-test('keeps to the budget, ignores older answers, and probes after a pause', async () => {
+test('budgets from answers the log cannot explain, ignores older ones, and probes after a pause alike', async () => {
   const s = twin(client, uniquePrefix());
   const rules = [perMinute];
   const first = lease(await s.acquire(input(T, { rules })));
   const second = lease(await s.acquire(input(T, { rules })));
-  await s.sync('k', second, T + 50, 2, T + 30_000);
-  await s.sync('k', first, T + 60, 40, T + 30_000);
+  await second.observe(answer(T, T + 50, { remaining: 2, resetAt: T + 30_000 }));
+  await first.observe(answer(T, T + 60, { remaining: 40, resetAt: T + 30_000 }));
   lease(await s.acquire(input(T + 100, { rules })));
   lease(await s.acquire(input(T + 100, { rules })));
   assert.is(await s.acquire(input(T + 100, { rules })), T + 30_000);
-  assert.is(await s.pause('p', T + 5000, T, rules, false), T + 5000);
+  const explained = [{ limit: 3, windowMs: 2000, jitterMs: inf }];
+  for (let i = 0; i < 3; i++)
+    await lease(await s.acquire(input(T, { key: 'explained', rules: explained }))).release(
+      T + 50,
+      answer(T, T + 50, { remaining: 2 - i, limit: 3, resetAt: T + 3000 }),
+    );
+  assert.is(await s.acquire(input(T + 100, { key: 'explained', rules: explained })), T + 2050);
+  assert.is(await s.pause('p', T + 5000, T, rules), T + 5000);
   assert.is(await s.acquire(input(T, { key: 'p', rules })), T + 5000);
   const probe = lease(await s.acquire(input(T + 5000, { key: 'p', rules })));
   assert.is(typeof (await s.acquire(input(T + 5000, { key: 'p', rules }))), 'number');
-  await s.sync('p', probe, T + 5200);
+  await probe.release(T + 5200, answer(T + 5000, T + 5200));
   lease(await s.acquire(input(T + 5200, { key: 'p', rules })));
 });
 
-test('pauses like the memory store: spent budgets, probes, skipped pauses and a refused fill', async () => {
+test('a 429 pauses, fills the rule it can mean by formula, and escalates on the next alike', async () => {
   const s = twin(client, uniquePrefix());
-  const rules = [perMinute];
-  const sent = lease(await s.acquire(input(T, { key: 'spent', rules })));
-  await s.sync('spent', sent, T + 100, 0, T + 30_000);
-  assert.is(await s.pause('spent', T + 1100, T + 100, rules, true), T + 30_000);
-  await s.pause('probe', T + 1000, T, rules, false);
-  lease(await s.acquire(input(T + 1000, { key: 'probe', rules })));
-  assert.is(await s.pause('probe', T + 3000, T + 1500, rules, true), T + 3000);
-  const one = [{ limit: 1, windowMs: 60_000, jitterMs: inf }];
-  await lease(await s.acquire(input(T, { key: 'skip', rules: one }))).release(T + 100);
-  assert.is(await s.pause('skip', T + 60_000, T + 100, one, false), 0);
-  assert.is(await s.pause('skip', T + 62_000, T + 100, one, false), T + 62_000);
-  const four = [{ limit: 4, windowMs: 4000, jitterMs: inf }];
-  assert.is(await s.pause('fill', T + 10_000, T, four, true), T + 10_000);
-  assert.is(await s.pause('fill', T + 10_000, T, four, true), 0);
-  const sends: number[] = [];
-  let now = T;
-  while (sends.length < 4) {
-    const r = await s.acquire(input(now, { key: 'fill', rules: four }));
-    if (typeof r === 'number') now = r;
-    else {
-      sends.push(now - T);
-      await r.release(now);
-      await s.sync('fill', r, now);
-    }
-  }
-  assert.equal(sends, [10_000, 11_000, 12_000, 13_000]);
+  const rules = [perMinute, perDay];
+  const refused = lease(await s.acquire(input(T, { key: 'day', rules })));
+  await refused.release(T + 100, answer(T, T + 100, { status: 429, retryAt: T + 1100 }));
+  assert.equal((await sendTimes(s, 'day', T + 100, 3, rules)).slice(0, 3), [1100, 2100, 3100]);
+  const spent = lease(await s.acquire(input(T, { key: 'spent', rules })));
+  await spent.release(T + 100, answer(T, T + 100, { status: 429, retryAt: T + 1100, remaining: 0, resetAt: T + 30_000 }));
+  assert.is(await s.acquire(input(T + 2000, { key: 'spent', rules })), T + 30_000);
+  const first = lease(await s.acquire(input(T, { key: 'twice', rules })));
+  await first.release(T + 100, answer(T, T + 100, { status: 429, retryAt: T + 1100 }));
+  const probe = lease(await s.acquire(input(T + 1100, { key: 'twice', rules })));
+  await probe.release(T + 1200, answer(T + 1100, T + 1200, { status: 429, retryAt: T + 2200 }));
+  const sends = await sendTimes(s, 'twice', T + 1200, 3, rules);
+  assert.is((sends[2] as number) - (sends[1] as number), 86_400);
 });
 
-test('a bucket rule answers alike: its burst, its refill, entries in flight, a refused pause', async () => {
+test('a bucket rule answers alike: its burst, its refill, entries in flight, a 429', async () => {
   const s = twin(client, uniquePrefix());
   const rules = [{ limit: 1, windowMs: 1000, jitterMs: inf, burst: 3 }];
   for (let i = 0; i < 3; i++) await lease(await s.acquire(input(T, { rules }))).release(T + 100);
@@ -137,9 +140,39 @@ test('a bucket rule answers alike: its burst, its refill, entries in flight, a r
     }
   }
   assert.equal(sends, [0, 0, 103, 203, 303]);
-  assert.is(await s.pause('j', T + 10_000, now, jittered, true), T + 10_000);
+  now += 100;
+  await lease(await s.acquire(input(now, { key: 'j', rules: jittered, concurrency: 10 }))).release(
+    now + 10,
+    answer(now, now + 10, { status: 429, retryAt: T + 10_000 }),
+  );
   assert.is(await s.acquire(input(T + 9999, { key: 'j', rules: jittered })), T + 10_000);
   lease(await s.acquire(input(T + 10_000, { key: 'j', rules: jittered })));
+});
+
+test('learns alike that the server leaves token exchanges out, and gives the slot back', async () => {
+  const s = twin(client, uniquePrefix());
+  const rules: StoreRule[] = [{ limit: 3, windowMs: 10_000, jitterMs: inf }];
+  await lease(await s.acquire(input(T, { rules, tokenExchange: true }))).release(T + 50, answer(T, T + 50));
+  const first = lease(await s.acquire(input(T + 50, { rules })));
+  lease(await s.acquire(input(T + 50, { rules })));
+  assert.equal(await first.release(T + 100, answer(T + 50, T + 100, { remaining: 2, limit: 3, resetAt: T + 10_100 })), {
+    tokenExchangeCounted: false,
+  });
+  lease(await s.acquire(input(T + 100, { rules })));
+});
+
+test('a huge limit costs a few entries: a rule of ten million a day, through bursts and a 429', async () => {
+  const s = twin(client, uniquePrefix());
+  const huge: StoreRule[] = [{ limit: 10_000_000, windowMs: 86_400_000, jitterMs: inf }];
+  for (let i = 0; i < 200; i++) await lease(await s.acquire(input(T + i * 1000, { rules: huge }))).release(T + i * 1000 + 5);
+  const refused = lease(await s.acquire(input(T + 200_000, { rules: huge })));
+  await refused.release(T + 200_100, answer(T + 200_000, T + 200_100, { status: 429, retryAt: T + 201_100 }));
+  // One request per 8.64 ms from the pause's end, as the formula says, and no entry from before the 429 in its way.
+  const sends = await sendTimes(s, 'k', T + 200_100, 3, huge);
+  assert.equal(
+    sends.map((at) => Math.round((at - 201_100) * 100) / 100),
+    [0, 8.64, 17.28],
+  );
 });
 
 // A small seeded PRNG (mulberry32), so a failing run repeats.
@@ -165,39 +198,68 @@ async function randomRun(seed: number, steps: number) {
       { limit: 7, windowMs: 3000, jitterMs: inf, burst: 4 },
       { limit: 1, windowMs: 250, jitterMs: 90 },
     ],
+    [
+      { limit: 100, windowMs: 2000, jitterMs: inf },
+      { limit: 300, windowMs: 20_000, jitterMs: inf },
+    ],
   ];
-  const held: { key: string; lease: TwinLease; endsAt: number }[] = [];
+  const held: { key: string; lease: TwinLease; sentAt: number; endsAt: number }[] = [];
   let now = T;
+  const randomAnswer = (sentAt: number, at: number): Answer | undefined => {
+    const roll = random();
+    if (roll < 0.1) return { sentAt, at };
+    const quota =
+      random() < 0.5 ? { remaining: Math.floor(random() * 4), resetAt: at + random() * 3000, limit: random() < 0.5 ? 3 : undefined } : {};
+    if (roll < 0.2) return { sentAt, at, status: 429, retryAt: at + random() * 3000, ...quota };
+    return { sentAt, at, status: 200, ...quota };
+  };
   for (let i = 0; i < steps; i++) {
     now += random() < 0.05 ? 5000 : random() * 400;
-    // Leases end before they expire: once one expires, the memory store may drop the key, and a late answer then syncs
-    // against a sequence number from before (a memory-store quirk, reported), where the Redis store keeps counting.
+    // Leases end before they expire: once one expires, the memory store may drop the key, and a late answer is then
+    // from a dropped state (ignored by the memory store), where the Redis store keeps counting.
     for (const h of held.filter((x) => x.endsAt <= now)) {
       held.splice(held.indexOf(h), 1);
-      await h.lease.release(h.endsAt - 1);
-      await s.sync(h.key, h.lease, h.endsAt - 1);
+      const a = randomAnswer(h.sentAt, h.endsAt - 1);
+      if (process.env.PARITY_DEBUG)
+        console.log('  expire-release', h.key, Math.round(h.sentAt - T), JSON.stringify(a && { ...a, sentAt: undefined, at: a.at - T }));
+      await h.lease.release(h.endsAt - 1, a);
     }
     const keyIndex = Math.floor(random() * ruleSets.length);
     const key = `k${keyIndex}`;
     const rules = ruleSets[keyIndex] as StoreRule[];
     const roll = random();
+    if (process.env.PARITY_DEBUG) console.log(i, key, Math.round(now - T), roll.toFixed(2), held.length);
     if (roll < 0.5) {
       const leaseMs = pick([2000, 10_000]);
-      const r = await s.acquire({ key, endpoint: pick(['/a', '/b']), now, rules, concurrency: 2, leaseMs }, `#${i} seed ${seed}`);
-      if (typeof r !== 'number') held.push({ key, lease: r, endsAt: now + leaseMs });
+      const tokenExchange = random() < 0.1;
+      const r = await s.acquire(
+        { key, endpoint: pick(['/a', '/b']), now, rules, concurrency: 2, leaseMs, tokenExchange },
+        `#${i} seed ${seed}`,
+      );
+      if (process.env.PARITY_DEBUG) console.log('  acquire', key, tokenExchange, typeof r === 'number' ? Math.round(r - T) : 'ok');
+      if (typeof r !== 'number') held.push({ key, lease: r, sentAt: now, endsAt: now + leaseMs });
     } else if (roll < 0.85 && held.length) {
       const [h] = held.splice(Math.floor(random() * held.length), 1);
-      const { key: k, lease: l } = h as (typeof held)[number];
-      await l.release(now + (random() < 0.2 ? 1000 : 0));
-      const remaining = random() < 0.5 ? Math.floor(random() * 4) : undefined;
-      await s.sync(k, l, now, remaining, remaining === undefined ? undefined : now + random() * 3000);
+      const { lease: l, sentAt } = h as (typeof held)[number];
+      if (random() < 0.1) await l.release(Number.NEGATIVE_INFINITY);
+      else {
+        const a = randomAnswer(sentAt, now);
+        if (process.env.PARITY_DEBUG)
+          console.log(
+            '  release',
+            (h as (typeof held)[number]).key,
+            Math.round(sentAt - T),
+            JSON.stringify(a && { ...a, sentAt: undefined, at: a.at - T }),
+          );
+        await l.release(now + (random() < 0.2 ? 1000 : 0), a);
+      }
     } else {
-      await s.pause(key, now + random() * 3000, now, rules, random() < 0.5, `#${i} seed ${seed}`);
+      await s.pause(key, now + random() * 3000, now, rules, `#${i} seed ${seed}`);
     }
   }
 }
 
-test('answers like the memory store over 3 random runs of 900 calls (acquire, release, sync, pause; four keys: logs, buckets, both)', async () => {
+test('answers like the memory store over 3 random runs of 900 calls (acquire, release with answers, 429s, exchanges, pause; five keys)', async () => {
   for (const seed of [1, 2, 3]) await randomRun(seed, 900);
 });
 

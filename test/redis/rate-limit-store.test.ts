@@ -56,7 +56,7 @@ test('processes share one log per key: 60 in a minute for the fleet, not per pro
   assert.is(sent, 60);
   assert.equal(
     await one!.acquire(input(T + 100, { concurrency: 1 })),
-    { ok: false, retryAt: T + 60_000 },
+    { ok: false, retryAt: T + 60_000, blocked: 'key' },
     'released entries give the exact time',
   );
 });
@@ -64,9 +64,57 @@ test('processes share one log per key: 60 in a minute for the fleet, not per pro
 test('a wait another process can shorten lasts at most pollMs, and ends as soon as it released', async () => {
   const [one, two] = pair(100);
   const held = (await one!.acquire(input(T, { concurrency: 1 }))) as Lease;
-  assert.equal(await two!.acquire(input(T + 10, { concurrency: 1 })), { ok: false, retryAt: T + 110 });
+  assert.equal(await two!.acquire(input(T + 10, { concurrency: 1 })), { ok: false, retryAt: T + 110, blocked: 'endpoint' });
   await held.release(T + 50);
   assert.ok((await two!.acquire(input(T + 110, { concurrency: 1 }))).ok);
+});
+
+test('with a subscriber, a waiting process hears at once that another one freed capacity, and nobody polls', async () => {
+  const prefix = uniquePrefix();
+  const listener = await connectNodeRedis(server.port);
+  try {
+    const one = redisRateLimitStore({ client: a, prefix, pollMs: 100, onError: 'fail-closed' });
+    const two = redisRateLimitStore({ client: b, prefix, pollMs: 100, subscriber: listener, onError: 'fail-closed' });
+    const heard: string[] = [];
+    const off = two.onFreed((key) => heard.push(key));
+    await new Promise((r) => setTimeout(r, 50)); // the SUBSCRIBE lands
+    const held = (await one.acquire(input(T, { concurrency: 1 }))) as Lease;
+    assert.equal(
+      await two.acquire(input(T + 10, { concurrency: 1 })),
+      { ok: false, retryAt: T + 300_000, blocked: 'endpoint' },
+      'no pollMs cap: the release will be heard',
+    );
+    await held.release(T + 50);
+    for (let i = 0; i < 50 && heard.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(heard, ['fleet']);
+    assert.ok((await two.acquire(input(T + 50, { concurrency: 1 }))).ok);
+    await ((await one.acquire(input(T + 60, { concurrency: 5 }))) as Lease).release(T + 70);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(heard, ['fleet'], 'a release with nobody refused since publishes nothing');
+    off();
+  } finally {
+    listener.destroy();
+  }
+});
+
+test('a rule of ten million a day keeps a few hundred bytes in Redis, and each script stays fast, whatever the traffic', async () => {
+  const prefix = uniquePrefix();
+  const store = redisRateLimitStore({ client: a, prefix, pollMs: Number.POSITIVE_INFINITY, onError: 'fail-closed' });
+  const huge = [{ limit: 10_000_000, windowMs: 86_400_000, jitterMs: Number.POSITIVE_INFINITY }];
+  // 2,000 sends over a day, a 429 among them: 64 cells of the day at most, and the assumed-full day as a formula.
+  for (let i = 0; i < 2000; i++) {
+    const at = T + i * 43_200;
+    const lease = (await store.acquire(input(at, { rules: huge, concurrency: 10 }))) as Lease;
+    assert.ok(lease.ok, `send ${i}: ${JSON.stringify(lease)}`);
+    await lease.release(at + 20, { sentAt: at, at: at + 20, status: i === 1000 ? 429 : 200, retryAt: i === 1000 ? at + 1020 : undefined });
+    if (i === 1000) {
+      const probe = (await store.acquire(input(at + 1020, { rules: huge, concurrency: 10 }))) as Lease;
+      await probe.release(at + 1040, { sentAt: at + 1020, at: at + 1040, status: 200 });
+    }
+  }
+  let bytes = 0;
+  for (const key of (await a.keys(`${prefix}*`)) as string[]) bytes += Number(await a.sendCommand(['MEMORY', 'USAGE', key]));
+  assert.ok(bytes < 8192, `${bytes} bytes in Redis`);
 });
 
 test('a lease released at -Infinity (never sent) frees its slot and its entry for every process at once', async () => {
@@ -79,7 +127,7 @@ test('a lease released at -Infinity (never sent) frees its slot and its entry fo
   const next = (await two!.acquire(input(T + 10, single))) as Lease;
   assert.ok(next.ok);
   await next.release(T + 20);
-  assert.equal(await one!.acquire(input(T + 30, single)), { ok: false, retryAt: T + 60_020 }, 'the one sent still counts');
+  assert.equal(await one!.acquire(input(T + 30, single)), { ok: false, retryAt: T + 60_020, blocked: 'key' }, 'the one sent still counts');
   // A bucket does not fold it in either: a burst of 2 goes to the two sent.
   const bucket = { key: 'bucket', rules: [{ limit: 1, windowMs: 1000, burst: 2, jitterMs: Number.POSITIVE_INFINITY }] };
   for (const [at, countedBy] of [
@@ -88,7 +136,7 @@ test('a lease released at -Infinity (never sent) frees its slot and its entry fo
     [T + 10, T + 10],
   ] as const)
     await ((await one!.acquire(input(at, bucket))) as Lease).release(countedBy);
-  assert.equal(await two!.acquire(input(T + 20, bucket)), { ok: false, retryAt: T + 1000 });
+  assert.equal(await two!.acquire(input(T + 20, bucket)), { ok: false, retryAt: T + 1000, blocked: 'key' });
 });
 
 test('a slot held by a killed process is free once its lease has run out, not before', async () => {
@@ -107,7 +155,11 @@ test('a slot held by a killed process is free once its lease has run out, not be
   child.kill('SIGKILL');
   await once(child, 'exit');
   const store = redisRateLimitStore({ client: a, prefix, pollMs: Number.POSITIVE_INFINITY, onError: 'fail-closed' });
-  assert.equal(await store.acquire(input(T + leaseMs - 1, { concurrency: 1, leaseMs })), { ok: false, retryAt: T + leaseMs });
+  assert.equal(await store.acquire(input(T + leaseMs - 1, { concurrency: 1, leaseMs })), {
+    ok: false,
+    retryAt: T + leaseMs,
+    blocked: 'endpoint',
+  });
   assert.ok((await store.acquire(input(T + leaseMs + 1, { concurrency: 1, leaseMs }))).ok);
 });
 
@@ -118,7 +170,7 @@ test('stores with different prefixes share nothing, and every key they write sta
   for (let i = 0; i < 5; i++) assert.ok((await one.acquire(input(T))).ok);
   assert.is((await one.acquire(input(T))).ok, false);
   assert.ok((await two.acquire(input(T))).ok, 'the other prefix has its own slots');
-  await one.pause('fleet', T + 5000, T, rules, true);
+  await one.pause('fleet', T + 5000, T, rules);
   const keys = (await a.keys(`${x}*`)) as string[];
   assert.ok(keys.length >= 3);
   for (const key of keys) assert.ok(key.startsWith(`${x}:rl:{fleet}`), key);
@@ -130,7 +182,7 @@ test('keys get a hash tag per rate-limit key, with braces escaped, and a TTL tha
   const store = redisRateLimitStore({ client: a, prefix, onError: 'fail-closed' });
   assert.ok((await store.acquire(input(T, { key: 'https://a{b}%' }))).ok);
   const keys = (await a.keys(`${prefix}*`)) as string[];
-  assert.ok(keys.length === 3, keys.join());
+  assert.is(keys.length, 4, keys.join()); // the key's state, the endpoint's slots, the rule's state and its requests in flight
   for (const key of keys) {
     assert.ok(key.startsWith(`${prefix}:rl:{https://a%7Bb%7D%25}`), key);
     const ttl = await a.pTTL(key);
@@ -146,9 +198,12 @@ test('runs on a Redis Cluster node: every script touches one slot', async () => 
     const twoRules = [...rules, { limit: 1, windowMs: 1000, jitterMs: 200 }];
     const lease = (await store.acquire(input(T, { rules: twoRules }))) as Lease;
     assert.ok(lease.ok);
-    await lease.release(T + 10);
-    await store.sync('fleet', lease.seq, T + 10, 5, T + 60_000);
-    assert.is(await store.pause('fleet', T + 5000, T + 10, twoRules, true), T + 5000);
+    await lease.release(T + 10, { sentAt: T, at: T + 10, status: 200, remaining: 5, resetAt: T + 60_000 });
+    const refused = (await store.acquire(input(T + 2000, { rules: twoRules }))) as Lease;
+    assert.equal(await refused.release(T + 2010, { sentAt: T + 2000, at: T + 2010, status: 429, retryAt: T + 3010 }), {
+      paused: { until: T + 3010, reason: '429' },
+    });
+    assert.is(await store.pause('fleet', T + 5000, T + 2010, twoRules), T + 5000);
     const crossSlot = await client
       .eval("return redis.call('GET', KEYS[1]) or redis.call('GET', KEYS[2])", { keys: ['a', 'b'] })
       .catch((e: Error) => e.message);
@@ -182,7 +237,7 @@ test('an endless leaseMs holds a slot until it is released', async () => {
   assert.ok((await store.acquire(input(T + 20, { concurrency: 1 }))).ok);
 });
 
-test('close() resolves once the release and sync rateLimit() sent after a response have landed', async () => {
+test('close() resolves once the release rateLimit() sent after a response has landed', async () => {
   const prefix = uniquePrefix();
   const store = redisRateLimitStore({ client: a, prefix, onError: 'fail-closed' });
   const api = compose([rateLimit({ store })], {
@@ -193,7 +248,7 @@ test('close() resolves once the release and sync rateLimit() sent after a respon
   await store.close();
   const slots = (await a.zRangeWithScores(`${prefix}:rl:{https://api.example}:slots:/v2/items`, 0, -1)) as { score: number }[];
   assert.ok(slots.length === 0 || (slots[0] as { score: number }).score <= Date.now(), 'the slot is released');
-  assert.is(await a.hGet(`${prefix}:rl:{https://api.example}`, 'b'), '7', 'the budget is synced');
+  assert.is(await a.hGet(`${prefix}:rl:{https://api.example}`, 'budgetLeft'), '7', 'the budget is synced');
 });
 
 test('a late answer to a send of an expired state does not widen the new budget', async () => {
@@ -206,16 +261,16 @@ test('a late answer to a send of an expired state does not widen the new budget'
   const fresh = (await store.acquire(input(T + 120_000, { concurrency: 10 }))) as Lease;
   assert.ok((await store.acquire(input(T + 120_000, { concurrency: 10 }))).ok);
   assert.ok(fresh.seq > old.seq, 'numbers are not reused');
-  await store.sync('fleet', fresh.seq, T + 120_001, 1, T + 150_000);
+  await fresh.observe({ sentAt: T + 120_000, at: T + 120_001, status: 200, remaining: 1, resetAt: T + 150_000 });
   assert.equal(
     await store.acquire(input(T + 120_001, { concurrency: 10 })),
-    { ok: false, retryAt: T + 150_000 },
+    { ok: false, retryAt: T + 150_000, blocked: 'key' },
     'of 1 left, the 2 sent since took it',
   );
-  await store.sync('fleet', old.seq, T + 120_002, 5, T + 150_000);
+  await old.release(T + 120_002, { sentAt: T, at: T + 120_002, status: 200, remaining: 5, resetAt: T + 150_000 });
   assert.equal(
     await store.acquire(input(T + 120_002, { concurrency: 10 })),
-    { ok: false, retryAt: T + 150_000 },
+    { ok: false, retryAt: T + 150_000, blocked: 'key' },
     'the stale answer is ignored',
   );
 });

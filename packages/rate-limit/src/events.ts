@@ -9,6 +9,11 @@ declare module '@sluice/core' {
     'rate-limit:acquired': { key: string; endpoint: string; waitedMs: number };
     /** The whole key waits until `until` (epoch ms): the server answered 429, or said no request is left until a reset. */
     'rate-limit:paused': { key: string; until: number; delayMs: number; reason: '429' | 'remaining' };
+    /**
+     * The limiter learnt something of the server from its answers: here, whether it counts token exchanges against the
+     * key (`true` at first, as the safe guess; `false` once an answer shows it left one out).
+     */
+    'rate-limit:learned': { key: string; tokenExchangeCounted: boolean; evidence: string };
     /** A queued request left the queue without being sent. */
     'rate-limit:rejected': { key: string; endpoint: string; reason: RejectReason };
   }

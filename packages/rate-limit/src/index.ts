@@ -1,140 +1,52 @@
-import { ClosedError, type Context, type Interceptor, onAbort, type SetupContext, type SluiceEvents } from '@sluice/core';
+import { ClosedError, type Interceptor, onAbort, type SetupContext, type SluiceEvents } from '@sluice/core';
 import { parseRateLimit, parseRetryAfter } from '@sluice/core/http';
 import { holdBody } from './body.js';
 import { QueueFullError, QueueTimeoutError } from './errors.js';
 import type { RejectReason } from './events.js';
-import { type Acquired, createMemoryStore, type Lease, type RateLimitStore, type StoreRule } from './store.js';
+import { type RateLimitOptions, resolveOptions } from './options.js';
+import { type Call, type Offer, type Waiter, WaitingQueue } from './queue.js';
+import { createRoundTrips } from './round-trips.js';
+import { type Acquired, type Answer, createMemoryStore, type Lease, type Outcome } from './store.js';
 
 export { isQueueFullError, isQueueTimeoutError, QueueError, QueueFullError, QueueTimeoutError } from './errors.js';
 export type { RejectReason } from './events.js';
+export { type CountedAt, defaults, type RateLimitOptions, type Rule } from './options.js';
 export {
   type Acquired,
   type AcquireInput,
+  type Answer,
   createMemoryStore,
   type Lease,
+  LOG_CELLS,
   type MemoryStore,
+  type Outcome,
   type RateLimitStore,
+  type Refusal,
   type StoreRule,
 } from './store.js';
-
-/** At most `limit` requests per `windowMs`, counted per key: a sliding log, or with `burst` a token bucket. */
-export interface Rule {
-  limit: number;
-  windowMs: number;
-  /**
-   * Only for a server known to count with a token bucket (GCRA): up to `burst` at once, refilled `limit` per `windowMs`
-   * (nginx `limit_req burst=b` is `burst: b + 1`). Unsafe against a sliding log or fixed window. @default none: a sliding log
-   */
-  burst?: number;
-  /**
-   * For a server that counts requests on arrival, whose send-to-arrival delays differ by less than this: a request then
-   * counts from its send plus `jitterMs` (or its response, if sooner) instead of from its response. @default Infinity
-   */
-  jitterMs?: number;
-}
-
-export interface RateLimitOptions {
-  /** Rules that must all hold, per key. @default [{ limit: 60, windowMs: 60_000 }] */
-  rules?: readonly Rule[];
-  /** Requests in flight per endpoint of a key. @default 5 */
-  concurrency?: number;
-  /** How long after a request failed or was aborted it may still reach or busy the server: it keeps its slot and counts until then. @default 1000 */
-  marginMs?: number;
-  /** Requests waiting per key; one more is rejected at once with `QueueFullError`. @default 1000 */
-  maxQueue?: number;
-  /** Longest wait in the queue before `QueueTimeoutError`. @default Infinity */
-  maxWaitMs?: number;
-  /** Keep the endpoint's slot until the response body is read to the end or cancelled, not just until its headers. @default false */
-  holdUntilBodyDone?: boolean;
-  /** A slot not released after this long is taken back. @default 300_000 */
-  leaseMs?: number;
-  /** What the rules count per: must not be a secret (it shows in events and errors). @default `ctx.state.keyId`, else the origin */
-  key?: (request: Request, ctx: Context) => string;
-  /** What the concurrency cap counts per. @default `ctx.state.endpoint`, else the URL path without the query */
-  endpoint?: (request: Request, ctx: Context) => string;
-  /** Where requests are counted. @default a new `createMemoryStore()` */
-  store?: RateLimitStore;
-}
-
-export const defaults = Object.freeze({
-  rules: Object.freeze([Object.freeze({ limit: 60, windowMs: 60_000 })]) as readonly Rule[],
-  concurrency: 5,
-  marginMs: 1000,
-  maxQueue: 1000,
-  maxWaitMs: Infinity,
-  holdUntilBodyDone: false,
-  leaseMs: 300_000,
-  key: (request: Request, ctx: Context): string => ctx.state.keyId ?? new URL(request.url).origin,
-  // The path sliced from the serialised URL: no URL object per request.
-  endpoint: (request: Request, ctx: Context): string => ctx.state.endpoint ?? request.url.replace(/^[^/]*\/\/[^/]*|[?#].*/gs, ''),
-}) satisfies Required<Omit<RateLimitOptions, 'store'>>;
 
 export interface RateLimiter extends Interceptor {
   /** Keys with requests waiting, and how many wait in all. */
   stats(): { keys: number; queued: number };
 }
 
-interface Waiter {
-  endpoint: string;
-  request: Request;
-  at: number;
-  /** A request the pipeline needs before the others (a token exchange). */
-  first?: boolean;
-  done?: boolean;
-  /** What the wait ends with: a slot, else `error`. */
-  lease?: Lease;
-  error?: unknown;
-  /** Wakes the waiter's own loop: it left the queue, became the oldest, or the key's due time changed. */
-  poke?: () => void;
-  off(): void;
-}
-
-/** A key's waiters in arrival order, and when the oldest of them should look again. */
-interface Queue {
-  w: Waiter[];
-  due: number;
-  busy?: boolean;
-  again?: boolean;
-}
-
-const check = (name: string, value: number, min: number, integer?: boolean) => {
-  if (!(value >= min) || (integer && !Number.isInteger(value) && value !== Infinity))
-    throw new RangeError(`\`${name}\` must be ${integer ? 'an integer' : 'a number'} >= ${min}, got ${value}`);
-};
-
 const noop = () => {};
 const thenable = <T>(value: T | Promise<T>): value is Promise<T> => typeof (value as Promise<T>)?.then === 'function';
 // Runs `then` at once on a plain value, or when a store's promise settles (a failed write is not the caller's failure).
 const after = <T>(value: T | Promise<T>, then: (result: T) => void = noop) => (thenable(value) ? value.then(then, noop) : then(value));
 
+/** Round trips are kept for at most this many keys; past it they are forgotten, and dating starts afresh. */
+const MAX_KEYS_TIMED = 10_000;
+
 /** Queues requests so that no key goes over its rules and no endpoint over its concurrency, in step with the server's headers. */
 export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
-  const o = { ...defaults, ...(Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as RateLimitOptions) };
-  for (const [name, min, integer] of [
-    ['concurrency', 1, true],
-    ['maxQueue', 0, true],
-    ['marginMs', 0],
-    ['maxWaitMs', 0],
-    ['leaseMs', 1],
-  ] as const)
-    check(name, o[name], min, integer);
-  if (!Array.isArray(o.rules)) throw new TypeError('`rules` must be an array of { limit, windowMs }');
-  const rules: StoreRule[] = o.rules
-    .map((rule: Rule, i) => {
-      // jitterMs and burst may be left out; limit and windowMs may not.
-      for (const [name, min, integer, optional] of [
-        ['limit', 1, true],
-        ['windowMs', 1],
-        ['jitterMs', 0, false, true],
-        ['burst', 1, true, true],
-      ] as const)
-        check(`rules[${i}].${name}`, (optional ? (rule[name] ?? min) : rule[name]) as number, min, integer);
-      return { ...rule, jitterMs: rule.jitterMs ?? Infinity };
-    })
-    .filter((r) => r.limit < Infinity);
+  const o = resolveOptions(options);
+  const { rules } = o;
   const longest = Math.max(0, ...rules.map((r) => r.windowMs)) || 60_000;
   const store = o.store ?? createMemoryStore();
-  const queues = new Map<string, Queue>();
+  const queues = new Map<string, WaitingQueue>();
+  // What the round trips of each key say of how early the server can have counted an answered request.
+  const roundTrips = createRoundTrips(MAX_KEYS_TIMED);
   // Requests that hold a slot while an outer interceptor's last step before the send waits (auth-token, for a new
   // token): each can give its slot back, unsent.
   const holders = new Set<{ key: string; give: () => unknown }>();
@@ -143,191 +55,221 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
   let queued = 0;
 
   const now = () => (env as SetupContext).clock.now();
-  const ask = (key: string, endpoint: string, t: number) =>
-    store.acquire({ key, endpoint, now: t, rules, concurrency: o.concurrency, leaseMs: o.leaseMs });
+  const ask = ({ key, endpoint, tokenExchange }: Call, t: number) =>
+    store.acquire({ key, endpoint, now: t, rules, concurrency: o.concurrency, leaseMs: o.leaseMs, tokenExchange });
   const emit = <K extends keyof SluiceEvents & string>(type: K, payload: SluiceEvents[K]) => env?.bus.emit(type, payload);
 
-  // Ends a wait; the waiter's own loop returns the lease or throws the error, and the next oldest takes the timer.
-  const remove = (q: Queue, w: Waiter, lease?: Lease, error?: unknown) => {
-    if (w.done) return false;
-    w.done = true;
+  // Ends a wait; the waiter's own loop returns the lease or throws the error, and the next in line takes the timer.
+  const remove = (q: WaitingQueue, w: Waiter, lease?: Lease, error?: unknown) => {
+    if (!q.remove(w)) return false;
     w.lease = lease;
     w.error = error;
     w.off();
-    q.w.splice(q.w.indexOf(w), 1);
     queued--;
     w.poke?.();
-    q.w[0]?.poke?.();
+    q.next()?.poke?.();
     return true;
   };
 
-  const leave = (key: string, q: Queue, w: Waiter, error: unknown, reason: RejectReason) => {
+  const leave = (key: string, q: WaitingQueue, w: Waiter, error: unknown, reason: RejectReason) => {
     if (!remove(q, w, undefined, error)) return;
     emit('rate-limit:rejected', { key, endpoint: w.endpoint, reason });
-    if (!q.busy) arm(key, q, q.due);
+    if (!q.scanning) arm(key, q, q.due);
   };
 
-  // The oldest waiter looks again at `due`; the queue goes once nothing waits.
-  const arm = (key: string, q: Queue, due: number) => {
-    if (!q.w.length) {
+  // The next in line looks again at `due`; the queue goes once nothing waits.
+  const arm = (key: string, q: WaitingQueue, due: number) => {
+    if (!q.size) {
       if (queues.get(key) === q) queues.delete(key);
     } else if (due !== q.due) {
       q.due = due;
-      q.w[0]?.poke?.();
+      q.next()?.poke?.();
     }
   };
 
-  // Offers slots in arrival order. Once an endpoint is refused, its later waiters wait too (FIFO per endpoint),
-  // while waiters for other endpoints still get their turn (no head-of-line blocking).
-  const scan = async (key: string, q: Queue) => {
-    if (q.busy) return void (q.again = true);
-    q.busy = true;
-    let due: number;
-    do {
-      q.again = false;
-      due = Infinity;
-      const refused = new Set<string>();
-      for (const w of [...q.w]) {
-        if (w.done) continue;
-        const t = now();
-        if (!refused.has(w.endpoint)) {
-          let result: Acquired;
-          try {
-            const pending = ask(key, w.endpoint, t);
-            result = thenable(pending) ? await pending : pending;
-          } catch (error) {
-            leave(key, q, w, error, 'error');
-            continue;
-          }
-          if (result.ok) {
-            if (remove(q, w, result)) emit('rate-limit:acquired', { key, endpoint: w.endpoint, waitedMs: t - w.at });
-            else {
-              // It left while the store answered: give the slot back, and let the others try again.
-              after(result.release(t));
-              q.again = true;
-            }
-            continue;
-          }
-          // A token exchange refused while slots are held by requests that wait for that very token: one of them
-          // gives its slot back, or neither would go before its lease ran out.
-          const holder = w.first && [...holders].find((h) => h.key === key);
-          if (holder) {
-            holders.delete(holder);
-            await holder.give();
-            q.again = true;
-            break;
-          }
-          refused.add(w.endpoint);
-          due = Math.min(due, result.retryAt);
-        }
-        if (t - w.at >= o.maxWaitMs) leave(key, q, w, new QueueTimeoutError(key, w.endpoint, w.request), 'timeout');
-        else due = Math.min(due, w.at + o.maxWaitMs);
+  // Offers slots in the queue's order (FIFO per endpoint, no head-of-line blocking across endpoints), again while
+  // something changed during an asynchronous store's answer; then arms the next in line's timer.
+  const scan = (key: string, q: WaitingQueue): void | Promise<void> => {
+    if (q.scanning) return void (q.again = true);
+    q.scanning = true;
+    let due = Number.POSITIVE_INFINITY;
+    const offer = (w: Waiter): Offer | Promise<Offer> => {
+      const t = now();
+      let pending: Acquired | Promise<Acquired>;
+      try {
+        pending = ask(w, t);
+      } catch (error) {
+        leave(key, q, w, error, 'error');
+        return 'taken';
       }
-    } while (q.again);
-    q.busy = false;
-    arm(key, q, due);
+      if (!thenable(pending)) return offered(w, pending, t);
+      return pending.then(
+        (result) => offered(w, result, t),
+        (error) => {
+          leave(key, q, w, error, 'error');
+          return 'taken' as const;
+        },
+      );
+    };
+    const offered = (w: Waiter, result: Acquired, t: number): Offer | Promise<Offer> => {
+      if (result.ok) {
+        if (remove(q, w, result)) emit('rate-limit:acquired', { key, endpoint: w.endpoint, waitedMs: t - w.at });
+        else {
+          // It left while the store answered: give the slot back, and let the others try again.
+          after(result.release(Number.NEGATIVE_INFINITY));
+          q.again = true;
+        }
+        return 'taken';
+      }
+      // A token exchange refused while slots are held by requests that wait for that very token: one of them gives
+      // its slot back, or neither would go before its lease ran out.
+      const holder = w.priority && [...holders].find((h) => h.key === key);
+      if (holder) {
+        holders.delete(holder);
+        q.again = true;
+        const given = holder.give();
+        return thenable(given) ? given.then(() => 'key-blocked' as const) : 'key-blocked';
+      }
+      due = Math.min(due, result.retryAt);
+      return result.blocked === 'key' ? 'key-blocked' : 'endpoint-blocked';
+    };
+    const round = (): void | Promise<void> => {
+      q.again = false;
+      due = Number.POSITIVE_INFINITY;
+      const order = q.inOrder();
+      const drive = (step: IteratorResult<Waiter, void>): void | Promise<void> => {
+        while (!step.done) {
+          const result = offer(step.value);
+          if (thenable(result)) return result.then((r) => drive(order.next(r)));
+          step = order.next(result);
+        }
+        if (q.again) return round();
+        q.scanning = false;
+        arm(key, q, due);
+      };
+      return drive(order.next());
+    };
+    return round();
   };
 
   // Each waiting request runs its own loop on its own timer: a Worker cancels a request that waits with nothing
-  // pending in its own context, and drops a timer when the request that set it ends. The oldest waiter's timer is
-  // set to when the key could next send; the others' only to their deadline.
+  // pending in its own context, and drops a timer when the request that set it ends. The next in line sets its timer
+  // to when the key could next send; the others only to their deadline.
   // The fast path reads the caller's signal, not the request's: in Node, reading `request.signal` builds it, which
   // costs more than the rest of this path. A request that aborted otherwise fails at the transport and is released.
-  const wait = (key: string, endpoint: string, request: Request, ctx: Context): Lease | Promise<Lease> => {
-    ctx.signal?.throwIfAborted();
-    const first = ctx.state.priority;
-    if (queues.has(key)) return enqueue(key, endpoint, request, first);
+  const wait = (call: Call, signal: AbortSignal | undefined): Lease | Promise<Lease> => {
+    signal?.throwIfAborted();
+    if (queues.has(call.key)) return enqueue(call);
     // Nobody waits for the key: ask the store straight away, without a waiter, a listener or a scan (and, from a
     // store that answers at once, without a promise).
     const t = now();
     let pending: Acquired | Promise<Acquired>;
     try {
-      pending = ask(key, endpoint, t);
+      pending = ask(call, t);
     } catch (error) {
-      return failed(key, endpoint, error);
+      return failed(call, error);
     }
-    if (!thenable(pending)) return take(pending, key, endpoint, request, t, first);
+    if (!thenable(pending)) return take(call, pending);
     return pending.then(
-      (result) => take(result, key, endpoint, request, t, first, true),
-      (error) => failed(key, endpoint, error),
+      (result) => take(call, result, true),
+      (error) => failed(call, error),
     );
   };
 
   // `late`: the store answered after a wait, during which the request may have been aborted.
-  const take = (result: Acquired, key: string, endpoint: string, request: Request, t: number, first?: boolean, late?: boolean) => {
-    if (!result.ok) return enqueue(key, endpoint, request, first);
-    if (late && request.signal.aborted) {
-      after(result.release(t));
-      throw request.signal.reason;
+  const take = (call: Call, result: Acquired, late?: boolean) => {
+    if (!result.ok) return enqueue(call);
+    if (late && call.request.signal.aborted) {
+      after(result.release(Number.NEGATIVE_INFINITY));
+      throw call.request.signal.reason;
     }
-    emit('rate-limit:acquired', { key, endpoint, waitedMs: 0 });
+    emit('rate-limit:acquired', { key: call.key, endpoint: call.endpoint, waitedMs: 0 });
     return result;
   };
 
-  const failed = (key: string, endpoint: string, error: unknown): never => {
-    emit('rate-limit:rejected', { key, endpoint, reason: 'error' });
+  const failed = (call: Call, error: unknown): never => {
+    emit('rate-limit:rejected', { key: call.key, endpoint: call.endpoint, reason: 'error' });
     throw error;
   };
 
-  // `first`: served before the others, and may take a blocked request's slot; `again`: it gave its slot back to one, and
-  // is served before the others.
-  const enqueue = async (key: string, endpoint: string, request: Request, first?: boolean, again?: boolean): Promise<Lease> => {
+  // `again`: a request that gave its slot to a token exchange, served before the others like the exchange itself.
+  const enqueue = async (call: Call, again?: boolean): Promise<Lease> => {
+    const { key, endpoint, request } = call;
     const signal = request.signal;
     // It may have aborted while an async store answered.
     signal.throwIfAborted();
-    const q = queues.get(key) ?? { w: [], due: Infinity };
-    queues.set(key, q);
-    const w: Waiter = { endpoint, request, at: now(), first, off: noop };
-    w.off = onAbort(signal, () => leave(key, q, w, signal.reason, 'aborted'));
-    if (first || again) q.w.unshift(w);
-    else q.w.push(w);
+    let q = queues.get(key);
+    if (!q) queues.set(key, (q = new WaitingQueue()));
+    const queue = q;
+    const w = queue.add({ ...call, at: now(), off: noop }, Boolean(call.priority || again));
+    w.off = onAbort(signal, () => leave(key, queue, w, signal.reason, 'aborted'));
     queued++;
-    scan(key, q);
+    scan(key, queue);
     if (!w.done) {
-      if (q.w.length > o.maxQueue) leave(key, q, w, new QueueFullError(key, endpoint, request), 'queue-full');
-      else emit('rate-limit:queued', { key, endpoint, queued: q.w.length });
+      if (queue.size > o.maxQueue) leave(key, queue, w, new QueueFullError(key, endpoint, request), 'queue-full');
+      else emit('rate-limit:queued', { key, endpoint, queued: queue.size });
     }
     while (!w.done) {
       // A poke cuts the sleep short.
       const timer = new AbortController();
       w.poke = () => timer.abort();
-      const until = Math.min(q.w[0] === w ? q.due : Infinity, w.at + o.maxWaitMs, now() + 2 ** 31 - 1);
-      const fired = await (env as SetupContext).clock.sleep(until - now(), timer.signal).then(() => true, noop);
-      if (fired) {
-        if (q.w[0] === w) q.due = Infinity;
-        scan(key, q);
+      const t = now();
+      if (t - w.at >= o.maxWaitMs) {
+        leave(key, queue, w, new QueueTimeoutError(key, endpoint, request), 'timeout');
+        break;
+      }
+      const until = Math.min(queue.next() === w ? queue.due : Number.POSITIVE_INFINITY, w.at + o.maxWaitMs, t + 2 ** 31 - 1);
+      const fired = await (env as SetupContext).clock.sleep(until - t, timer.signal).then(() => true, noop);
+      if (fired && !w.done) {
+        if (queue.next() === w && now() >= queue.due) queue.due = Number.POSITIVE_INFINITY;
+        scan(key, queue);
       }
     }
     if (w.lease) return w.lease;
     throw w.error;
   };
 
-  const pause = (key: string, until: number, at: number, reason: '429' | 'remaining') =>
-    after(store.pause(key, until, at, rules, reason === '429'), (end) => {
-      if (end) emit('rate-limit:paused', { key, until: end, delayMs: end - at, reason });
-    });
+  // Reports what the store made of an answer: a pause it started, a fact it learnt.
+  const report = (key: string, at: number, outcome: Outcome | undefined) => {
+    const pause = outcome?.paused;
+    if (pause) emit('rate-limit:paused', { key, until: pause.until, delayMs: pause.until - at, reason: pause.reason });
+    const counted = outcome?.tokenExchangeCounted;
+    if (counted !== undefined)
+      emit('rate-limit:learned', {
+        key,
+        tokenExchangeCounted: counted,
+        evidence: counted
+          ? 'the token exchange was answered with a quota'
+          : 'an answer after the exchange showed one request counted of two',
+      });
+  };
 
-  // What a response (none: the request failed) says of the key's quota: a 429 pauses it, remaining/reset bound what is planned.
-  const observe = (key: string, seq: number, at: number, response?: Response) => {
-    const info = response && parseRateLimit(response.headers, at);
-    const resetAt = info?.resetAt ?? at + (info?.windowMs ?? longest);
-    after(store.sync(key, seq, at, info?.remaining, resetAt));
-    if (response?.status === 429) {
+  // What the answer says, as the store takes it: when the request went and came back, the status and the quota.
+  const answerOf = (sentAt: number, at: number, response?: Response): Answer => {
+    if (!response) return { sentAt, at };
+    const info = parseRateLimit(response.headers, at);
+    const answer: Answer = { sentAt, at, status: response.status, ...info };
+    if (response.status === 429) {
       const retryAfter = parseRetryAfter(response.headers.get('retry-after'), at);
-      pause(key, retryAfter === undefined ? (info?.resetAt ?? at + longest) : at + retryAfter, at, '429');
-    } else if (info?.remaining === 0) pause(key, resetAt, at, 'remaining');
+      answer.retryAt = retryAfter === undefined ? (info?.resetAt ?? at + longest) : at + retryAfter;
+    }
+    return answer;
   };
 
-  // Frees the slot, then learns from the outcome (`at` set: the request ended then, with `response` or failing),
-  // then lets waiters try: a pause must be in place before they do. Returns the store's promise, if any.
-  const finish = (key: string, lease: Lease, countedBy: number, at?: number, response?: Response) => {
-    const released = lease.release(countedBy);
-    if (thenable(released)) return released.then(() => settle(key, lease, at, response), noop);
-    settle(key, lease, at, response);
+  // When the server counted an answered request at the latest: on arrival, its answer less the key's margin.
+  const datedAt = (key: string, sentAt: number, at: number) =>
+    o.countedAt === 'answer' ? at : Math.max(sentAt, at - roundTrips.margin(key, at - sentAt));
+
+  // Frees the slot and learns from the outcome (`answer` set: the request ended with it), then lets waiters try: a
+  // pause must be in place before they do. Returns the store's promise, if any.
+  const finish = (key: string, lease: Lease, countedBy: number, answer?: Answer) => {
+    const outcome = lease.release(countedBy, answer);
+    if (thenable(outcome)) return outcome.then((result) => settle(key, answer, result), noop);
+    settle(key, answer, outcome);
   };
 
-  const settle = (key: string, lease: Lease, at?: number, response?: Response) => {
-    if (at !== undefined) observe(key, lease.seq, at, response);
+  const settle = (key: string, answer: Answer | undefined, outcome: Outcome | undefined) => {
+    if (answer) report(key, answer.at, outcome);
     const q = queues.get(key);
     if (q) scan(key, q);
   };
@@ -338,12 +280,15 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
       env = context;
       const off = context.bus.on('rate-limit:exceeded', (e) => {
         const at = now();
-        pause(e.keyId ?? new URL(e.url).origin, at + (e.retryAfterMs ?? 0), at, '429');
+        const key = e.keyId ?? new URL(e.url).origin;
+        after(store.pause(key, at + (e.retryAfterMs ?? 0), at, rules), (until) => {
+          if (until) report(key, at, { paused: { until, reason: '429' } });
+        });
       });
       return () => {
         closed = true;
         off();
-        for (const [key, q] of queues) for (const w of [...q.w]) leave(key, q, w, new ClosedError('rate-limit'), 'closed');
+        for (const [key, q] of queues) for (const w of q.all()) leave(key, q, w, new ClosedError('rate-limit'), 'closed');
       };
     },
     async handle(request, next, ctx) {
@@ -351,11 +296,13 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
       if (closed) throw new ClosedError('rate-limit');
       const key = o.key(request, ctx);
       const endpoint = o.endpoint(request, ctx);
-      const waited = wait(key, endpoint, request, ctx);
+      const call: Call = { key, endpoint, request, priority: ctx.state.priority, tokenExchange: ctx.state.tokenExchange };
+      const waited = wait(call, ctx.signal);
       let lease: Lease | undefined = thenable(waited) ? await waited : waited;
+      let sentAt = now();
       // The last step before the send may wait: auth-token waits there for a new token, whose exchange needs a slot of
-      // this key. Meanwhile the request's slot may be taken for that exchange (released at -Infinity: it never counted); it then
-      // queues again, first, and runs the step again (the token may have expired in the queue once more).
+      // this key. Meanwhile the request's slot may be taken for that exchange (released at -Infinity: it never counted);
+      // it then queues again, first, and runs the step again (the token may have expired in the queue once more).
       const own = ctx.state.beforeSend;
       if (own) {
         const ready = (outgoing: Request): Request | Promise<Request> => {
@@ -367,7 +314,7 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
             give: () => {
               const given = lease as Lease;
               lease = undefined;
-              return finish(key, given, -Infinity, now());
+              return finish(key, given, Number.NEGATIVE_INFINITY, { sentAt, at: now() });
             },
           };
           holders.add(holder);
@@ -375,7 +322,7 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
             async (request) => {
               holders.delete(holder);
               if (lease) return request;
-              lease = await enqueue(key, endpoint, request, false, true);
+              lease = await enqueue({ ...call, request, priority: false }, true);
               return ready(request);
             },
             (error) => {
@@ -385,14 +332,22 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
             },
           );
         };
-        ctx.state.beforeSend = ready;
+        // The round trip starts when the request leaves, after any wait here.
+        const leaving = (request: Request) => {
+          sentAt = now();
+          return request;
+        };
+        ctx.state.beforeSend = (outgoing) => {
+          const result = ready(outgoing);
+          return thenable(result) ? result.then(leaving) : leaving(result);
+        };
       }
       let response: Response;
       try {
         response = await next(request);
       } catch (error) {
         const at = now();
-        if (lease) finish(key, lease, at + o.marginMs, at);
+        if (lease) finish(key, lease, at + o.marginMs, { sentAt, at });
         throw error;
       } finally {
         if (own) ctx.state.beforeSend = own;
@@ -400,12 +355,14 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
       const at = now();
       // Sent, so it holds a slot: the first one, or the one taken again.
       const held = lease as Lease;
+      const answer = answerOf(sentAt, at, response);
+      const countedBy = datedAt(key, sentAt, at);
       if (!o.holdUntilBodyDone) {
-        finish(key, held, at, at, response);
+        finish(key, held, countedBy, answer);
         return response;
       }
-      observe(key, held.seq, at, response);
-      return holdBody(response, () => finish(key, held, at));
+      after(held.observe(answer), (outcome) => report(key, at, outcome));
+      return holdBody(response, () => finish(key, held, countedBy));
     },
     stats: () => ({ keys: queues.size, queued }),
   };

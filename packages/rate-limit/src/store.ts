@@ -1,11 +1,18 @@
-/** A rate rule as stores receive it (`jitterMs` resolved: `Infinity` when not set). */
-export interface StoreRule {
-  limit: number;
-  windowMs: number;
-  jitterMs: number;
-  /** Set: a token bucket (GCRA) of `burst` refilled `limit` per `windowMs`. Unset: a sliding log of `limit` per `windowMs`. */
-  burst?: number | undefined;
-}
+import {
+  busyUntil,
+  countedSince,
+  fill,
+  newRuleState,
+  type RuleState,
+  record,
+  ruleWait,
+  type SlidingLog,
+  type StoreRule,
+  settle,
+  unrecord,
+} from './rule-state.js';
+
+export { LOG_CELLS, type StoreRule } from './rule-state.js';
 
 export interface AcquireInput {
   key: string;
@@ -16,225 +23,388 @@ export interface AcquireInput {
   concurrency: number;
   /** A slot not released after this long is taken back (a crashed process, a body never read). */
   leaseMs: number;
+  /** The request exchanges an API key for a token: it counts against the rules unless answers showed the server leaves it out. */
+  tokenExchange?: boolean;
+}
+
+/** What an answer (or a failure) says, as the limiter hands it to the store. */
+export interface Answer {
+  /** When the request left: its round trip starts here. */
+  sentAt: number;
+  /** When the answer, or the failure, came: now. */
+  at: number;
+  /** The answer's status; undefined when the request failed without one. */
+  status?: number;
+  /** On a 429: the key waits until then (its `Retry-After`, else the quota's reset, else the longest rule window). */
+  retryAt?: number;
+  /** The quota the headers state: `remaining` requests left until `resetAt`, of `limit` per `windowMs`. */
+  remaining?: number;
+  resetAt?: number;
+  limit?: number;
+  windowMs?: number;
+}
+
+/** What the store learnt from an answer that the limiter reports. */
+export interface Outcome {
+  /** The key now waits until `until`: a 429, or a quota spent by requests this store never saw. */
+  paused?: { until: number; reason: '429' | 'remaining' };
+  /** The server counts token exchanges against the key, or does not: what the answers showed. */
+  tokenExchangeCounted?: boolean;
 }
 
 export interface Lease {
   ok: true;
-  /** Number of this send among the key's sends, for `sync`. Never reused by the store, even after the key's state is dropped. */
+  /** Number of this send among the key's sends. Never reused by the store, even after the key's state is dropped. */
   seq: number;
   /**
-   * The request is over: `countedBy` is the latest time the server can have counted it and still be busy with it
-   * (its response's arrival, or a margin after it failed). Its slot is free from then, and it counts in the log until
-   * `windowMs` after. Until released it holds its slot until `send + leaseMs`, and counts from
-   * `send + min(jitterMs, leaseMs)`. A request that was not sent after all is released at `-Infinity`: it never counted.
+   * The request is over. `countedBy` is the latest time the server can have counted it and still be busy with it (its
+   * answer's arrival less what the limiter knows of the way back, or a margin after a failure). Its slot is free from
+   * then, and it counts from then (or from its send plus `jitterMs`, if sooner) until `windowMs` after. Until released
+   * it holds its slot until `send + leaseMs`, and counts as in flight until `send + min(jitterMs, leaseMs)`. A request
+   * that was not sent after all is released at `-Infinity`: it never counted. With `answer`, the store also learns
+   * from it, as `observe` does.
    */
-  release(countedBy: number): unknown;
+  release(countedBy: number, answer?: Answer): Outcome | undefined | Promise<Outcome | undefined>;
+  /** Learns from the answer while the request keeps its slot (its body is still being read). */
+  observe(answer: Answer): Outcome | undefined | Promise<Outcome | undefined>;
 }
 
-export type Acquired = Lease | { ok: false; retryAt: number };
+/** Why a request cannot go yet: nothing of its key can (`'key'`), or only its endpoint's slots are taken (`'endpoint'`). */
+export type Refusal = { ok: false; retryAt: number; blocked: 'key' | 'endpoint' };
+
+export type Acquired = Lease | Refusal;
 
 /**
- * Where requests are counted. Each method is atomic for its key; a shared store (Redis, with a script
- * per method) gives a fleet the same guarantees as one process. Methods may return promises.
+ * Where requests are counted. Each method is atomic for its key; a shared store (Redis, with a script per method)
+ * gives a fleet the same guarantees as one process. Methods may return promises.
  */
 export interface RateLimitStore {
-  /** Checks the pause, the server's budget, every rule and the endpoint's slots; when all allow, logs the send and takes a slot. */
+  /** Checks the pause, the server's budget, every rule and the endpoint's slots; when all allow, counts the send and takes a slot. */
   acquire(input: AcquireInput): Acquired | Promise<Acquired>;
   /**
-   * Holds the key until `until`, then lets one request go until a response to it arrives. `refused` (a 429):
-   * the server is assumed full, so the log is filled to free one request per `windowMs / limit` after `until`.
-   * Otherwise a pause that the log already enforces (within a second) is skipped. A budget already spent keeps the key
-   * until its reset, whatever shorter `until` is asked. Resolves to the end of the pause, or 0 when it did not pause.
+   * A 429 the limiter did not see itself (announced on the bus): holds the key until `until`, then lets one request go
+   * until an answer to it arrives. Resolves to the end of the pause, or 0 when the key was already held that long.
    */
-  pause(key: string, until: number, now: number, rules: readonly StoreRule[], refused: boolean): number | Promise<number>;
-  /** The response to send `seq` said `remaining` requests are left until `resetAt` (both undefined: no such headers). */
-  sync(key: string, seq: number, now: number, remaining?: number, resetAt?: number): unknown;
-}
-
-/**
- * One rule's entries: the latest times at which recent requests can have been counted, ascending, live from `h` on
- * (the head moves instead of shifting the array). A log keeps those within the window; a bucket folds each one that
- * is past into `g`, its theoretical arrival time, and keeps those still ahead.
- */
-interface Log {
-  a: number[];
-  h: number;
-  g: number;
-}
-
-interface KeyState {
-  l: Log[];
-  /** The rules last used. */
-  r: readonly StoreRule[];
-  /** Per endpoint: expiry times of the slots held. */
-  e: Map<string, number[]>;
-  /** Paused until. */
-  p: number;
-  /** Server budget: `b` requests left until `t`, learnt from the response to send `s`. */
-  b: number;
-  t: number;
-  s: number;
-  /** Probing: after a pause, one request goes until a response to it (or a later send) arrives. */
-  q?: boolean;
-  /** The next send's number, and the first of this state's (answers to sends before it are from a dropped state). */
-  n: number;
-  z: number;
+  pause(key: string, until: number, now: number, rules: readonly StoreRule[]): number | Promise<number>;
+  /**
+   * For a store shared by processes: calls `listener` with a key when another process may have freed capacity of it, so
+   * the key's waiters look again at once. Returns what stops it. A store without it is looked at again when `acquire`
+   * said to (the limiter's own releases it sees itself).
+   */
+  onFreed?(listener: (key: string) => void): () => void;
 }
 
 export interface MemoryStore extends RateLimitStore {
   acquire(input: AcquireInput): Acquired;
-  pause(key: string, until: number, now: number, rules: readonly StoreRule[], refused: boolean): number;
+  pause(key: string, until: number, now: number, rules: readonly StoreRule[]): number;
   /** Keys holding state. */
   readonly size: number;
   /** Drops the state of every idle key; returns how many keys remain. */
   prune(now: number): number;
+  /** What the store holds for a key, for monitoring and tests: per rule its entries and requests in flight. */
+  stateOf(key: string): KeySnapshot | undefined;
 }
 
-const insert = (log: Log, value: number) => {
-  const { a } = log;
-  let i = a.length;
-  while (i > log.h && (a[i - 1] as number) > value) i--;
-  a.splice(i, 0, value);
-};
+export interface KeySnapshot {
+  pausedUntil: number;
+  /** Whether the server counts token exchanges, as its answers showed; undefined: not known (they count). */
+  tokenExchangeCounted: boolean | undefined;
+  rules: { limit: number; windowMs: number; entries: number; inFlight: number; assumedFull: boolean }[];
+}
 
-const logOf = (k: KeyState, i: number) => (k.l[i] ??= { a: [], h: 0, g: -Infinity });
+/** A token exchange: when it went and was answered, and the instant each rule counted it at (to take it back). */
+interface Exchange {
+  seq: number;
+  sentAt: number;
+  answeredAt?: number;
+  countedAt: (number | undefined)[];
+}
 
-// Drops (log) or folds (bucket) the entries `now` has passed, then reports the earliest time the rule allows one more:
-// a log's `limit`-th latest entry plus the window; a bucket's GCRA, every entry still ahead taken as counted now.
-const due = (log: Log, { burst, windowMs, limit }: StoreRule, now: number) => {
-  const { a } = log;
-  const step = windowMs / limit;
-  while (log.h < a.length) {
-    const x = a[log.h] as number;
-    if (burst ? x > now : x + windowMs > now) break;
-    if (burst) log.g = Math.max(log.g, x) + step;
-    log.h++;
-  }
-  if (log.h * 2 > a.length) log.h = a.splice(0, log.h) && 0;
-  const n = a.length - log.h;
-  if (!burst) return n < limit ? 0 : (a[a.length - limit] as number) + windowMs;
-  let at = log.g + (n - burst + 1) * step;
-  for (let j = 0; j <= n - burst; j++) at = Math.max(at, (a[log.h + j] as number) + (n - j - burst + 1) * step);
-  return at;
-};
+interface KeyState {
+  /** One state per rule of `rulesUsed`, in its order. */
+  rules: RuleState[];
+  rulesUsed: readonly StoreRule[];
+  /** Per endpoint: when each slot held is free again. */
+  slots: Map<string, number[]>;
+  /** Slot lists kept after the last sweep of idle endpoints: the next sweep comes when twice as many are kept. */
+  slotsSwept: number;
+  /** Nothing goes before this: a 429, or a quota spent by requests this store never saw. */
+  pausedUntil: number;
+  /** After a pause one request goes alone: `'due'` until it is sent, then its send number and lease end until it ends. */
+  probe?: 'due' | { seq: number; until: number };
+  /** The server's quota from an answer the log could not explain: `left` of it until `until`, less the sends since `fromSeq`. */
+  budget: { left: number; until: number; fromSeq: number };
+  /** 429s in a row, each to a request sent after the pause of the one before: which rule the next one is taken to mean. */
+  refusals: number;
+  /** Sends numbered from here on were sent after the key's last 429 pause began. */
+  pauseSeq: number;
+  /** Whether the server counts token exchanges; undefined: not known yet, so they count. */
+  exchangeCounted?: boolean;
+  lastExchange?: Exchange;
+  /** The next send's number, and the first of this state's (an answer to a send before it is from a dropped state). */
+  nextSeq: number;
+  firstSeq: number;
+}
 
-const free = (k: KeyState, rules: readonly StoreRule[], now: number) => {
-  let at = 0;
-  for (let i = 0; i < rules.length; i++) at = Math.max(at, due(logOf(k, i), rules[i] as StoreRule, now));
-  return at;
-};
+/** Keys whose learnt facts (whether the server counts token exchanges) the memory store keeps once their state is dropped. */
+const MAX_KEYS_LEARNT = 10_000;
+
+/** A `Retry-After` or reset in whole seconds lies up to a second after the instant it stands for. */
+const HEADER_RESOLUTION_MS = 1000;
+
+const longestWindow = (rules: readonly StoreRule[]) => Math.max(0, ...rules.map((r) => r.windowMs));
+const latestCount = (rule: StoreRule, sentAt: number, leaseMs: number) => sentAt + Math.min(rule.jitterMs, leaseMs);
+
+/** The rule states for `rules`: the same as last time, or matched by rule (a limiter with other rules shares the store). */
+function statesFor(key: KeyState, rules: readonly StoreRule[]): RuleState[] {
+  if (key.rulesUsed === rules) return key.rules;
+  const same = (a: StoreRule, b: StoreRule) => a.limit === b.limit && a.windowMs === b.windowMs && a.burst === b.burst;
+  key.rules = rules.map((rule) => {
+    const state = key.rules.find((s) => same(s.rule, rule)) ?? newRuleState(rule);
+    state.rule = rule;
+    return state;
+  });
+  key.rulesUsed = rules;
+  return key.rules;
+}
+
+/** The rule a 429 is taken to mean: the one its headers name, else the shortest that can explain its wait, one longer per 429 in a row. */
+function ruleRefusing(states: RuleState[], answer: Answer, delay: number, refusals: number): RuleState | undefined {
+  const named = states.find((s) => s.rule.limit === answer.limit && (answer.windowMs === undefined || s.rule.windowMs === answer.windowMs));
+  if (named) return named;
+  const byWindow = [...states].sort((a, b) => a.rule.windowMs - b.rule.windowMs);
+  const able = byWindow.filter((s) => s.rule.windowMs + HEADER_RESOLUTION_MS >= delay);
+  const candidates = able.length ? able : byWindow.slice(-1);
+  return candidates[Math.min(refusals, candidates.length) - 1];
+}
+
+/**
+ * Whether the key's own requests account for what the server says it counted: `remaining` is at least what the tightest
+ * rule would leave if the server saw only them. Each rule counts as its own every request it holds that the server can
+ * have counted with the answered one (in flight, or dated within the window of its send).
+ */
+function explains(states: RuleState[], answer: Answer): boolean {
+  const logs = states.filter((s): s is SlidingLog => s.kind === 'log');
+  if (!logs.length || answer.remaining === undefined) return false;
+  const named = logs.find((s) => s.rule.limit === answer.limit && (answer.windowMs === undefined || s.rule.windowMs === answer.windowMs));
+  const slack = (s: SlidingLog) => s.rule.limit - countedSince(s, answer.sentAt);
+  const least = named ? slack(named) : Math.min(...logs.map(slack));
+  return answer.remaining >= least;
+}
 
 /** The default store: one process's memory. Idle keys are dropped as traffic goes on, and by `prune`. */
 export function createMemoryStore(): MemoryStore {
   const keys = new Map<string, KeyState>();
+  // What answers showed of each key's server outlives the key's state, for at most MAX_KEYS_LEARNT keys.
+  const learnt = new Map<string, boolean>();
   // Sends are numbered store-wide, so a key whose state was dropped and made anew never reuses a number.
-  let top = 0;
-  // Nothing would differ for a new state: no pause, budget or slot, every log entry past its window, every bucket full.
-  // It reads a copy, so the store changes only where a Redis script would.
+  let topSeq = 0;
+
+  // As acquire sees it: a probe due a window past its pause is none.
+  const probeOver = (k: KeyState, now: number) =>
+    k.probe === undefined || (k.probe === 'due' ? now >= k.pausedUntil + longestWindow(k.rulesUsed) : now >= k.probe.until);
   const idle = (k: KeyState, now: number) =>
-    now >= Math.max(k.p, k.t) &&
-    k.r.every((r, i) => {
-      const log = { ...logOf(k, i) };
-      log.a = log.a.slice();
-      due(log, r, now);
-      return log.h === log.a.length && log.g <= now;
-    }) &&
-    [...k.e.values()].every((slots) => slots.every((t) => t <= now));
+    now >= k.pausedUntil &&
+    probeOver(k, now) &&
+    now >= k.budget.until &&
+    k.rules.every((state) => busyUntil(state) <= now) &&
+    [...k.slots.values()].every((ends) => ends.every((end) => end <= now));
+
   // A cursor walks the keys, a few per call, so idle keys go without a timer.
   let cursor = keys.entries();
-  const touch = (key: string, now: number) => {
+  const touch = (key: string, now: number): KeyState => {
     for (let i = 0; i < 3 && keys.size > 1; i++) {
       let next = cursor.next();
       if (next.done) next = (cursor = keys.entries()).next();
       if (!next.done && next.value[0] !== key && idle(next.value[1], now)) keys.delete(next.value[0]);
     }
     let k = keys.get(key);
-    if (!k) keys.set(key, (k = { l: [], r: [], e: new Map(), p: 0, b: 0, t: 0, s: 0, n: top, z: top }));
+    if (!k) {
+      k = {
+        rules: [],
+        rulesUsed: [],
+        slots: new Map(),
+        slotsSwept: 0,
+        pausedUntil: 0,
+        budget: { left: Number.POSITIVE_INFINITY, until: 0, fromSeq: 0 },
+        refusals: 0,
+        pauseSeq: topSeq,
+        exchangeCounted: learnt.get(key),
+        nextSeq: topSeq,
+        firstSeq: topSeq,
+      };
+      keys.set(key, k);
+    }
     return k;
   };
 
+  // Slots of the endpoint still held at `now`, and when the first of them frees.
+  const heldSlots = (k: KeyState, endpoint: string, now: number) => {
+    // Endpoints with nothing in flight are forgotten (paths with ids in them would pile up), in sweeps as the map doubles.
+    if (k.slots.size > 2 * k.slotsSwept + 8) {
+      for (const [path, ends] of k.slots) if (path !== endpoint && ends.every((end) => end <= now)) k.slots.delete(path);
+      k.slotsSwept = k.slots.size;
+    }
+    let ends = k.slots.get(endpoint);
+    if (!ends) k.slots.set(endpoint, (ends = []));
+    let held = 0;
+    let soonest = Number.POSITIVE_INFINITY;
+    for (const end of ends) if (end > now) soonest = Math.min(soonest, (ends[held++] = end));
+    ends.length = held;
+    return { ends, soonest };
+  };
+
+  const hold = (k: KeyState, until: number) => {
+    k.pausedUntil = until;
+    k.probe = 'due';
+  };
+
+  const refuse = (k: KeyState, states: RuleState[], seq: number, answer: Answer): Outcome | undefined => {
+    const { at } = answer;
+    // A budget the server said is spent lasts to its reset, whatever shorter wait the 429 asks for.
+    const spent = answer.remaining === 0 && answer.resetAt !== undefined ? answer.resetAt : 0;
+    const until = Math.max(answer.retryAt ?? at, spent);
+    // 429s to requests sent before the last pause are that pause's: they lengthen it, but mean no other rule. A 429 a
+    // window past the last pause starts anew.
+    const sameEpisode = seq < k.pauseSeq;
+    if (at > k.pausedUntil + longestWindow(k.rulesUsed)) k.refusals = 0;
+    if (!sameEpisode) k.refusals++;
+    if (sameEpisode && until <= k.pausedUntil) return undefined;
+    k.pauseSeq = k.nextSeq;
+    const state = ruleRefusing(states, answer, until - at, Math.max(1, k.refusals));
+    if (state) fill(state, until);
+    if (until <= k.pausedUntil) return undefined;
+    hold(k, until);
+    return { paused: { until, reason: '429' } };
+  };
+
+  // Whether the exchange counts: its own answer stating a quota says it does; an answer after it that shows only one
+  // request counted in a window holding both says it does not (then it is taken back).
+  const learnExchange = (k: KeyState, states: RuleState[], seq: number, answer: Answer): boolean | undefined => {
+    const exchange = k.lastExchange;
+    if (!exchange) return undefined;
+    if (exchange.seq === seq) {
+      exchange.answeredAt = answer.at;
+      if (answer.remaining === undefined || k.exchangeCounted === true) return undefined;
+      k.exchangeCounted = true;
+      return true;
+    }
+    if (k.exchangeCounted !== undefined || exchange.answeredAt === undefined || answer.remaining === undefined) return undefined;
+    if (answer.sentAt < exchange.answeredAt) return undefined;
+    const rule = states.find((s) => s.rule.limit === answer.limit)?.rule ?? (states.length === 1 ? states[0]?.rule : undefined);
+    const limit = answer.limit ?? rule?.limit;
+    const windowMs = answer.windowMs ?? rule?.windowMs;
+    if (limit === undefined || windowMs === undefined || limit < 2) return undefined;
+    // One counted (this answer's own request) of the two in the window. More left than the limit: a quota of another size.
+    if (answer.remaining !== limit - 1 || exchange.sentAt <= answer.at - windowMs) return undefined;
+    k.exchangeCounted = false;
+    states.forEach((state, i) => {
+      if (state.pending.delete(exchange.seq)) return;
+      const at = exchange.countedAt[i];
+      if (at !== undefined) unrecord(state, at);
+    });
+    return false;
+  };
+
+  const remember = (key: string, counted: boolean) => {
+    learnt.delete(key);
+    if (learnt.size >= MAX_KEYS_LEARNT) learnt.delete(learnt.keys().next().value as string);
+    learnt.set(key, counted);
+  };
+
+  const learn = (key: string, k: KeyState, seq: number, answer: Answer): Outcome | undefined => {
+    // An answer to a send of a dropped state: the server may have counted what this state never saw.
+    if (seq < k.firstSeq) return undefined;
+    const states = statesFor(k, k.rulesUsed);
+    if (typeof k.probe === 'object' && seq >= k.probe.seq) k.probe = undefined;
+    if (answer.status === 429) return refuse(k, states, seq, answer);
+    if (answer.status !== undefined) k.refusals = 0;
+    const learned = learnExchange(k, states, seq, answer);
+    if (learned !== undefined) remember(key, learned);
+    const outcome: Outcome | undefined = learned === undefined ? undefined : { tokenExchangeCounted: learned };
+    if (answer.remaining === undefined) return outcome;
+    // Older news than the budget held: the server may not have counted what was sent since.
+    if (seq < k.budget.fromSeq && answer.at < k.budget.until) return outcome;
+    if (explains(states, answer)) {
+      k.budget = { left: Number.POSITIVE_INFINITY, until: 0, fromSeq: seq };
+      return outcome;
+    }
+    // Requests the key never sent use its quota (another client): keep to what the server says is left until its reset.
+    const until = answer.resetAt ?? answer.at + (answer.windowMs ?? longestWindow(k.rulesUsed));
+    k.budget = { left: answer.remaining - (k.nextSeq - seq - 1), until, fromSeq: seq };
+    if (answer.remaining > 0 || until <= k.pausedUntil) return outcome;
+    // A pause the log enforces anyway (within the header's resolution) is not worth a probe.
+    const logHolds = Math.max(0, ...states.map((s) => ruleWait(s, answer.at).at));
+    if (until <= logHolds + HEADER_RESOLUTION_MS) return outcome;
+    hold(k, until);
+    return { ...outcome, paused: { until, reason: 'remaining' } };
+  };
+
   return {
-    acquire({ key, endpoint, now, rules, concurrency, leaseMs }) {
+    acquire({ key, endpoint, now, rules, concurrency, leaseMs, tokenExchange }) {
       const k = touch(key, now);
-      // Endpoints with nothing in flight are forgotten (paths with ids in them would pile up).
-      if (k.e.size > (k.e.has(endpoint) ? 1 : 0))
-        for (const [path, held] of k.e) if (path !== endpoint && held.every((t) => t <= now)) k.e.delete(path);
-      let slots = k.e.get(endpoint);
-      if (!slots) k.e.set(endpoint, (slots = []));
-      let held = 0;
-      let soonest = Infinity;
-      for (const t of slots) if (t > now) soonest = Math.min(soonest, (slots[held++] = t));
-      slots.length = held;
-      const at = Math.max(k.p, free(k, rules, now), now < k.t && k.b < 1 ? k.t : 0, held < concurrency ? 0 : soonest);
-      if (at > now) return { ok: false, retryAt: at };
-      const expiry = now + leaseMs;
-      const until = (r: StoreRule) => now + Math.min(r.jitterMs, leaseMs);
-      slots.push(expiry);
-      k.r = rules;
-      k.b--;
-      for (let i = 0; i < rules.length; i++) insert(k.l[i] as Log, until(rules[i] as StoreRule));
-      const seq = k.n++;
-      top = Math.max(top, k.n);
+      const states = statesFor(k, rules);
+      let keyWait = k.pausedUntil;
+      // A probe whose lease ran out without an answer ends: the next request probes instead. A probe still due a window
+      // past its pause would meet a server with nothing of the key left to count: none is needed.
+      if (typeof k.probe === 'object' && now >= k.probe.until) k.probe = 'due';
+      if (k.probe === 'due' && now >= k.pausedUntil + longestWindow(rules)) k.probe = undefined;
+      if (typeof k.probe === 'object') keyWait = Math.max(keyWait, k.probe.until);
+      if (now < k.budget.until && k.budget.left < 1) keyWait = Math.max(keyWait, k.budget.until);
+      for (const state of states) {
+        settle(state, now);
+        keyWait = Math.max(keyWait, ruleWait(state, now).at);
+      }
+      if (keyWait > now) return { ok: false, retryAt: keyWait, blocked: 'key' };
+      const { ends, soonest } = heldSlots(k, endpoint, now);
+      if (ends.length >= concurrency) return { ok: false, retryAt: soonest, blocked: 'endpoint' };
+
+      const seq = k.nextSeq++;
+      topSeq = Math.max(topSeq, k.nextSeq);
+      const slotEnd = now + leaseMs;
+      ends.push(slotEnd);
+      k.budget.left--;
+      if (k.probe === 'due') k.probe = { seq, until: slotEnd };
+      const counts = !(tokenExchange && k.exchangeCounted === false);
+      if (counts) for (const state of states) state.pending.set(seq, latestCount(state.rule, now, leaseMs));
+      const exchange: Exchange | undefined = tokenExchange ? { seq, sentAt: now, countedAt: [] } : undefined;
+      if (exchange) k.lastExchange = exchange;
+
+      const end = (countedBy: number) => {
+        const held = k.slots.get(endpoint);
+        const slot = held ? held.indexOf(slotEnd) : -1;
+        if (slot >= 0) {
+          if (countedBy === Number.NEGATIVE_INFINITY) held?.splice(slot, 1);
+          else (held as number[])[slot] = Math.min(slotEnd, countedBy);
+        }
+        if (typeof k.probe === 'object' && k.probe.seq === seq) k.probe = undefined;
+        if (!counts) return;
+        states.forEach((state, i) => {
+          const latest = latestCount(state.rule, now, leaseMs);
+          if (state.pending.delete(seq)) {
+            if (countedBy === Number.NEGATIVE_INFINITY) return;
+            record(state, Math.min(latest, countedBy));
+            if (exchange) exchange.countedAt[i] = Math.min(latest, countedBy);
+          } else if (exchange) exchange.countedAt[i] ??= latest;
+        });
+      };
       return {
         ok: true,
         seq,
-        release(countedBy) {
-          const held = k.e.get(endpoint) ?? [];
-          const slot = held.indexOf(expiry);
-          if (slot >= 0) held[slot] = Math.min(expiry, countedBy);
-          rules.forEach((r, i) => {
-            const log = k.l[i] as Log;
-            const j = log.a.lastIndexOf(until(r));
-            if (j >= log.h && countedBy < until(r)) {
-              log.a.splice(j, 1);
-              // Never sent: a bucket must not fold it in either.
-              if (countedBy > -Infinity) insert(log, countedBy);
-            }
-          });
+        release(countedBy, answer) {
+          end(countedBy);
+          return answer ? learn(key, k, seq, answer) : undefined;
         },
+        observe: (answer) => learn(key, k, seq, answer),
       };
     },
 
-    pause(key, at, now, rules, refused) {
+    pause(key, until, now, rules) {
       const k = touch(key, now);
-      // A budget the server said is spent lasts to its reset, whatever shorter wait a 429 asks for.
-      const until = Math.max(at, now < k.t && k.b < 1 && !k.q ? k.t : 0);
-      if (until <= k.p || (!refused && until <= free(k, rules, now) + 1000)) return 0;
-      k.p = until;
-      k.r = rules;
-      k.q = true;
-      k.b = 1;
-      k.s = k.n;
-      k.t = until + Math.max(0, ...rules.map((r) => r.windowMs));
-      // Assume the server full: from `until` on, it frees one request per windowMs / limit.
-      if (refused)
-        rules.forEach((r, i) => {
-          const step = r.windowMs / r.limit;
-          // What is counted by then is in the bucket before it empties.
-          const log = logOf(k, i);
-          due(log, r, r.burst ? until : now);
-          if (r.burst) log.g = Math.max(log.g, until + (r.burst - 1) * step);
-          else {
-            const fill = Array.from({ length: r.limit }, (_, j) => until - r.windowMs + j * step);
-            log.a = [...fill, ...log.a.slice(log.h).filter((x) => x > until - step)].slice(-r.limit);
-            log.h = 0;
-          }
-        });
+      statesFor(k, rules);
+      if (until <= k.pausedUntil) return 0;
+      hold(k, until);
       return until;
-    },
-
-    sync(key, seq, now, remaining, resetAt) {
-      const k = keys.get(key);
-      // An answer to a send of a dropped state, or older news than the budget held: the server may not have counted
-      // what was sent since.
-      if (!k || seq < k.z || (seq < k.s && now < k.t)) return;
-      if (k.q) k.q = false;
-      else if (remaining === undefined) return;
-      k.t = 0;
-      if (remaining === undefined || resetAt === undefined) return;
-      k.b = remaining - (k.n - seq - 1);
-      k.t = resetAt;
-      k.s = seq;
     },
 
     get size() {
@@ -244,6 +414,22 @@ export function createMemoryStore(): MemoryStore {
     prune(now) {
       for (const [key, k] of keys) if (idle(k, now)) keys.delete(key);
       return keys.size;
+    },
+
+    stateOf(key) {
+      const k = keys.get(key);
+      if (!k) return undefined;
+      return {
+        pausedUntil: k.pausedUntil,
+        tokenExchangeCounted: k.exchangeCounted,
+        rules: k.rules.map((state) => ({
+          limit: state.rule.limit,
+          windowMs: state.rule.windowMs,
+          entries: state.kind === 'log' ? state.entries.length : state.ahead.length,
+          inFlight: state.pending.size,
+          assumedFull: state.kind === 'log' ? state.assumed !== undefined : state.assumedArrival > Number.NEGATIVE_INFINITY,
+        })),
+      };
     },
   };
 }

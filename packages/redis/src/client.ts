@@ -51,3 +51,53 @@ export function toScriptClient(client: RedisClientLike): ScriptClient {
   if (typeof c?.evalsha === 'function') return fromIoredis(c as IoredisLike);
   throw new TypeError('`client` must be a node-redis or ioredis client (connected by you), or a { runSha, run } ScriptClient');
 }
+
+/**
+ * A second connection, subscribed: the rate-limit store hears there of capacity another process freed. `toSubscriber`
+ * wraps a node-redis or ioredis client; for another client, implement these two methods.
+ */
+export interface SubscribeClient {
+  subscribe(channel: string, listener: (message: string) => void): unknown;
+  unsubscribe(channel: string, listener: (message: string) => void): unknown;
+}
+
+/** The part of an ioredis client that subscribes: messages come as events. */
+export interface IoredisSubscriberLike {
+  subscribe(channel: string): Promise<unknown>;
+  unsubscribe(channel: string): Promise<unknown>;
+  on(event: 'message', listener: (channel: string, message: string) => void): unknown;
+  off(event: 'message', listener: (channel: string, message: string) => void): unknown;
+  status: string;
+}
+
+/** The part of a node-redis client that subscribes: a listener per channel. */
+export interface NodeRedisSubscriberLike {
+  subscribe(channel: string, listener: (message: string) => void): Promise<unknown>;
+  unsubscribe(channel: string, listener: (message: string) => void): Promise<unknown>;
+}
+
+export type SubscriberLike = SubscribeClient | IoredisSubscriberLike | NodeRedisSubscriberLike;
+
+/** Accepts an ioredis client (told apart by its `status`), or a node-redis client or a `SubscribeClient` as they are. */
+export function toSubscriber(client: SubscriberLike): SubscribeClient {
+  const c = client as Partial<IoredisSubscriberLike & NodeRedisSubscriberLike> | null;
+  if (typeof c?.subscribe !== 'function' || typeof c.unsubscribe !== 'function')
+    throw new TypeError('`subscriber` must be a connected node-redis or ioredis client of its own, or a { subscribe, unsubscribe } client');
+  if (typeof c.on !== 'function' || typeof c.status !== 'string') return client as SubscribeClient;
+  const io = client as IoredisSubscriberLike;
+  const listeners = new Map<(message: string) => void, (channel: string, message: string) => void>();
+  return {
+    subscribe(channel, listener) {
+      const onMessage = (from: string, message: string) => from === channel && listener(message);
+      listeners.set(listener, onMessage);
+      io.on('message', onMessage);
+      return io.subscribe(channel);
+    },
+    unsubscribe(channel, listener) {
+      const onMessage = listeners.get(listener);
+      if (onMessage) io.off('message', onMessage);
+      listeners.delete(listener);
+      return io.unsubscribe(channel);
+    },
+  };
+}

@@ -1,155 +1,467 @@
-// The memory store's algorithm (packages/rate-limit/src/store.ts), one script per method, so each runs atomically
-// on the server. Times come from the caller's clock; key TTLs only collect garbage. Numbers travel as strings
-// formatted with 17 digits, since Redis would truncate a Lua number to an integer.
-// State hash fields: p paused until; b budget left until t, learnt from the answer to send s; q probing; n the next
-// send's number, z the first of this hash's; and per bucket rule, under its key's name, its theoretical arrival time.
+// The memory store's algorithm (packages/rate-limit/src/store.ts and rule-state.ts), one script per method, so each runs
+// atomically on the server. Functions and fields carry the memory store's names. Times come from the caller's clock;
+// key TTLs only collect garbage. Numbers travel as strings formatted with 17 digits, since Redis would truncate a Lua
+// number to an integer.
+//
+// Keys of one API key, all with its hash tag: the key's state (a hash, fields as in the memory store's KeyState), the
+// endpoint's slots (a sorted set: send number by slot end), and per rule its state (a string: the rule state packed with
+// cmsgpack, a few hundred bytes at most whatever the limit) and its requests in flight (a sorted set: send number by
+// the latest instant it can be counted at).
 
 const common = `
+local LOG_CELLS = 64
+local HEADER_RESOLUTION_MS = 1000
+local INF = math.huge
 local function f(x) return string.format('%.17g', x) end
+local function opt(x) if x == nil or x == '' then return nil end return tonumber(x) end
 local function keep(key, ms) if redis.call('PTTL', key) < ms then redis.call('PEXPIRE', key, math.ceil(ms)) end end
--- A bucket rule (GCRA): folds the entries now has passed into its theoretical arrival time, kept in the state hash
--- under the rule's key; returns when the rule allows one more, as the part no release can bring forward (hard) and the
--- part one can (soft: entries still ahead, each taken as counted now).
-local function bucket(state, key, now, limit, window, burst)
-  local step = window / limit
-  local g = tonumber(redis.call('HGET', state, key)) or -math.huge
-  local past = redis.call('ZRANGEBYSCORE', key, '-inf', f(now), 'WITHSCORES')
-  if #past > 0 then
-    for k = 2, #past, 2 do g = math.max(g, tonumber(past[k])) + step end
-    redis.call('ZREMRANGEBYSCORE', key, '-inf', f(now))
-    redis.call('HSET', state, key, f(g))
-  end
-  local n = redis.call('ZCARD', key)
-  local soft = -math.huge
-  if n >= burst then
-    local ys = redis.call('ZRANGE', key, 0, n - burst, 'WITHSCORES')
-    for k = 2, #ys, 2 do soft = math.max(soft, tonumber(ys[k]) + (n - k / 2 - burst + 2) * step) end
-  end
-  return g + (n - burst + 1) * step, soft, g, step
-end
-`;
 
-/** KEYS: state, the endpoint's slots, one log per rule. ARGV: now, concurrency (-1: none), leaseMs, id, ttlMs, pollMs (-1: none), then per rule limit, windowMs, countFrom, burst (0: a sliding log). */
-export const ACQUIRE = `${common}
-local now, conc, lease, id, ttl, poll = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
-local st = redis.call('HMGET', KEYS[1], 'p', 'b', 't', 'n')
-local p, b, t, n = tonumber(st[1]) or 0, tonumber(st[2]) or 0, tonumber(st[3]) or 0, tonumber(st[4])
--- A new state numbers its sends above any number an expired one gave (1,024 per ms of the clock), so a late answer to
--- one of those is told apart (z) and cannot widen the budget.
-if not n then
-  n = math.floor(now) * 1024
-  redis.call('HSET', KEYS[1], 'z', f(n))
+-- Rules come as ARGV groups of four from \`first\`: limit, windowMs, jitterMs (-1: none), burst (0: a sliding log). Each
+-- rule's state and in-flight set are the KEYS pair from \`firstKey\`.
+local function read_rules(first, firstKey)
+  local rules = {}
+  local i = 0
+  while ARGV[first + i * 4] do
+    local jitter = tonumber(ARGV[first + i * 4 + 2])
+    rules[i + 1] = {
+      limit = tonumber(ARGV[first + i * 4]), windowMs = tonumber(ARGV[first + i * 4 + 1]),
+      jitterMs = jitter < 0 and INF or jitter, burst = tonumber(ARGV[first + i * 4 + 3]),
+      stateKey = KEYS[firstKey + i * 2], pendingKey = KEYS[firstKey + i * 2 + 1], index = i + 1,
+    }
+    i = i + 1
+  end
+  return rules
 end
--- hard: bounds nobody can bring forward (a pause, log entries already final); soft: ones another process's
--- release or sync can (its slots, its entries still in flight, a budget).
-local hard, soft = p, 0
-if now < t and b < 1 then soft = t end
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
-if conc >= 0 and redis.call('ZCARD', KEYS[2]) >= conc then
-  soft = math.max(soft, tonumber(redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')[2]))
+
+local function load_state(rule)
+  local packed = redis.call('GET', rule.stateKey)
+  local state = packed and cmsgpack.unpack(packed) or {}
+  state.entries = state.entries or {}
+  state.counts = state.counts or {}
+  state.ahead = state.ahead or {}
+  rule.state = state
+  rule.inFlight = redis.call('ZCARD', rule.pendingKey)
+  return state
 end
-for i = 3, #KEYS do
-  local j = 7 + (i - 3) * 4
-  if tonumber(ARGV[j + 3]) > 0 then
-    local h, s = bucket(KEYS[1], KEYS[i], now, tonumber(ARGV[j]), tonumber(ARGV[j + 1]), tonumber(ARGV[j + 3]))
-    hard, soft = math.max(hard, h), math.max(soft, s)
+
+local function save_state(rule, ttl)
+  redis.call('SET', rule.stateKey, cmsgpack.pack(rule.state), 'PX', math.ceil(ttl))
+end
+
+local function step_of(rule) return rule.windowMs / rule.limit end
+local function cell_of(rule) if rule.limit > LOG_CELLS then return rule.windowMs / LOG_CELLS end return 0 end
+local function same_cell(cell, a, b) if cell > 0 then return math.ceil(a / cell) == math.ceil(b / cell) end return a == b end
+
+local function add_entry(rule, at, count)
+  local entries, counts = rule.state.entries, rule.state.counts
+  local cell, assumedUntil = cell_of(rule), rule.state.assumedUntil
+  local function joins(entry)
+    return same_cell(cell, entry, at) and (not assumedUntil or (entry >= assumedUntil) == (at >= assumedUntil))
+  end
+  local i = #entries + 1
+  while i > 1 and entries[i - 1] > at do i = i - 1 end
+  if i > 1 and joins(entries[i - 1]) then
+    entries[i - 1] = at
+    counts[i - 1] = counts[i - 1] + count
+  elseif i <= #entries and joins(entries[i]) then
+    counts[i] = counts[i] + count
   else
-    local e = redis.call('ZREVRANGE', KEYS[i], ARGV[j] - 1, ARGV[j] - 1, 'WITHSCORES')[2]
-    if e then
-      e = tonumber(e)
-      if e <= now then hard = math.max(hard, e + ARGV[j + 1]) else soft = math.max(soft, e + ARGV[j + 1]) end
+    table.insert(entries, i, at)
+    table.insert(counts, i, count)
+  end
+end
+
+local function record(rule, at)
+  if rule.burst > 0 then
+    local ahead = rule.state.ahead
+    local i = #ahead + 1
+    while i > 1 and ahead[i - 1] > at do i = i - 1 end
+    table.insert(ahead, i, at)
+  else
+    add_entry(rule, at, 1)
+  end
+end
+
+local function unrecord(rule, at)
+  if rule.burst > 0 then return end
+  local entries, counts = rule.state.entries, rule.state.counts
+  local cell = cell_of(rule)
+  for i = 1, #entries do
+    if same_cell(cell, entries[i], at) then
+      counts[i] = counts[i] - 1
+      if counts[i] == 0 then
+        table.remove(entries, i)
+        table.remove(counts, i)
+      end
+      return
     end
   end
 end
-local at = math.max(hard, soft)
-if at > now then
-  if poll >= 0 and soft > hard then at = math.max(hard, math.min(soft, now + poll)) end
-  return {0, f(at)}
+
+local function fold(rule, at)
+  local state, step = rule.state, step_of(rule)
+  state.arrival = math.max(state.arrival or -INF, at) + step
+  if at >= (state.emptiedAt or -INF) then state.assumedArrival = math.max(state.assumedArrival or -INF, at) + step end
 end
-redis.call('ZADD', KEYS[2], f(now + lease), id)
+
+local function settle(rule, now)
+  local past = redis.call('ZRANGEBYSCORE', rule.pendingKey, '-inf', f(now), 'WITHSCORES')
+  if #past > 0 then
+    for k = 2, #past, 2 do record(rule, tonumber(past[k])) end
+    redis.call('ZREMRANGEBYSCORE', rule.pendingKey, '-inf', f(now))
+    rule.inFlight = rule.inFlight - #past / 2
+  end
+  local state = rule.state
+  if rule.burst > 0 then
+    local ahead, kept = state.ahead, {}
+    for k = 1, #ahead do if ahead[k] <= now then fold(rule, ahead[k]) else kept[#kept + 1] = ahead[k] end end
+    state.ahead = kept
+    return
+  end
+  local gone = 0
+  while gone < #state.entries and state.entries[gone + 1] + rule.windowMs <= now do gone = gone + 1 end
+  for k = 1, gone do
+    table.remove(state.entries, 1)
+    table.remove(state.counts, 1)
+  end
+  if state.assumedUntil and state.assumedUntil - state.assumedStep + rule.windowMs <= now then
+    state.assumedUntil, state.assumedStep = nil, nil
+  end
+end
+
+local function assumed_up_to(rule, at)
+  local state = rule.state
+  if not state.assumedUntil then return -1 end
+  local index = math.floor((at - (state.assumedUntil - rule.windowMs)) / state.assumedStep)
+  return math.max(-1, math.min(rule.limit - 1, index))
+end
+
+local function latest_of(rule, room, from)
+  local state = rule.state
+  local withAssumed = state.assumedUntil ~= nil and from == state.assumedUntil
+  local counted, above = 0, INF
+  for i = #state.entries, 0, -1 do
+    local entry = i >= 1 and state.entries[i] or -INF
+    local own = entry >= from
+    if withAssumed then
+      local last = assumed_up_to(rule, above)
+      local between = last - assumed_up_to(rule, own and entry or -INF)
+      if counted + between >= room then return state.assumedUntil - rule.windowMs + (last - (room - counted - 1)) * state.assumedStep end
+      counted = counted + between
+    end
+    if not own or i == 0 then break end
+    counted = counted + state.counts[i]
+    if counted >= room then return entry end
+    above = entry
+  end
+  return -INF
+end
+
+-- When the rule lets one more go, and whether a release of a request in flight could bring that forward.
+local function rule_wait(rule, now)
+  local state, step = rule.state, step_of(rule)
+  if rule.burst > 0 then
+    local start = math.max(state.arrival or -INF, state.assumedArrival or -INF, now)
+    local inFlight = rule.inFlight + #state.ahead
+    local at = start + (inFlight - rule.burst + 1) * step
+    return at, inFlight > 0 and at > math.max(now, start + (1 - rule.burst) * step)
+  end
+  local room = rule.limit - rule.inFlight
+  if room <= 0 then return INF, true end
+  local at = latest_of(rule, room, -INF)
+  if state.assumedUntil then at = math.max(at, latest_of(rule, room, state.assumedUntil)) end
+  at = at + rule.windowMs
+  if at > now then return at, rule.inFlight > 0 end
+  return 0, false
+end
+
+local function counted_since(rule, sentAt)
+  local since, state = sentAt - rule.windowMs, rule.state
+  local counted = rule.inFlight
+  for i = #state.entries, 1, -1 do
+    if state.entries[i] <= since then break end
+    counted = counted + state.counts[i]
+  end
+  return counted
+end
+
+local function fill(rule, untilAt)
+  local state = rule.state
+  if rule.burst > 0 then
+    state.emptiedAt = untilAt
+    state.assumedArrival = untilAt + (rule.burst - 1) * step_of(rule)
+  else
+    state.assumedUntil, state.assumedStep = untilAt, step_of(rule)
+  end
+end
+
+local function longest_window(rules)
+  local longest = 0
+  for _, rule in ipairs(rules) do longest = math.max(longest, rule.windowMs) end
+  return longest
+end
+
+local FIELDS = { 'pausedUntil', 'probe', 'probeUntil', 'budgetLeft', 'budgetUntil', 'budgetFrom', 'refusals', 'pauseSeq',
+  'exchangeCounted', 'exchangeSeq', 'exchangeSentAt', 'exchangeAnsweredAt', 'nextSeq', 'firstSeq', 'waitingAt' }
+
+local function load_key(stateKey)
+  local values = redis.call('HMGET', stateKey, unpack(FIELDS))
+  local k = {}
+  for i, name in ipairs(FIELDS) do k[name] = values[i] or '' end
+  for _, name in ipairs({ 'pausedUntil', 'probeUntil', 'budgetLeft', 'budgetUntil', 'budgetFrom', 'refusals', 'pauseSeq',
+    'exchangeSeq', 'exchangeSentAt', 'exchangeAnsweredAt', 'nextSeq', 'firstSeq', 'waitingAt' }) do
+    k[name] = opt(k[name])
+  end
+  k.pausedUntil, k.refusals = k.pausedUntil or 0, k.refusals or 0
+  k.budgetUntil, k.budgetLeft, k.budgetFrom = k.budgetUntil or 0, k.budgetLeft or 0, k.budgetFrom or 0
+  return k
+end
+
+local function save_key(stateKey, k, ttl)
+  local pairs_ = {}
+  for _, name in ipairs(FIELDS) do
+    local value = k[name]
+    if value == nil then value = '' elseif type(value) == 'number' then value = f(value) end
+    pairs_[#pairs_ + 1] = name
+    pairs_[#pairs_ + 1] = value
+  end
+  redis.call('HSET', stateKey, unpack(pairs_))
+  keep(stateKey, ttl)
+end
+
+local function hold(k, untilAt)
+  k.pausedUntil = untilAt
+  k.probe = 'due'
+end
+
+local function rule_refusing(rules, answer, delay, refusals)
+  for _, rule in ipairs(rules) do
+    if rule.limit == answer.limit and (answer.windowMs == nil or rule.windowMs == answer.windowMs) then return rule end
+  end
+  local byWindow = {}
+  for _, rule in ipairs(rules) do byWindow[#byWindow + 1] = rule end
+  table.sort(byWindow, function(a, b) if a.windowMs ~= b.windowMs then return a.windowMs < b.windowMs end return a.index < b.index end)
+  local able = {}
+  for _, rule in ipairs(byWindow) do if rule.windowMs + HEADER_RESOLUTION_MS >= delay then able[#able + 1] = rule end end
+  if #able == 0 then able = { byWindow[#byWindow] } end
+  return able[math.min(refusals, #able)]
+end
+
+local function refuse(k, rules, seq, answer)
+  local spent = 0
+  if answer.remaining == 0 and answer.resetAt then spent = answer.resetAt end
+  local untilAt = math.max(answer.retryAt or answer.at, spent)
+  local sameEpisode = seq < (k.pauseSeq or -INF)
+  if answer.at > k.pausedUntil + longest_window(rules) then k.refusals = 0 end
+  if not sameEpisode then k.refusals = k.refusals + 1 end
+  if sameEpisode and untilAt <= k.pausedUntil then return nil end
+  k.pauseSeq = k.nextSeq
+  local rule = rule_refusing(rules, answer, untilAt - answer.at, math.max(1, k.refusals))
+  if rule then fill(rule, untilAt) end
+  if untilAt <= k.pausedUntil then return nil end
+  hold(k, untilAt)
+  return { untilAt, '429' }
+end
+
+local function learn_exchange(k, rules, seq, answer)
+  if not k.exchangeSeq then return nil end
+  if k.exchangeSeq == seq then
+    k.exchangeAnsweredAt = answer.at
+    if answer.remaining == nil or k.exchangeCounted == '1' then return nil end
+    k.exchangeCounted = '1'
+    return '1'
+  end
+  if k.exchangeCounted ~= '' or k.exchangeAnsweredAt == nil or answer.remaining == nil then return nil end
+  if answer.sentAt < k.exchangeAnsweredAt then return nil end
+  local rule
+  for _, r in ipairs(rules) do if r.limit == answer.limit then rule = r break end end
+  if not rule and #rules == 1 then rule = rules[1] end
+  local limit = answer.limit or (rule and rule.limit)
+  local windowMs = answer.windowMs or (rule and rule.windowMs)
+  if not limit or not windowMs or limit < 2 then return nil end
+  if answer.remaining ~= limit - 1 or k.exchangeSentAt <= answer.at - windowMs then return nil end
+  k.exchangeCounted = '0'
+  for i, r in ipairs(rules) do
+    if redis.call('ZREM', r.pendingKey, f(k.exchangeSeq)) == 1 then
+      r.inFlight = r.inFlight - 1
+    else
+      local at = opt(redis.call('HGET', KEYS[1], 'exchangeAt:' .. i))
+      if at then unrecord(r, at) end
+    end
+  end
+  return '0'
+end
+
+local function explains(rules, answer)
+  if answer.remaining == nil then return false end
+  local least, named = INF, nil
+  for _, rule in ipairs(rules) do
+    if rule.burst == 0 then
+      local slack = rule.limit - counted_since(rule, answer.sentAt)
+      if rule.limit == answer.limit and (answer.windowMs == nil or rule.windowMs == answer.windowMs) and named == nil then named = slack end
+      least = math.min(least, slack)
+    end
+  end
+  if least == INF then return false end
+  return answer.remaining >= (named or least)
+end
+
+-- Returns { pausedUntil, reason, tokenExchangeCounted } as the memory store's Outcome, each '' when unset.
+local function learn(k, rules, seq, answer)
+  if seq < (k.firstSeq or -INF) then return { '', '', '' } end
+  if tonumber(k.probe) and seq >= tonumber(k.probe) then k.probe = '' end
+  if answer.status == 429 then
+    local paused = refuse(k, rules, seq, answer)
+    if paused then return { f(paused[1]), paused[2], '' } end
+    return { '', '', '' }
+  end
+  if answer.status then k.refusals = 0 end
+  local learned = learn_exchange(k, rules, seq, answer) or ''
+  if answer.remaining == nil then return { '', '', learned } end
+  if seq < k.budgetFrom and answer.at < k.budgetUntil then return { '', '', learned } end
+  if explains(rules, answer) then
+    k.budgetLeft, k.budgetUntil, k.budgetFrom = 0, 0, seq
+    return { '', '', learned }
+  end
+  local untilAt = answer.resetAt or (answer.at + (answer.windowMs or longest_window(rules)))
+  k.budgetLeft, k.budgetUntil, k.budgetFrom = answer.remaining - (k.nextSeq - seq - 1), untilAt, seq
+  if answer.remaining > 0 or untilAt <= k.pausedUntil then return { '', '', learned } end
+  local logHolds = 0
+  for _, rule in ipairs(rules) do logHolds = math.max(logHolds, (rule_wait(rule, answer.at))) end
+  if untilAt <= logHolds + HEADER_RESOLUTION_MS then return { '', '', learned } end
+  hold(k, untilAt)
+  return { f(untilAt), 'remaining', learned }
+end
+`;
+
+/**
+ * KEYS: the key's state, the endpoint's slots, then per rule its state and its in-flight set. ARGV: now, concurrency
+ * (-1: none), leaseMs, ttlMs, pollMs (-1: none), tokenExchange (1/0), claim (an id the caller made, to end the send
+ * should this answer be lost), then per rule limit, windowMs, jitterMs, burst.
+ * Returns { 1, seq, counted } or { 0, retryAt, 'key' | 'endpoint' }.
+ */
+export const ACQUIRE = `${common}
+local now, concurrency, leaseMs, ttl, poll = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local tokenExchange, claim = ARGV[6] == '1', ARGV[7]
+local rules = read_rules(8, 3)
+local k = load_key(KEYS[1])
+-- A new state numbers its sends above any number an expired one gave (1,024 per ms of the clock), so a late answer to
+-- one of those is told apart (firstSeq) and cannot widen the budget.
+if not k.nextSeq then
+  k.nextSeq = math.floor(now) * 1024
+  k.firstSeq, k.pauseSeq = k.nextSeq, k.nextSeq
+end
+-- hard: bounds no release can bring forward; soft: ones another process's release or answer can.
+local hard, soft = k.pausedUntil, 0
+if tonumber(k.probe) and now >= k.probeUntil then k.probe = 'due' end
+if k.probe == 'due' and now >= k.pausedUntil + longest_window(rules) then k.probe = '' end
+if tonumber(k.probe) then soft = math.max(soft, k.probeUntil) end
+if now < k.budgetUntil and k.budgetLeft < 1 then soft = math.max(soft, k.budgetUntil) end
+for _, rule in ipairs(rules) do
+  load_state(rule)
+  settle(rule, now)
+  local at, onPending = rule_wait(rule, now)
+  if onPending then soft = math.max(soft, at) else hard = math.max(hard, at) end
+end
+local function refused(at, blocked)
+  k.waitingAt = now
+  save_key(KEYS[1], k, ttl)
+  for _, rule in ipairs(rules) do save_state(rule, ttl) end
+  if poll >= 0 and soft > hard then at = math.max(hard, math.min(at, now + poll)) end
+  return { 0, f(at), blocked }
+end
+local keyWait = math.max(hard, soft)
+if keyWait > now then return refused(keyWait, 'key') end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', f(now))
+if concurrency >= 0 and redis.call('ZCARD', KEYS[2]) >= concurrency then
+  soft = tonumber(redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')[2])
+  hard = 0
+  return refused(soft, 'endpoint')
+end
+local seq = k.nextSeq
+k.nextSeq = seq + 1
+redis.call('ZADD', KEYS[2], f(now + leaseMs), f(seq))
 keep(KEYS[2], ttl)
-for i = 3, #KEYS do
-  local j = 7 + (i - 3) * 4
-  redis.call('ZADD', KEYS[i], f(now + ARGV[j + 2]), id)
-  if tonumber(ARGV[j + 3]) == 0 and redis.call('ZCARD', KEYS[i]) > tonumber(ARGV[j]) then redis.call('ZREMRANGEBYRANK', KEYS[i], 0, 0) end
-  keep(KEYS[i], ttl)
+k.budgetLeft = k.budgetLeft - 1
+if k.probe == 'due' then k.probe, k.probeUntil = f(seq), now + leaseMs end
+local counted = not (tokenExchange and k.exchangeCounted == '0')
+for _, rule in ipairs(rules) do
+  if counted then
+    redis.call('ZADD', rule.pendingKey, f(now + math.min(rule.jitterMs, leaseMs)), f(seq))
+    keep(rule.pendingKey, ttl)
+  end
+  save_state(rule, ttl)
+  if tokenExchange then redis.call('HDEL', KEYS[1], 'exchangeAt:' .. rule.index) end
 end
-redis.call('HSET', KEYS[1], 'b', f(b - 1), 'n', f(n + 1))
-keep(KEYS[1], ttl)
-return {1, f(n)}
+if tokenExchange then k.exchangeSeq, k.exchangeSentAt, k.exchangeAnsweredAt = seq, now, nil end
+redis.call('HSET', KEYS[1], 'claim:' .. claim, f(seq) .. (counted and ':1' or ':0'))
+save_key(KEYS[1], k, ttl)
+return { 1, f(seq), counted and 1 or 0 }
 `;
 
-/** KEYS: the endpoint's slots, then the logs. ARGV: id, countedBy. Moves the slot's end and the entries earlier, never later; at -inf (never sent), removes them. */
-export const RELEASE = `
-for i = 1, #KEYS do
-  if ARGV[2] == '-inf' then redis.call('ZREM', KEYS[i], ARGV[1]) else redis.call('ZADD', KEYS[i], 'XX', 'LT', ARGV[2], ARGV[1]) end
+/**
+ * Ends a request and, with an answer, learns from it (or only learns, while the request keeps its slot).
+ * KEYS: as ACQUIRE's. ARGV: claim (ACQUIRE's: the send's number and whether it counted are found by it, even when the
+ * acquire's answer was lost), release (1/0), countedBy ('-inf' or a time), acquiredAt, leaseMs, ttlMs,
+ * channel ('': publish nothing) and the message to publish there, answered (1/0), sentAt, at, status, retryAt,
+ * remaining, resetAt, limit, windowMs ('' when unknown), then per rule limit, windowMs, jitterMs, burst.
+ * Returns { pausedUntil, reason, tokenExchangeCounted }, each '' when unset.
+ */
+export const FINISH = `${common}
+local claim, release, countedBy = ARGV[1], ARGV[2] == '1', ARGV[3]
+local acquiredAt, leaseMs, ttl = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local claimed = redis.call('HGET', KEYS[1], 'claim:' .. claim)
+if not claimed then return { '', '', '' } end
+local seq, counted = tonumber(string.match(claimed, '^[^:]+')), string.sub(claimed, -1) == '1'
+if release then redis.call('HDEL', KEYS[1], 'claim:' .. claim) end
+local channel, message, answered = ARGV[7], ARGV[8], ARGV[9] == '1'
+local answer = { sentAt = opt(ARGV[10]), at = opt(ARGV[11]), status = opt(ARGV[12]), retryAt = opt(ARGV[13]), remaining = opt(ARGV[14]),
+  resetAt = opt(ARGV[15]), limit = opt(ARGV[16]), windowMs = opt(ARGV[17]) }
+local rules = read_rules(18, 3)
+local k = load_key(KEYS[1])
+for _, rule in ipairs(rules) do load_state(rule) end
+if release then
+  if countedBy == '-inf' then redis.call('ZREM', KEYS[2], f(seq)) else redis.call('ZADD', KEYS[2], 'XX', 'LT', countedBy, f(seq)) end
+  if tonumber(k.probe) == seq then k.probe = '' end
+  local isExchange = k.exchangeSeq == seq
+  if counted then
+    for _, rule in ipairs(rules) do
+      local latest = acquiredAt + math.min(rule.jitterMs, leaseMs)
+      if redis.call('ZREM', rule.pendingKey, f(seq)) == 1 then
+        rule.inFlight = rule.inFlight - 1
+        if countedBy ~= '-inf' then
+          local at = math.min(latest, tonumber(countedBy))
+          record(rule, at)
+          if isExchange then redis.call('HSET', KEYS[1], 'exchangeAt:' .. rule.index, f(at)) end
+        end
+      elseif isExchange and redis.call('HEXISTS', KEYS[1], 'exchangeAt:' .. rule.index) == 0 then
+        redis.call('HSET', KEYS[1], 'exchangeAt:' .. rule.index, f(latest))
+      end
+    end
+  end
 end
-return 1
+local outcome = { '', '', '' }
+if answered then outcome = learn(k, rules, seq, answer) end
+-- Someone was refused since the last release: tell the fleet's waiters something may have freed.
+if release and channel ~= '' and k.waitingAt then
+  k.waitingAt = nil
+  redis.call('PUBLISH', channel, message)
+end
+save_key(KEYS[1], k, ttl)
+for _, rule in ipairs(rules) do save_state(rule, ttl) end
+return outcome
 `;
 
-/** KEYS: state, then the logs. ARGV: until, now, refused (1/0), ttlMs, then per rule limit, windowMs, burst (0: a log). Returns the pause's end, or 0. */
+/** KEYS: the key's state. ARGV: until, now, ttlMs. A pause announced on the bus; returns its end, or 0. */
 export const PAUSE = `${common}
-local upto, now, refused, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3] == '1', tonumber(ARGV[4])
-local st = redis.call('HMGET', KEYS[1], 'p', 'b', 't', 'q', 'n')
-local p, b, t, q, n = tonumber(st[1]) or 0, tonumber(st[2]) or 0, tonumber(st[3]) or 0, st[4] == '1', tonumber(st[5]) or 0
--- A budget the server said is spent lasts to its reset, whatever shorter wait a 429 asks for.
-if now < t and b < 1 and not q then upto = math.max(upto, t) end
-if upto <= p then return '0' end
-local longest = 0
-for i = 2, #KEYS do longest = math.max(longest, tonumber(ARGV[3 + (i - 1) * 3])) end
-if not refused then
-  local free = 0
-  for i = 2, #KEYS do
-    local j = 2 + (i - 1) * 3
-    local burst = tonumber(ARGV[j + 2])
-    if burst > 0 then
-      local h, s = bucket(KEYS[1], KEYS[i], now, tonumber(ARGV[j]), tonumber(ARGV[j + 1]), burst)
-      free = math.max(free, h, s)
-    else
-      -- An entry whose window has passed frees nothing more (the memory store has dropped it).
-      local e = redis.call('ZREVRANGE', KEYS[i], ARGV[j] - 1, ARGV[j] - 1, 'WITHSCORES')[2]
-      if e and e + ARGV[j + 1] > now then free = math.max(free, e + ARGV[j + 1]) end
-    end
-  end
-  if upto <= free + 1000 then return '0' end
+local untilAt, now, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local k = load_key(KEYS[1])
+if not k.nextSeq then
+  k.nextSeq = math.floor(now) * 1024
+  k.firstSeq, k.pauseSeq = k.nextSeq, k.nextSeq
 end
-redis.call('HSET', KEYS[1], 'p', f(upto), 'q', '1', 'b', '1', 's', f(n), 't', f(upto + longest))
-local life = ttl + upto - now
-keep(KEYS[1], life)
-if refused then
-  -- Assume the server full: from upto on it frees one request per windowMs / limit.
-  for i = 2, #KEYS do
-    local j = 2 + (i - 1) * 3
-    local limit, window, burst = tonumber(ARGV[j]), tonumber(ARGV[j + 1]), tonumber(ARGV[j + 2])
-    local step = window / limit
-    if burst > 0 then
-      -- What is counted by then is in the bucket before it empties.
-      local _, _, g = bucket(KEYS[1], KEYS[i], upto, limit, window, burst)
-      redis.call('HSET', KEYS[1], KEYS[i], f(math.max(g, upto + (burst - 1) * step)))
-    else
-      redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', f(upto - step))
-      for k = 0, limit - 1 do redis.call('ZADD', KEYS[i], f(upto - window + k * step), 'fill:' .. f(upto) .. ':' .. k) end
-      local over = redis.call('ZCARD', KEYS[i]) - limit
-      if over > 0 then redis.call('ZREMRANGEBYRANK', KEYS[i], 0, over - 1) end
-    end
-    keep(KEYS[i], life)
-  end
-end
-return f(upto)
-`;
-
-/** KEYS: state. ARGV: seq, now, remaining ('' when unknown), resetAt ('' when unknown). */
-export const SYNC = `${common}
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local seq, now = tonumber(ARGV[1]), tonumber(ARGV[2])
-local st = redis.call('HMGET', KEYS[1], 's', 't', 'q', 'n', 'z')
-local s, t, n = tonumber(st[1]) or 0, tonumber(st[2]) or 0, tonumber(st[4]) or 0
--- An answer to a send of an expired state, or older news than the budget held: the server may not have counted what
--- was sent since.
-if seq < (tonumber(st[5]) or 0) or (seq < s and now < t) then return 0 end
-if st[3] == '1' then redis.call('HSET', KEYS[1], 'q', '0') elseif ARGV[3] == '' then return 0 end
-redis.call('HSET', KEYS[1], 't', '0')
-if ARGV[3] == '' or ARGV[4] == '' then return 0 end
-redis.call('HSET', KEYS[1], 'b', f(tonumber(ARGV[3]) - (n - seq - 1)), 't', ARGV[4], 's', f(seq))
-return 1
+if untilAt <= k.pausedUntil then return '0' end
+hold(k, untilAt)
+save_key(KEYS[1], k, ttl + untilAt - now)
+return f(untilAt)
 `;

@@ -1,13 +1,29 @@
-import { type Acquired, type AcquireInput, createMemoryStore, type RateLimitStore, type StoreRule } from '@sluice/rate-limit';
+import {
+  type Acquired,
+  type AcquireInput,
+  type Answer,
+  createMemoryStore,
+  type Lease,
+  type Outcome,
+  type RateLimitStore,
+  type StoreRule,
+} from '@sluice/rate-limit';
+import { type SubscriberLike, toSubscriber } from './client.js';
 import { createGuard } from './guard.js';
 import { positive, type RedisStoreOptions, randomId, resolveCommon, tagged } from './options.js';
-import { ACQUIRE, PAUSE, RELEASE, SYNC } from './rate-limit-scripts.js';
+import { ACQUIRE, FINISH, PAUSE } from './rate-limit-scripts.js';
 
 export interface RedisRateLimitStoreOptions extends RedisStoreOptions {
   /**
-   * Longest a waiting request takes to see capacity freed by another process (its slot or its log entry), in clock ms:
-   * the store cannot tell this process when another one releases, so a wait that such a release could shorten is retried
-   * after this long. `Infinity`: wait for the computed time. @default 100
+   * A second connected client of its own (node-redis or ioredis: a subscribed connection can do nothing else), on which
+   * the store hears at once when another process frees capacity a waiting request of this one could use.
+   * @default none: such a wait is retried after `pollMs`
+   */
+  subscriber?: SubscriberLike;
+  /**
+   * Longest a waiting request takes to see capacity freed by another process (its slot, its request in flight), in
+   * clock ms, when no `subscriber` tells it sooner: a wait that such a release could shorten is retried after this long.
+   * `Infinity`: wait for the computed time. @default 100
    */
   pollMs?: number;
   /** The local limiter used under `fail-open` while Redis is down. @default a new `createMemoryStore()` */
@@ -19,11 +35,11 @@ export interface RedisRateLimitStoreOptions extends RedisStoreOptions {
 /** The store's methods always return promises. */
 export interface RedisRateLimitStore extends RateLimitStore {
   acquire(input: AcquireInput): Promise<Acquired>;
-  pause(key: string, until: number, now: number, rules: readonly StoreRule[], refused: boolean): Promise<number>;
-  sync(key: string, seq: number, now: number, remaining?: number, resetAt?: number): Promise<unknown>;
+  pause(key: string, until: number, now: number, rules: readonly StoreRule[]): Promise<number>;
+  onFreed(listener: (key: string) => void): () => void;
   /**
-   * Resolves once the calls in flight have settled: a release or sync that `rateLimit()` sends after a response is not
-   * awaited by the pipeline's `close()`. Call it after that and before quitting the client. The store stays usable.
+   * Resolves once the calls in flight have settled: a release that `rateLimit()` sends after a response is not awaited
+   * by the pipeline's `close()`. Call it after that and before quitting the client. The store stays usable.
    */
   close(): Promise<void>;
 }
@@ -33,10 +49,14 @@ export const rateLimitStoreDefaults = Object.freeze({ pollMs: 100, fallbackShare
 // Releases that failed are kept (up to this many) and sent again once Redis answers.
 const MAX_PENDING = 10_000;
 
-const num = (value: unknown) => Number(value);
-const finite = (n: number) => (n === Infinity ? '-1' : String(n));
+const finite = (n: number) => (n === Number.POSITIVE_INFINITY ? '-1' : String(n));
 // Lua has no literal for infinity: a lease of 30,000 years is forever enough.
 const capped = (n: number) => String(Math.min(n, 1e15));
+const optional = (n: number | undefined) => (n === undefined ? '' : String(n));
+// Lua formats infinities as `inf` and `-inf`.
+const toNumber = (value: unknown) =>
+  value === 'inf' ? Number.POSITIVE_INFINITY : value === '-inf' ? Number.NEGATIVE_INFINITY : Number(value);
+const ruleId = (r: StoreRule) => `${r.limit}/${r.windowMs}${r.burst ? `/b${r.burst}` : ''}`;
 
 /** A `RateLimitStore` on Redis: the memory store's algorithm, one Lua script per method, shared by every process. */
 export function redisRateLimitStore(options: RedisRateLimitStoreOptions): RedisRateLimitStore {
@@ -45,9 +65,16 @@ export function redisRateLimitStore(options: RedisRateLimitStoreOptions): RedisR
   const share = options.fallbackShare ?? rateLimitStoreDefaults.fallbackShare;
   positive('pollMs', pollMs, 0, true);
   if (!(share > 0 && share <= 1)) throw new RangeError(`\`fallbackShare\` must be a number in (0, 1], got ${String(share)}`);
+  const subscriber = options.subscriber === undefined ? undefined : toSubscriber(options.subscriber);
   const local = options.fallback ?? createMemoryStore();
-  const guard = createGuard({ ...common, store: 'rate-limit', scripts: [ACQUIRE, RELEASE, PAUSE, SYNC] });
-  const pending = new Map<string, [keys: string[], countedBy: number]>();
+  const guard = createGuard({ ...common, store: 'rate-limit', scripts: [ACQUIRE, FINISH, PAUSE] });
+  const channel = `${common.prefix}:rl:freed`;
+  const freed = new Set<(key: string) => void>();
+  const hear = (key: string) => {
+    for (const listener of freed) listener(key);
+  };
+  // Releases lost to an outage, to send again (at the time they are sent) once Redis answers.
+  const pending = new Map<string, (now: number) => Promise<unknown>>();
   const inflight = new Set<Promise<unknown>>();
   const call = (operation: string, script: string, keys: string[], args: string[], now: number) => {
     const promise = guard.call(operation, script, keys, args, now);
@@ -58,8 +85,13 @@ export function redisRateLimitStore(options: RedisRateLimitStoreOptions): RedisR
   };
 
   const state = (key: string) => tagged(common.prefix, 'rl', key);
-  const logs = (key: string, rules: readonly StoreRule[]) =>
-    rules.map((r) => `${state(key)}:log:${r.limit}/${r.windowMs}${r.burst ? `/b${r.burst}` : ''}`);
+  const keysOf = (key: string, endpoint: string, rules: readonly StoreRule[]) => [
+    state(key),
+    `${state(key)}:slots:${endpoint}`,
+    ...rules.flatMap((r) => [`${state(key)}:rule:${ruleId(r)}`, `${state(key)}:pending:${ruleId(r)}`]),
+  ];
+  const ruleArgs = (rules: readonly StoreRule[]) =>
+    rules.flatMap((r) => [String(r.limit), String(r.windowMs), finite(r.jitterMs), String(r.burst ?? 0)]);
   // Long enough for every window, bucket refill, lease and pause in use; only reclaims keys nobody uses any more.
   const ttl = (rules: readonly StoreRule[], leaseMs: number) =>
     2 * (Math.min(leaseMs, 86_400_000) + Math.max(0, ...rules.map((r) => Math.max(r.windowMs, ((r.burst ?? 0) * r.windowMs) / r.limit)))) +
@@ -67,98 +99,163 @@ export function redisRateLimitStore(options: RedisRateLimitStoreOptions): RedisR
   const scale = (rules: readonly StoreRule[]) =>
     share === 1 ? rules : rules.map((r) => ({ ...r, limit: Math.max(1, Math.floor(r.limit * share)) }));
 
-  const keepPending = (id: string, keys: string[], countedBy: number) =>
-    void (pending.size < MAX_PENDING && pending.set(id, [keys, countedBy]));
-  const release = async (id: string, keys: string[], countedBy: number, now: number, retry = false): Promise<void> => {
-    if (!retry && guard.skip(now)) return keepPending(id, keys, countedBy);
-    await call('release', RELEASE, keys, [id, countedBy === -Infinity ? '-inf' : String(countedBy)], now).then(
-      () => pending.delete(id),
-      () => keepPending(id, keys, countedBy),
-    );
-  };
+  // A release lost to an outage is kept and sent again first thing once Redis answers: the connection keeps order,
+  // so the next acquire sees what it frees.
+  const keepPending = (id: string, send: (now: number) => Promise<unknown>) => void (pending.size < MAX_PENDING && pending.set(id, send));
   const retryPending = (now: number) => {
-    for (const [id, [keys, countedBy]] of [...pending].slice(0, 100)) {
+    for (const [id, send] of [...pending].slice(0, 100)) {
       pending.delete(id);
-      release(id, keys, countedBy, now, true);
+      send(now);
     }
   };
 
-  // Local leases get negative sequence numbers, so their answers sync the local store even after Redis is back.
+  const outcomeOf = (reply: unknown): Outcome | undefined => {
+    const [until, reason, counted] = (reply as string[]) ?? [];
+    const outcome: Outcome = {};
+    if (until) outcome.paused = { until: toNumber(until), reason: reason as '429' | 'remaining' };
+    if (counted) outcome.tokenExchangeCounted = counted === '1';
+    return outcome.paused || outcome.tokenExchangeCounted !== undefined ? outcome : undefined;
+  };
+
+  // Local leases get negative sequence numbers, so their answers reach the local store even after Redis is back.
   const acquireLocal = async (input: AcquireInput): Promise<Acquired> => {
     const result = await local.acquire({
       ...input,
       rules: scale(input.rules),
       concurrency: Math.max(1, Math.floor(input.concurrency * share)),
     });
-    return result.ok ? { ok: true, seq: -1 - result.seq, release: result.release } : result;
+    return result.ok ? { ...result, seq: -1 - result.seq } : result;
+  };
+
+  // Ends (`release`) or learns from (`answer`) the send the acquire with this claim made.
+  const finisher = (input: AcquireInput, claim: string) => {
+    const { key, endpoint, rules, now, leaseMs } = input;
+    const keys = keysOf(key, endpoint, rules);
+    const finish = (
+      release: boolean,
+      countedBy: number,
+      answer: Answer | undefined,
+      at: number,
+      retry = false,
+    ): Promise<Outcome | undefined> => {
+      const args = [
+        claim,
+        release ? '1' : '0',
+        countedBy === Number.NEGATIVE_INFINITY ? '-inf' : String(countedBy),
+        String(now),
+        capped(leaseMs),
+        String(ttl(rules, leaseMs)),
+        channel,
+        key,
+        answer ? '1' : '0',
+        ...[
+          answer?.sentAt,
+          answer?.at,
+          answer?.status,
+          answer?.retryAt,
+          answer?.remaining,
+          answer?.resetAt,
+          answer?.limit,
+          answer?.windowMs,
+        ].map(optional),
+        ...ruleArgs(rules),
+      ];
+      const again = (later: number) => finish(release, countedBy, undefined, later, true);
+      if (!retry && guard.skip(at)) {
+        if (release) keepPending(claim, again);
+        return Promise.resolve(undefined);
+      }
+      return call(release ? 'release' : 'observe', FINISH, keys, args, at).then(
+        (reply) => {
+          pending.delete(claim);
+          return outcomeOf(reply);
+        },
+        () => {
+          // A lost answer costs only what it would have taught; a lost release is sent again.
+          if (release) keepPending(claim, again);
+          return undefined;
+        },
+      );
+    };
+    return finish;
+  };
+
+  const redisLease = (input: AcquireInput, seq: number, claim: string): Lease => {
+    const finish = finisher(input, claim);
+    // The store has no clock: a release is taken to happen at its answer, or at `countedBy` (a failure's margin).
+    const endAt = (countedBy: number, answer?: Answer) =>
+      Math.max(answer?.at ?? input.now, Number.isFinite(countedBy) ? countedBy : input.now);
+    return {
+      ok: true,
+      seq,
+      release: (countedBy, answer) => finish(true, countedBy, answer, endAt(countedBy, answer)),
+      observe: (answer) => finish(false, Number.NEGATIVE_INFINITY, answer, answer.at),
+    };
   };
 
   return {
     async acquire(input): Promise<Acquired> {
-      const { key, endpoint, now, rules, concurrency, leaseMs } = input;
+      const { key, endpoint, now, rules, concurrency, leaseMs, tokenExchange } = input;
       if (guard.skip(now)) {
         if (guard.open) return acquireLocal(input);
         throw guard.down('acquire');
       }
-      const id = randomId();
-      const slots = `${state(key)}:slots:${endpoint}`;
-      const ruleArgs = rules.flatMap((r) => [
-        String(r.limit),
-        String(r.windowMs),
-        capped(Math.min(r.jitterMs, leaseMs)),
-        String(r.burst ?? 0),
-      ]);
-      const args = [String(now), finite(concurrency), capped(leaseMs), id, String(ttl(rules, leaseMs)), finite(pollMs), ...ruleArgs];
-      const keys = [slots, ...logs(key, rules)];
-      // Releases lost to an outage go first: the connection keeps order, so this acquire sees what they free.
+      // With a subscriber, a wait another process can shorten is not polled: its release says so.
+      const poll = subscriber ? Number.POSITIVE_INFINITY : pollMs;
+      const claim = randomId();
+      const args = [
+        String(now),
+        finite(concurrency),
+        capped(leaseMs),
+        String(ttl(rules, leaseMs)),
+        finite(poll),
+        tokenExchange ? '1' : '0',
+        claim,
+        ...ruleArgs(rules),
+      ];
       if (pending.size > 0) retryPending(now);
       let reply: unknown;
       try {
-        reply = await call('acquire', ACQUIRE, [state(key), ...keys], args, now);
+        reply = await call('acquire', ACQUIRE, keysOf(key, endpoint, rules), args, now);
       } catch (error) {
-        // It may still run on the server after the timeout: if it took a slot, that slot is given back once Redis answers.
-        keepPending(id, keys, now);
+        // It may still run on the server after the timeout: if it took a slot, it is given back (unsent) by its claim
+        // once Redis answers.
+        const giveBack = finisher(input, claim);
+        keepPending(claim, (later) => giveBack(true, Number.NEGATIVE_INFINITY, undefined, later, true));
         if (guard.open) return acquireLocal(input);
         throw error;
       }
-      const [ok, value] = reply as [unknown, unknown];
-      if (num(ok) !== 1) return { ok: false, retryAt: num(value) };
-      // The store has no clock: the release's time is taken to be `countedBy` (at most a margin later than now), or the
-      // acquire's for a request released unsent (at -Infinity).
-      return { ok: true, seq: num(value), release: (countedBy) => release(id, keys, countedBy, Math.max(countedBy, now)) };
+      const [ok, value, detail] = reply as [unknown, unknown, unknown];
+      if (Number(ok) !== 1) return { ok: false, retryAt: toNumber(value), blocked: detail === 'endpoint' ? 'endpoint' : 'key' };
+      return redisLease(input, Number(value), claim);
     },
 
-    async pause(key, until, now, rules, refused) {
-      const inLocal = () => local.pause(key, until, now, scale(rules), refused);
+    async pause(key, until, now, rules) {
+      const inLocal = () => local.pause(key, until, now, scale(rules));
       if (guard.skip(now)) {
         if (guard.open) return inLocal();
         throw guard.down('pause');
       }
-      const ruleArgs = rules.flatMap((r) => [String(r.limit), String(r.windowMs), String(r.burst ?? 0)]);
-      const args = [String(until), String(now), refused ? '1' : '0', String(ttl(rules, 0)), ...ruleArgs];
       try {
-        return num(await call('pause', PAUSE, [state(key), ...logs(key, rules)], args, now));
+        const ttlMs = ttl(rules, 0);
+        return toNumber(await call('pause', PAUSE, [state(key)], [String(until), String(now), String(ttlMs)], now));
       } catch (error) {
         if (guard.open) return inLocal();
         throw error;
       }
     },
 
-    async sync(key, seq, now, remaining, resetAt) {
-      if (seq < 0) return local.sync(key, -1 - seq, now, remaining, resetAt);
-      if (guard.skip(now)) return;
-      const args = [
-        String(seq),
-        String(now),
-        remaining === undefined ? '' : String(remaining),
-        resetAt === undefined ? '' : String(resetAt),
-      ];
-      // A lost sync costs only the budget's precision: the log and the pauses still hold.
-      return call('sync', SYNC, [state(key)], args, now).catch(() => undefined);
+    onFreed(listener) {
+      if (!subscriber) return () => {};
+      if (!freed.size) Promise.resolve(subscriber.subscribe(channel, hear)).catch(() => {});
+      freed.add(listener);
+      return () => {
+        if (freed.delete(listener) && !freed.size) Promise.resolve(subscriber.unsubscribe(channel, hear)).catch(() => {});
+      };
     },
 
     async close() {
-      // A settled release starts a sync a few promise turns later: wait a turn of the event loop before believing it is over.
+      // A settled release starts another call a few promise turns later: wait a turn of the event loop before believing it is over.
       do {
         while (inflight.size > 0) await Promise.all(inflight);
         await new Promise((resolve) => setTimeout(resolve, 0));

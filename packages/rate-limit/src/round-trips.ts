@@ -1,0 +1,38 @@
+/** Round trips a key's margin is judged on; before that many, answered requests are dated at their answers. */
+const MIN_SAMPLES = 8;
+/** Recent round trips kept per key, for their spread. */
+const RECENT = 16;
+
+interface KeyRoundTrips {
+  fastest: number;
+  recent: number[];
+  seen: number;
+}
+
+/**
+ * How much earlier than its answer an answered request of a key can be dated: the server counted it on arrival, so
+ * at its answer less the way back; and the next request is no earlier at the server than its send plus the way there.
+ * Only the sum of the two legs matters, and no round trip shows it: a fast one may pair a slow way there with a quick
+ * way back. So the margin is the fastest round trip less the spread of recent ones (what a leg's noise can hide), and
+ * at most half the fastest (the way back, if the way there fell to nothing): 0 while round trips spread as wide as they
+ * are long, half a steady round trip where they do not. Slower legs later only make the dating safer.
+ */
+export function createRoundTrips(maxKeys: number) {
+  const keys = new Map<string, KeyRoundTrips>();
+  return {
+    /** Takes the key's new round trip into account; returns the key's margin. */
+    margin(key: string, roundTrip: number): number {
+      let k = keys.get(key);
+      if (!k) {
+        // Past the bound every key starts afresh (with no margin) rather than one growing map.
+        if (keys.size >= maxKeys) keys.clear();
+        keys.set(key, (k = { fastest: roundTrip, recent: [], seen: 0 }));
+      }
+      k.fastest = Math.min(k.fastest, roundTrip);
+      k.recent[k.seen++ % RECENT] = roundTrip;
+      if (k.seen < MIN_SAMPLES) return 0;
+      const spread = Math.max(...k.recent) - k.fastest;
+      return Math.max(0, Math.min(k.fastest / 2, k.fastest - spread));
+    },
+  };
+}

@@ -1,0 +1,254 @@
+/** A rate rule as stores receive it (`jitterMs` resolved: `Infinity` when not set). */
+export interface StoreRule {
+  limit: number;
+  windowMs: number;
+  jitterMs: number;
+  /** Set: a token bucket (GCRA) of `burst` refilled `limit` per `windowMs`. Unset: a sliding log of `limit` per `windowMs`. */
+  burst?: number | undefined;
+}
+
+/**
+ * A log keeps each request exactly while a window holds at most this many; above, requests that can have been counted
+ * within `windowMs / LOG_CELLS` of each other share one entry, dated at the latest of them. A log then never holds more
+ * than `LOG_CELLS + 1` entries within its window, whatever the limit, and a shared entry frees its requests at most one
+ * cell late: at most 1/64 (1.6%) of the rule's throughput.
+ */
+export const LOG_CELLS = 64;
+
+/**
+ * After a 429 this rule is taken to explain, the server is assumed full at `until`: `limit` requests counted one per
+ * `step` over the window before it, the first at `until - windowMs`, then the key's own requests counted from `until`
+ * on. A formula, not `limit` entries. It only ever adds to what the key's own entries hold the rule to.
+ */
+export interface AssumedFull {
+  until: number;
+  step: number;
+}
+
+/**
+ * One rule's record of counted requests: the latest instant at which each can have been counted, in `entries`
+ * (ascending) with how many requests each stands for in `counts`, and what a 429 made it assume. Requests in flight
+ * are `pending` (send number to the latest instant they can be counted at, `send + min(jitterMs, leaseMs)`), until
+ * released or past that instant.
+ */
+export interface SlidingLog {
+  kind: 'log';
+  rule: StoreRule;
+  entries: number[];
+  counts: number[];
+  assumed?: AssumedFull;
+  pending: Map<number, number>;
+}
+
+/**
+ * A token bucket rule (GCRA): the theoretical arrival time of the requests counted so far, each folded in as
+ * `max(arrival, at) + windowMs / limit`. Requests in flight are `pending` as in a log; released ones whose instant is
+ * still ahead wait in `ahead` (ascending): until then they may have been counted at any moment, so they count as now.
+ */
+export interface TokenBucket {
+  kind: 'bucket';
+  rule: StoreRule;
+  theoreticalArrival: number;
+  ahead: number[];
+  /**
+   * After a 429 this rule is taken to explain: the bucket assumed empty at `emptiedAt`, as the arrival time of that
+   * assumption with the key's requests counted since folded in. It only ever adds to `theoreticalArrival`.
+   */
+  emptiedAt: number;
+  assumedArrival: number;
+  pending: Map<number, number>;
+}
+
+export type RuleState = SlidingLog | TokenBucket;
+
+export const newRuleState = (rule: StoreRule): RuleState =>
+  rule.burst
+    ? {
+        kind: 'bucket',
+        rule,
+        theoreticalArrival: Number.NEGATIVE_INFINITY,
+        ahead: [],
+        emptiedAt: Number.NEGATIVE_INFINITY,
+        assumedArrival: Number.NEGATIVE_INFINITY,
+        pending: new Map(),
+      }
+    : { kind: 'log', rule, entries: [], counts: [], pending: new Map() };
+
+const cellOf = (rule: StoreRule) => (rule.limit > LOG_CELLS ? rule.windowMs / LOG_CELLS : 0);
+const stepOf = (rule: StoreRule) => rule.windowMs / rule.limit;
+const sameCell = (cell: number, a: number, b: number) => (cell ? Math.ceil(a / cell) === Math.ceil(b / cell) : a === b);
+
+const insertSorted = (values: number[], at: number) => {
+  let i = values.length;
+  while (i > 0 && (values[i - 1] as number) > at) i--;
+  values.splice(i, 0, at);
+};
+
+/** Counts a request with the latest instant `at` it can have been counted at; a bucket folds it in once `at` is past. */
+export function record(state: RuleState, at: number): void {
+  if (state.kind === 'bucket') insertSorted(state.ahead, at);
+  else addEntry(state, at, 1);
+}
+
+const fold = (state: TokenBucket, at: number) => {
+  const step = stepOf(state.rule);
+  state.theoreticalArrival = Math.max(state.theoreticalArrival, at) + step;
+  if (at >= state.emptiedAt) state.assumedArrival = Math.max(state.assumedArrival, at) + step;
+};
+
+function addEntry(state: SlidingLog, at: number, count: number) {
+  const { entries, counts, assumed } = state;
+  const cell = cellOf(state.rule);
+  // An entry of the same cell (or, for an exact log, of the same instant) takes it, dated at the later of the two;
+  // never across a 429's `until`, which the assumption counts from.
+  const joins = (entry: number) => sameCell(cell, entry, at) && (!assumed || entry >= assumed.until === at >= assumed.until);
+  let i = entries.length;
+  while (i > 0 && (entries[i - 1] as number) > at) i--;
+  if (i > 0 && joins(entries[i - 1] as number)) {
+    entries[i - 1] = at;
+    counts[i - 1] = (counts[i - 1] as number) + count;
+  } else if (i < entries.length && joins(entries[i] as number)) counts[i] = (counts[i] as number) + count;
+  else {
+    entries.splice(i, 0, at);
+    counts.splice(i, 0, count);
+  }
+}
+
+/**
+ * Takes back one request counted at `at` (a token exchange the server does not count). A bucket keeps it: a later fold
+ * may have started from an idle bucket, and taking a step off its arrival time would then undercount.
+ */
+export function unrecord(state: RuleState, at: number): void {
+  if (state.kind === 'bucket') return;
+  const cell = cellOf(state.rule);
+  const i = state.entries.findIndex((e) => sameCell(cell, e, at));
+  if (i < 0) return;
+  state.counts[i] = (state.counts[i] as number) - 1;
+  if (state.counts[i] === 0) {
+    state.entries.splice(i, 1);
+    state.counts.splice(i, 1);
+  }
+}
+
+/** Counts the requests in flight that can no longer be later, and drops what has left the window. */
+export function settle(state: RuleState, now: number): void {
+  for (const [seq, latest] of state.pending) {
+    // Pending requests were added in send order with the same offset: the first that is still ahead ends the walk.
+    if (latest > now) break;
+    state.pending.delete(seq);
+    record(state, latest);
+  }
+  if (state.kind === 'bucket') {
+    let past = 0;
+    while (past < state.ahead.length && (state.ahead[past] as number) <= now) fold(state, state.ahead[past++] as number);
+    if (past) state.ahead.splice(0, past);
+    return;
+  }
+  const { entries, counts, rule, assumed } = state;
+  let gone = 0;
+  while (gone < entries.length && (entries[gone] as number) + rule.windowMs <= now) gone++;
+  if (gone) {
+    entries.splice(0, gone);
+    counts.splice(0, gone);
+  }
+  if (assumed && assumed.until - assumed.step + rule.windowMs <= now) state.assumed = undefined;
+}
+
+/** Of the requests a 429 assumed, the index of the last counted at or before `at` (-1: none; `limit - 1`: all). */
+const assumedUpTo = (state: SlidingLog, at: number) => {
+  const { assumed, rule } = state;
+  if (!assumed) return -1;
+  const index = Math.floor((at - (assumed.until - rule.windowMs)) / assumed.step);
+  return Math.max(-1, Math.min(rule.limit - 1, index));
+};
+
+/**
+ * The earliest instant from `now` on at which the rule lets one more request go, with requests in flight taken as
+ * counted now (`Infinity` when they alone fill it: only a release can tell), and whether a release could bring it
+ * forward. A log: once fewer than `limit` of its entries (and assumed requests) lie within the window; a bucket: once
+ * the GCRA tolerance allows one more.
+ */
+export function ruleWait(state: RuleState, now: number): { at: number; onPending: boolean } {
+  const { rule } = state;
+  const step = stepOf(rule);
+  if (state.kind === 'bucket') {
+    const burst = rule.burst as number;
+    const start = Math.max(state.theoreticalArrival, state.assumedArrival, now);
+    const inFlight = state.pending.size + state.ahead.length;
+    const at = start + (inFlight - burst + 1) * step;
+    return { at, onPending: inFlight > 0 && at > Math.max(now, start + (1 - burst) * step) };
+  }
+  const inFlight = state.pending.size;
+  const room = rule.limit - inFlight;
+  if (room <= 0) return { at: Number.POSITIVE_INFINITY, onPending: true };
+  const own = latestOf(state, room, Number.NEGATIVE_INFINITY);
+  const assumed = state.assumed ? latestOf(state, room, state.assumed.until) : Number.NEGATIVE_INFINITY;
+  const at = Math.max(own, assumed) + rule.windowMs;
+  return at > now ? { at, onPending: inFlight > 0 } : { at: 0, onPending: false };
+}
+
+/**
+ * The `room`-th latest instant among the log's entries from `from` on, and the requests a 429 assumed when `from` is
+ * the assumption's `until`; -Infinity when there are fewer. Walks back from the newest: assumed requests between two
+ * entries count by formula, entries by their counts.
+ */
+function latestOf(state: SlidingLog, room: number, from: number): number {
+  const { assumed, rule } = state;
+  const withAssumed = assumed !== undefined && from === assumed.until;
+  let counted = 0;
+  let above = Number.POSITIVE_INFINITY;
+  for (let i = state.entries.length - 1; i >= -1; i--) {
+    const entry = i >= 0 ? (state.entries[i] as number) : Number.NEGATIVE_INFINITY;
+    const own = entry >= from;
+    if (withAssumed) {
+      const last = assumedUpTo(state, above);
+      const between = last - assumedUpTo(state, own ? entry : Number.NEGATIVE_INFINITY);
+      if (counted + between >= room) return assumed.until - rule.windowMs + (last - (room - counted - 1)) * assumed.step;
+      counted += between;
+    }
+    if (!own) break;
+    counted += state.counts[i] as number;
+    if (counted >= room) return entry;
+    above = entry;
+  }
+  return Number.NEGATIVE_INFINITY;
+}
+
+/** The key's own requests the log may hold counted within the window of a request sent at `sentAt`: in flight, or dated after `sentAt - windowMs`. */
+export function countedSince(state: SlidingLog, sentAt: number): number {
+  const since = sentAt - state.rule.windowMs;
+  let counted = state.pending.size;
+  for (let i = state.entries.length - 1; i >= 0 && (state.entries[i] as number) > since; i--) counted += state.counts[i] as number;
+  return counted;
+}
+
+/**
+ * A 429 this rule is taken to explain: the server is assumed full at `until` with its requests spread evenly over the
+ * window before it (the key's own among them), so it frees one per `windowMs / limit` from `until` on; a bucket is
+ * assumed empty at `until`. Either holds only where it is stricter than the key's own requests: the same few numbers
+ * at a limit of 10 or 10 million.
+ */
+export function fill(state: RuleState, until: number): void {
+  const { rule } = state;
+  const step = stepOf(rule);
+  if (state.kind === 'bucket') {
+    state.emptiedAt = until;
+    state.assumedArrival = until + ((rule.burst as number) - 1) * step;
+    return;
+  }
+  state.assumed = { until, step };
+}
+
+/** The last instant at which the rule still counts anything, requests in flight taken as counted at their latest. */
+export function busyUntil(state: RuleState): number {
+  let latest = Number.NEGATIVE_INFINITY;
+  for (const at of state.pending.values()) latest = Math.max(latest, at);
+  const step = stepOf(state.rule);
+  if (state.kind === 'bucket') {
+    latest = Math.max(latest, ...state.ahead);
+    return Math.max(state.theoreticalArrival, state.assumedArrival, latest) + (state.pending.size + state.ahead.length) * step;
+  }
+  const last = state.entries[state.entries.length - 1] ?? Number.NEGATIVE_INFINITY;
+  const assumedLast = state.assumed ? state.assumed.until - step : Number.NEGATIVE_INFINITY;
+  return Math.max(last, latest, assumedLast) + state.rule.windowMs;
+}
