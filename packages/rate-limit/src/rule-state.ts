@@ -223,6 +223,16 @@ export function countedSince(state: SlidingLog, sentAt: number): number {
 }
 
 /**
+ * The whole tokens a bucket would have left at `at` if the server saw only the key's requests: its burst, less what its
+ * arrival time is ahead of `at`, less the requests still in flight.
+ */
+export function tokensLeft(state: TokenBucket, at: number): number {
+  const step = stepOf(state.rule);
+  const ahead = Math.max(state.theoreticalArrival, state.assumedArrival, at) - at;
+  return Math.floor((state.rule.burst as number) - ahead / step) - state.pending.size - state.ahead.length;
+}
+
+/**
  * A 429 this rule is taken to explain: the server is assumed full at `until` with its requests spread evenly over the
  * window before it (the key's own among them), so it frees one per `windowMs / limit` from `until` on; a bucket is
  * assumed empty at `until`. Either holds only where it is stricter than the key's own requests: the same few numbers

@@ -6,9 +6,9 @@ import {
   type RuleState,
   record,
   ruleWait,
-  type SlidingLog,
   type StoreRule,
   settle,
+  tokensLeft,
   unrecord,
 } from './rule-state.js';
 
@@ -184,11 +184,10 @@ function ruleRefusing(states: RuleState[], answer: Answer, delay: number, refusa
  * have counted with the answered one (in flight, or dated within the window of its send).
  */
 function explains(states: RuleState[], answer: Answer): boolean {
-  const logs = states.filter((s): s is SlidingLog => s.kind === 'log');
-  if (!logs.length || answer.remaining === undefined) return false;
-  const named = logs.find((s) => s.rule.limit === answer.limit && (answer.windowMs === undefined || s.rule.windowMs === answer.windowMs));
-  const slack = (s: SlidingLog) => s.rule.limit - countedSince(s, answer.sentAt);
-  const least = named ? slack(named) : Math.min(...logs.map(slack));
+  if (!states.length || answer.remaining === undefined) return false;
+  const named = states.find((s) => s.rule.limit === answer.limit && (answer.windowMs === undefined || s.rule.windowMs === answer.windowMs));
+  const slack = (s: RuleState) => (s.kind === 'log' ? s.rule.limit - countedSince(s, answer.sentAt) : tokensLeft(s, answer.at));
+  const least = named ? slack(named) : Math.min(...states.map(slack));
   return answer.remaining >= least;
 }
 

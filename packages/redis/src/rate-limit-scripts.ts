@@ -292,17 +292,21 @@ local function learn_exchange(k, rules, seq, answer)
   return '0'
 end
 
+local function tokens_left(rule, at)
+  local state = rule.state
+  local ahead = math.max(state.arrival or -INF, state.assumedArrival or -INF, at) - at
+  return math.floor(rule.burst - ahead / step_of(rule)) - rule.inFlight - #state.ahead
+end
+
 local function explains(rules, answer)
-  if answer.remaining == nil then return false end
+  if answer.remaining == nil or #rules == 0 then return false end
   local least, named = INF, nil
   for _, rule in ipairs(rules) do
-    if rule.burst == 0 then
-      local slack = rule.limit - counted_since(rule, answer.sentAt)
-      if rule.limit == answer.limit and (answer.windowMs == nil or rule.windowMs == answer.windowMs) and named == nil then named = slack end
-      least = math.min(least, slack)
-    end
+    local slack
+    if rule.burst > 0 then slack = tokens_left(rule, answer.at) else slack = rule.limit - counted_since(rule, answer.sentAt) end
+    if rule.limit == answer.limit and (answer.windowMs == nil or rule.windowMs == answer.windowMs) and named == nil then named = slack end
+    least = math.min(least, slack)
   end
-  if least == INF then return false end
   return answer.remaining >= (named or least)
 end
 
