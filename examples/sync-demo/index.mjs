@@ -10,7 +10,7 @@ import { newCounts, sync } from './sync.mjs';
 // Server time runs 12x: a minute passes in 5 s, so the API's 60 requests a minute bind within seconds.
 const TIME_SCALE = 12;
 // Tokens live 15 minutes on the real API, 75 s at this scale: too long to see a refresh. 5 minutes is 25 s here, and the
-// token is refreshed in the background once half of that is left.
+// token is refreshed in the background once a fifth of that is left (at 20 s).
 const TOKEN_TTL_MS = 300_000;
 const STORM_AFTER_REQUESTS = 120;
 const STORM_MS = 600;

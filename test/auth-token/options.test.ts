@@ -16,7 +16,7 @@ test('defaults are documented values in one frozen object', () => {
   assert.ok(Object.isFrozen(authTokenDefaults));
   assert.is(authTokenDefaults.tokenUrl, '/v2/auth/token/access');
   assert.is(authTokenDefaults.refreshRatio, 0.2);
-  assert.is(authTokenDefaults.refreshWindowMs, 120_000);
+  assert.is(authTokenDefaults.refreshWindowMs, 0);
   assert.is(authTokenDefaults.skewMs, 30_000);
   assert.is(authTokenDefaults.maxRetries, 3);
   assert.is(authTokenDefaults.header, 'authorization');

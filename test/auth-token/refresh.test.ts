@@ -131,17 +131,95 @@ test('a background refresh is not cancelled when the request that started it is 
   assert.is(bearer(h.apiCalls().at(-1)), 'tok-2');
 });
 
-test('short-lived tokens get proportionally smaller margins instead of being always expired', async () => {
-  const h = harness({ lifetimeS: 60 });
-  await h.fetch(`${API}/v2/a`);
-  // 60 s token: refresh window capped at half the lifetime (30 s), margin at a quarter (15 s).
-  await h.clock.advance(29 * SECOND);
-  await h.fetch(`${API}/v2/a`);
-  assert.is(h.api.exchanges, 1);
+/** Drives a request every `everyMs` until `untilMs` after the start; resolves to each request's time of issue and of its send. */
+async function steady(h: ReturnType<typeof harness>, everyMs: number, untilMs: number) {
+  const start = h.clock.now();
+  const issued = new Map<string, number>();
+  const pending: Promise<Response>[] = [];
+  for (let t = 0; t < untilMs; t += everyMs) {
+    await h.clock.advanceTo(start + t);
+    const url = `${API}/v2/items/${t}`;
+    issued.set(url, start + t);
+    pending.push(h.fetch(url));
+  }
+  await h.clock.advanceTo(start + untilMs);
+  await h.clock.runAll();
+  const statuses = (await Promise.all(pending)).map((r) => r.status);
+  const waits = h.apiCalls().map((c) => c.at - (issued.get(c.url) as number));
+  return { start, statuses, waits };
+}
+
+test('20 s of traffic with 3 s tokens costs 9 exchanges, one every 2.4 s, not one every half-life', async () => {
+  const h = harness({ lifetimeS: 3 });
+  const { start, statuses, waits } = await steady(h, 100, 20 * SECOND);
+  // Refreshed with 20% (0.6 s) left: 1.25 exchanges per lifetime. Refreshing at half-life, as before, made 14 here.
+  assert.equal(
+    h.exchangeCalls().map((c) => (c.at - start) / SECOND),
+    [0, 2.4, 4.8, 7.2, 9.6, 12, 14.4, 16.8, 19.2],
+  );
+  assert.ok(statuses.every((status) => status === 200));
+  assert.ok(waits.every((ms) => ms === 0));
+});
+
+test('a 60 s token is refreshed with 12 s left and used until 3 s before its expiry', async () => {
+  const h = harness({ lifetimeS: 60, tokenDelayMs: SECOND });
+  const first = h.fetch(`${API}/v2/a`);
   await h.clock.advance(SECOND);
+  await first;
+  await h.clock.advanceTo(h.exchangeCalls()[0]!.at + 48 * SECOND - 1);
   await h.fetch(`${API}/v2/a`);
   await h.clock.flush();
-  assert.is(h.api.exchanges, 2);
+  assert.is(h.api.exchanges, 1);
+  await h.clock.advance(1);
+  await h.fetch(`${API}/v2/a`);
+  await h.clock.flush();
+  assert.is(h.api.exchanges, 2, 'refresh started at 48 s');
+  // The stale margin is 5% of the life (3 s), not a quarter (15 s): a second pipeline whose refresh fails shows it.
+  const k = harness({ lifetimeS: 60, maxRetries: 0 });
+  await k.fetch(`${API}/v2/a`);
+  k.api.scriptToken(json({ error: 'down' }, { status: 500 }));
+  await k.clock.advance(56 * SECOND);
+  await k.fetch(`${API}/v2/a`);
+  assert.is(bearer(k.apiCalls().at(-1)), 'tok-1', 'still in use at 56 s');
+  await k.clock.advance(SECOND);
+  await k.fetch(`${API}/v2/a`);
+  assert.is(bearer(k.apiCalls().at(-1)), 'tok-2', 'from 57 s, a request waits for a new token');
+  assert.is(k.of('auth:token-acquired').at(-1)?.reason, 'expired');
+});
+
+test('a slow exchange moves the next refresh earlier, so it still ends before the token goes stale', async () => {
+  // 10 s tokens, exchanges of 800 ms: the 2 s lead of 20% would leave 1.5 s after the 0.5 s margin. The lead grows to
+  // the margin plus twice the last exchange, 2.1 s: refreshes start at 7.9 s of each token's life.
+  const h = harness({ lifetimeS: 10, tokenDelayMs: 800 });
+  const { start, statuses, waits } = await steady(h, 50, 30 * SECOND);
+  assert.equal(
+    h.exchangeCalls().map((c) => (c.at - start) / SECOND),
+    [0, 7.9, 15.8, 23.7],
+  );
+  assert.ok(statuses.every((status) => status === 200));
+  // Only the requests made before the first token arrived waited.
+  assert.is(waits.filter((ms) => ms > 0).length, 800 / 50);
+  assert.equal(
+    h.of('auth:token-acquired').map((e) => e.reason),
+    ['initial', 'refresh-ahead', 'refresh-ahead', 'refresh-ahead'],
+  );
+});
+
+test('an exchange slower than a fifth of the token life: the lead stops at 23% (1.3 exchanges per lifetime) and requests wait for the rest', async () => {
+  // 10 s tokens, exchanges of 3 s: starting 6.5 s ahead would cost two exchanges per lifetime. The lead stops at
+  // 2.3 s: a refresh starts at 7.7 s, the token goes stale at 9.5 s, the new one arrives at 10.7 s.
+  const h = harness({ lifetimeS: 10, tokenDelayMs: 3 * SECOND });
+  const { start, statuses, waits } = await steady(h, 100, 20 * SECOND);
+  assert.equal(
+    h.exchangeCalls().map((c) => (c.at - start) / SECOND),
+    [0, 7.7, 15.4],
+  );
+  assert.ok(statuses.every((status) => status === 200));
+  assert.is(h.api.expiredUses, 0);
+  // The 30 made before the first token waited, then the 12 made in each 1.2 s from a token going stale (9.5 s, 17.2 s)
+  // to the next one's arrival (10.7 s, 18.4 s).
+  assert.is(waits.filter((ms) => ms > 0).length, 30 + 12 + 12);
+  assert.is(Math.max(...waits.slice(30)), 1.2 * SECOND);
 });
 
 test('refresh timing follows refreshRatio, refreshWindowMs and skewMs', async () => {

@@ -39,6 +39,38 @@ test('a stored token inside its refresh window is not adopted, a 401-rejected on
   assert.equal((await store.get(KEY_ID))?.token, 'tok-2');
 });
 
+/** A token `a` got through an 800 ms exchange, then the request at 7.9 s - 1 ms and at 7.9 s of its life by `b`. */
+async function refreshesOfAReader(store: TokenStore) {
+  const a = harness({ store, lifetimeS: 10, tokenDelayMs: 800 });
+  const first = a.fetch(`${API}/v2/x`);
+  await a.clock.advance(800);
+  await first;
+  const issuedAt = a.exchangeCalls()[0]!.at;
+  const b = harness({ store, lifetimeS: 10 });
+  b.api.tokens.set('tok-1', { expiresAt: issuedAt + 10_000, key: 'shared' });
+  const exchanges: number[] = [];
+  for (const at of [7899, 7900, 8000]) {
+    await b.clock.advanceTo(issuedAt + at);
+    await b.fetch(`${API}/v2/x`);
+    await b.clock.flush();
+    exchanges.push(b.api.exchanges);
+  }
+  return exchanges;
+}
+
+test("the exchange's latency is stored with the token: a pipeline that reads it refreshes as early as that exchange needs", async () => {
+  const store = memoryTokenStore();
+  // 10 s tokens: the 20% lead (2 s) grows to the 0.5 s margin plus twice 800 ms, 2.1 s: the refresh is due at 7.9 s.
+  assert.equal(await refreshesOfAReader(store), [0, 1, 1]);
+  assert.is((await store.get(KEY_ID))?.latencyMs, 0, 'the reader exchanged at once: its latency is stored now');
+});
+
+test('a store that drops the latency plans the refresh as for an instant exchange', async () => {
+  const inner = memoryTokenStore();
+  const store: TokenStore = { ...inner, set: (id, { token, issuedAt, expiresAt }) => inner.set(id, { token, issuedAt, expiresAt }) };
+  assert.equal(await refreshesOfAReader(store), [0, 0, 1]);
+});
+
 test("the exchange runs under the store's lock when it has one", async () => {
   const inner = memoryTokenStore();
   const log: string[] = [];

@@ -1,5 +1,6 @@
-// 4. Token herd: token exchanges caused by 10,000 concurrent cold-start requests, and by two simulated hours of
-// steady load (3 concurrent requests every second, 900 s tokens), against the simulator on virtual time.
+// 4. Token herd: token exchanges caused by 10,000 concurrent cold-start requests, by two simulated hours of
+// steady load (3 concurrent requests every second, 900 s tokens), and by steady load through many lifetimes of
+// tokens of 3 s, 60 s, 15 min and 24 h (sluice alone), against the simulator on virtual time.
 // Usage: node test/bench/herd.mjs [--quick]
 import { fmt, loadSluice, log, quick, report, table } from './common.mjs';
 import { createContender, NON_BINDING_LIMIT, overWire, TOKEN_PATH } from './contenders.mjs';
@@ -20,7 +21,16 @@ const contenders = [
   { label: 'ky + naive refresher (no single flight)', name: 'ky', refresher: 'naive' },
 ];
 
-async function run(c, drive) {
+// Tokens of every lifetime, each with steady traffic dense enough for its refresh to start well before the token goes
+// stale: a request every `everyMs`, for `lives` lifetimes.
+const LIFETIMES = [
+  { label: '3 s', ttl: 3_000, everyMs: 100, lives: quick ? 20 : 100 },
+  { label: '60 s', ttl: 60_000, everyMs: 1_000, lives: quick ? 5 : 50 },
+  { label: '15 min', ttl: 900_000, everyMs: 1_000, lives: quick ? 2 : 8 },
+  { label: '24 h', ttl: 86_400_000, everyMs: 60_000, lives: quick ? 2 : 10 },
+];
+
+async function run(c, drive, ttl = TTL) {
   const vt = installVirtualTime();
   try {
     // No rate or concurrency limit: only the tokens are measured.
@@ -29,7 +39,7 @@ async function run(c, drive) {
       limit: 1e9,
       concurrency: 1e9,
       latencyMs: LATENCY,
-      tokenTtlMs: TTL,
+      tokenTtlMs: ttl,
       maxTokens: 100_000,
     });
     const exchanges = [];
@@ -68,32 +78,38 @@ const coldStart = (vt, contender) => {
   return vt.run(() => settled === COLD).then(() => ({ failed }));
 };
 
-// PER_SECOND requests at once, every second, for HOURS; a request that takes longer than 1.5 round trips waited for a token.
-const steady = async (vt, contender) => {
-  const total = Math.round(HOURS * 3600) * PER_SECOND;
-  let sent = 0;
-  let settled = 0;
-  let failed = 0;
-  let waited = 0;
-  const timer = setInterval(() => {
-    for (let i = 0; i < PER_SECOND && sent < total; i++, sent++) {
-      const at = vt.clock.now();
-      const cold = sent < PER_SECOND;
-      contender
-        .send({ url: `${BASE}/v2/event-details?ids=evt_${sent}` })
-        .then(
-          () => {
-            if (!cold && vt.clock.now() - at > 1.5 * LATENCY) waited++;
-          },
-          () => failed++,
-        )
-        .finally(() => settled++);
-    }
-    if (sent >= total) clearInterval(timer);
-  }, 1000);
-  await vt.run(() => settled === total && sent === total);
-  return { failed, waited, total };
-};
+// `perTick` requests at once, every `everyMs`, `ticks` times; a request after the first tick that takes longer than 1.5
+// round trips waited for a token.
+const steadyTraffic =
+  ({ perTick, everyMs, ticks }) =>
+  async (vt, contender) => {
+    const total = ticks * perTick;
+    let sent = 0;
+    let settled = 0;
+    let failed = 0;
+    let waited = 0;
+    const timer = setInterval(() => {
+      for (let i = 0; i < perTick && sent < total; i++, sent++) {
+        const at = vt.clock.now();
+        const cold = sent < perTick;
+        contender
+          .send({ url: `${BASE}/v2/event-details?ids=evt_${sent}` })
+          .then(
+            () => {
+              if (!cold && vt.clock.now() - at > 1.5 * LATENCY) waited++;
+            },
+            () => failed++,
+          )
+          .finally(() => settled++);
+      }
+      if (sent >= total) clearInterval(timer);
+    }, everyMs);
+    await vt.run(() => settled === total && sent === total);
+    return { failed, waited, total };
+  };
+
+// PER_SECOND requests at once, every second, for HOURS.
+const steady = steadyTraffic({ perTick: PER_SECOND, everyMs: 1000, ticks: Math.round(HOURS * 3600) });
 
 const cold = [];
 const hours = [];
@@ -104,6 +120,26 @@ for (const c of contenders) {
   const b = await run(c, steady);
   hours.push({ ...c, ...b });
   log(`herd ${HOURS} h ${c.label}: ${b.exchanges.length} exchanges, ${b.waited} waited, ${b.unauthorized} 401s`);
+}
+
+const sluice = contenders[0];
+const span = (ms) =>
+  ms >= 86_400_000
+    ? `${ms / 86_400_000} days`
+    : ms >= 3_600_000
+      ? `${ms / 3_600_000} h`
+      : ms >= 60_000
+        ? `${ms / 60_000} min`
+        : `${ms / 1000} s`;
+const lifetimes = [];
+for (const l of LIFETIMES) {
+  const r = await run(sluice, steadyTraffic({ perTick: 1, everyMs: l.everyMs, ticks: (l.lives * l.ttl) / l.everyMs }), l.ttl);
+  // Exchanges after the first, per lifetime of traffic.
+  const perLifetime = (r.exchanges.length - 1) / l.lives;
+  lifetimes.push({ ...l, ...r, perLifetime });
+  log(
+    `herd ${l.label} tokens: ${r.exchanges.length} exchanges (${perLifetime.toFixed(3)} per lifetime), ${r.waited} waited, ${r.unauthorized} 401s`,
+  );
 }
 
 // One exchange per token lifetime: sluice refreshes 20% before expiry (720 s of a 900 s token), so the exchanges are
@@ -144,6 +180,31 @@ report({
         return [r.label, r.exchanges.length, duplicates(r.exchanges), range, r.waited, r.unauthorized, r.failed];
       }),
     ),
+    '',
+    `**Tokens of every lifetime: sluice, one request every 100 ms (3 s tokens), 1 s (60 s, 15 min) or 60 s (24 h)**`,
+    '',
+    table(
+      [
+        'token life',
+        'simulated time',
+        'requests',
+        'token exchanges',
+        'exchanges per lifetime (after the first)',
+        'requests that waited (after the first)',
+        '401s',
+        'failed',
+      ],
+      lifetimes.map((r) => [
+        r.label,
+        span(r.lives * r.ttl),
+        fmt.int(r.total),
+        r.exchanges.length,
+        r.perLifetime.toFixed(3),
+        r.waited,
+        r.unauthorized,
+        r.failed,
+      ]),
+    ),
   ].join('\n'),
   goals: [
     {
@@ -161,6 +222,15 @@ report({
         sh.unauthorized === 0 &&
         sh.failed === 0,
     },
+    ...lifetimes.map((r) => ({
+      goal: `Token refresh, ${r.label} tokens: at most 1.3 exchanges per lifetime, 0 waited, 0 401s`,
+      figure: `${r.perLifetime.toFixed(3)} exchanges per lifetime (${r.exchanges.length} over ${r.lives} lifetimes), ${r.waited} waited, ${r.unauthorized} 401s, ${r.failed} failed`,
+      met: r.perLifetime <= 1.3 && r.waited === 0 && r.unauthorized === 0 && r.failed === 0,
+    })),
   ],
-  data: { cold, hours: hours.map((r) => ({ ...r, gaps: gaps(r.exchanges) })) },
+  data: {
+    cold,
+    hours: hours.map((r) => ({ ...r, gaps: gaps(r.exchanges) })),
+    lifetimes: lifetimes.map((r) => ({ ...r, gaps: gaps(r.exchanges) })),
+  },
 });

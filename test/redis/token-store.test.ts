@@ -46,6 +46,12 @@ test('a token one process stores is the token every process reads', async () => 
   assert.is(await two.get('key2'), undefined, 'per key id');
 });
 
+test('keeps the exchange latency that came with the token, so every process plans its next refresh alike', async () => {
+  const { one, two } = fleet();
+  await one.set('key1', { ...token, latencyMs: 1250 });
+  assert.equal(await two.get('key1'), { ...token, latencyMs: 1250 });
+});
+
 test('stores the token encrypted: Redis holds neither the token nor its parts, and another secret cannot open it', async () => {
   const { one, prefix, events } = fleet();
   await one.set('key1', token);

@@ -76,6 +76,7 @@ export function authToken(options: AuthTokenOptions): AuthTokenInterceptor {
   };
 
   const acquire = async (f: Flight): Promise<Entry> => {
+    const began = f.ctx.clock.now();
     life.signal.throwIfAborted();
     const key = await f.read();
     const keyId = await keyFingerprint(key);
@@ -85,7 +86,9 @@ export function authToken(options: AuthTokenOptions): AuthTokenInterceptor {
       const stored = await o.store.get(keyId);
       const entry = stored && stored.token !== revoked ? toEntry(keyId, stored, o) : undefined;
       if (entry && f.ctx.clock.now() < entry.refreshAt) return entry;
-      const [id, fresh] = await exchange(f, key, keyId);
+      const [id, answer] = await exchange(f, key, keyId);
+      // What this refresh took sets how early the next one starts (see toEntry), in this process and in a shared store.
+      const fresh = { ...answer, latencyMs: f.ctx.clock.now() - began };
       await o.store.set(id, fresh);
       return toEntry(id, fresh, o);
     };

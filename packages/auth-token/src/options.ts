@@ -24,11 +24,17 @@ export interface AuthTokenOptions {
   header?: string;
   /** Word before the token in the header; `''` sends the bare token. @default 'Bearer' */
   scheme?: string;
-  /** Refresh in the background once this share of the lifetime is left... @default 0.2 */
+  /**
+   * Refresh in the background once this share of the lifetime is left (1.25 exchanges per lifetime at 0.2); a slow
+   * exchange moves it earlier, to 23% of the lifetime at most (1.3 exchanges per lifetime). @default 0.2
+   */
   refreshRatio?: number;
-  /** ...or once this many ms are left, whichever is more (at most half the lifetime). @default 120000 */
+  /**
+   * A floor: refresh once this many ms are left if that is earlier (at most half the lifetime). The default was 120000
+   * before each refresh was planned from how long the last exchange took; a set value works as before. @default 0
+   */
   refreshWindowMs?: number;
-  /** Stop using a token this long before its expiry, for latency and clock skew (at most a quarter of the lifetime). @default 30000 */
+  /** Stop using a token this long before its expiry, for latency and clock skew (at most 5% of the lifetime). @default 30000 */
   skewMs?: number;
   /** Retries of an exchange after 429, 5xx or a network error. @default 3 */
   maxRetries?: number;
@@ -65,7 +71,7 @@ export const authTokenDefaults = Object.freeze({
   header: 'authorization',
   scheme: 'Bearer',
   refreshRatio: 0.2,
-  refreshWindowMs: 120_000,
+  refreshWindowMs: 0,
   skewMs: 30_000,
   maxRetries: 3,
   retryDelayMs: 1000,

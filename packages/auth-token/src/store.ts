@@ -5,6 +5,11 @@ export interface StoredToken {
   issuedAt: number;
   /** Epoch ms when the server lets it expire (counted from `issuedAt`). */
   expiresAt: number;
+  /**
+   * How long getting it took, in ms: from the start of the refresh (key read, queue waits, retries) to the answer.
+   * The next refresh starts early enough for one twice as slow; a store that drops it plans as for an instant one.
+   */
+  latencyMs?: number;
 }
 
 /**

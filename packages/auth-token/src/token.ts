@@ -12,16 +12,31 @@ export interface Entry extends StoredToken {
   header?: string;
 }
 
+/** The stale margin takes at most this share of a lifetime: a 3 s token stays in use for 2.85 s. */
+const MAX_MARGIN_SHARE = 0.05;
+/** The refresh lead grows with a slow exchange up to this share of a lifetime: 1 / (1 - 0.23) ≈ 1.3 exchanges per lifetime. */
+const MAX_LEAD_SHARE = 0.23;
+
 /**
- * The simple rules: a token is used until `skewMs` before it expires, and refreshed in the background
- * once `refreshRatio` of its lifetime (or `refreshWindowMs`) is left. Short tokens get smaller margins,
- * so a 60 s token is not treated as always expired.
+ * The refresh policy, the same for a 3 s token and a 24 h one:
+ * - the token is used until `skewMs` before it expires, at most 5% of its life;
+ * - the next request from `refreshRatio` of its life before expiry on (or `refreshWindowMs`, whichever is more, at most
+ *   half the life) starts one background refresh;
+ * - that lead grows until it covers the stale margin plus twice the time the exchange that produced this token took
+ *   (from the refresh's start: key read, queue waits, retries), room for the next one to be as slow again, or to retry;
+ * - but it grows to 23% of the life at most, so exchanges stay at or under 1.3 per lifetime. An exchange slower than
+ *   about a fifth of the life cannot finish before the token goes stale: requests then wait for it.
  */
 export function toEntry(keyId: string, stored: StoredToken, o: Resolved): Entry {
-  const { issuedAt, expiresAt } = stored;
+  const { issuedAt, expiresAt, latencyMs } = stored;
   const life = expiresAt - issuedAt;
-  const staleAt = expiresAt - Math.min(o.skewMs, life / 4);
-  const refreshAt = expiresAt - Math.min(Math.max(o.refreshRatio * life, o.refreshWindowMs), life / 2);
+  // A store that dropped it (or holds something else) plans the lead as for an instant exchange.
+  const latency = Math.max(0, Number(latencyMs) || 0);
+  const margin = Math.min(o.skewMs, life * MAX_MARGIN_SHARE);
+  const planned = Math.min(Math.max(o.refreshRatio * life, o.refreshWindowMs), life / 2);
+  const needed = Math.min(margin + 2 * latency, life * MAX_LEAD_SHARE);
+  const staleAt = expiresAt - margin;
+  const refreshAt = expiresAt - Math.max(planned, needed);
   return { ...stored, keyId, staleAt, refreshAt: Math.min(refreshAt, staleAt) };
 }
 

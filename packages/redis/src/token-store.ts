@@ -84,7 +84,10 @@ export function redisTokenStore(options: RedisTokenStoreOptions): RedisTokenStor
     try {
       value = text === undefined ? undefined : JSON.parse(text);
     } catch {}
-    if (isToken(value)) return { token: value.token, issuedAt: value.issuedAt, expiresAt: value.expiresAt };
+    if (isToken(value)) {
+      const { token, issuedAt, expiresAt, latencyMs } = value;
+      return typeof latencyMs === 'number' ? { token, issuedAt, expiresAt, latencyMs } : { token, issuedAt, expiresAt };
+    }
     common.bus?.emit('redis:token-unreadable', { keyId });
     return undefined;
   };
@@ -98,7 +101,8 @@ export function redisTokenStore(options: RedisTokenStoreOptions): RedisTokenStor
     },
 
     async set(keyId, token) {
-      const stored = { token: token.token, issuedAt: token.issuedAt, expiresAt: token.expiresAt };
+      // The exchange's latency goes too: it sets when the next refresh starts, for whichever process makes it.
+      const stored = { token: token.token, issuedAt: token.issuedAt, expiresAt: token.expiresAt, latencyMs: token.latencyMs };
       const value = `${mode}.${await sealer.fingerprint(token.token)}.${await sealer.seal(JSON.stringify(stored), key(keyId))}`;
       // The TTL only collects garbage: a minute past the token's end.
       const ttl = Math.max(1000, Math.ceil(token.expiresAt - clock.now())) + 60_000;

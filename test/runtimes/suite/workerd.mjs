@@ -38,8 +38,10 @@ export function atGlobalScope(modules, worker) {
       plain: shared('g-plain', {}),
       concurrent: shared('g-concurrent', {}),
       limited: shared('g-limited', { limits: { rules: [{ limit: 2, windowMs: 400 }] } }),
-      refresh: shared('g-refresh', {}),
-      kept: shared('g-kept', { auth: { waitUntil: (promise) => worker.waitUntil(promise) } }),
+      // Refreshed from half their life: with the default 20%, a 2 s token leaves 300 ms between its refresh (1.6 s) and
+      // going stale (1.9 s), too narrow a mark for real time; from 1 s the steps below have 900 ms.
+      refresh: shared('g-refresh', { auth: { refreshRatio: 0.5 } }),
+      kept: shared('g-kept', { auth: { refreshRatio: 0.5, waitUntil: (promise) => worker.waitUntil(promise) } }),
     };
   } catch (error) {
     global.pipelineError = String(error?.stack ?? error);
@@ -137,7 +139,7 @@ export function workerdTests({ test, assert, modules, env }) {
 
   test('workerd: a refresh started in the background by a request that then ends leaves later requests working', async () => {
     const p = pipeline('refresh');
-    // A 2 s token: refreshed ahead after 1 s, stale after 1.5 s. Workers end a request's pending I/O with
+    // A 2 s token: refreshed ahead after 1 s, stale after 1.9 s. Workers end a request's pending I/O with
     // it, so the background refresh may die unsettled; the request that next needs a token must not hang
     // on it or fail, and no call may go out with an expired token.
     const mock = await worker.remote(p.name, { tokenTtlMs: 2_000 });
@@ -145,7 +147,8 @@ export function workerdTests({ test, assert, modules, env }) {
     assert.equal((await self('/step/call?p=refresh')).status, 200);
     await sleep(1_100);
     assert.equal((await self('/step/call?p=refresh')).status, 200);
-    await sleep(600);
+    // Past the stale mark: this request needs a token, from the refresh or on its own.
+    await sleep(900);
     const last = await self('/step/call?p=refresh').catch((error) => ({ status: String(error.message) }));
     assert.equal(last.status, 200, `the request after the refresh, auth events ${auth()}`);
     const stats = await mock.stats();
