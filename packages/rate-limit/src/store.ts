@@ -12,6 +12,8 @@ import {
   unrecord,
 } from './rule-state.js';
 
+import { free, heldAt, type Slots, take } from './slots.js';
+
 export { LOG_CELLS, type StoreRule } from './rule-state.js';
 
 export interface AcquireInput {
@@ -124,8 +126,8 @@ interface KeyState {
   /** One state per rule of `rulesUsed`, in its order. */
   rules: RuleState[];
   rulesUsed: readonly StoreRule[];
-  /** Per endpoint: when each slot held is free again. */
-  slots: Map<string, number[]>;
+  /** Per endpoint: when each slot held is free again (none kept without a concurrency cap). */
+  slots: Map<string, Slots>;
   /** Slot lists kept after the last sweep of idle endpoints: the next sweep comes when twice as many are kept. */
   slotsSwept: number;
   /** Nothing goes before this: a 429, or a quota spent by requests this store never saw. */
@@ -207,7 +209,7 @@ export function createMemoryStore(): MemoryStore {
     probeOver(k, now) &&
     now >= k.budget.until &&
     k.rules.every((state) => busyUntil(state) <= now) &&
-    [...k.slots.values()].every((ends) => ends.every((end) => end <= now));
+    [...k.slots.values()].every((slots) => (slots[slots.length - 1] ?? 0) <= now);
 
   // A cursor walks the keys, a few per call, so idle keys go without a timer.
   let cursor = keys.entries();
@@ -237,20 +239,17 @@ export function createMemoryStore(): MemoryStore {
     return k;
   };
 
-  // Slots of the endpoint still held at `now`, and when the first of them frees.
-  const heldSlots = (k: KeyState, endpoint: string, now: number) => {
+  // Slots of the endpoint still held at `now` (the first of them frees first).
+  const slotsOf = (k: KeyState, endpoint: string, now: number): Slots => {
     // Endpoints with nothing in flight are forgotten (paths with ids in them would pile up), in sweeps as the map doubles.
     if (k.slots.size > 2 * k.slotsSwept + 8) {
-      for (const [path, ends] of k.slots) if (path !== endpoint && ends.every((end) => end <= now)) k.slots.delete(path);
+      for (const [path, slots] of k.slots) if (path !== endpoint && heldAt(slots, now) === 0) k.slots.delete(path);
       k.slotsSwept = k.slots.size;
     }
-    let ends = k.slots.get(endpoint);
-    if (!ends) k.slots.set(endpoint, (ends = []));
-    let held = 0;
-    let soonest = Number.POSITIVE_INFINITY;
-    for (const end of ends) if (end > now) soonest = Math.min(soonest, (ends[held++] = end));
-    ends.length = held;
-    return { ends, soonest };
+    let slots = k.slots.get(endpoint);
+    if (!slots) k.slots.set(endpoint, (slots = []));
+    heldAt(slots, now);
+    return slots;
   };
 
   const hold = (k: KeyState, until: number) => {
@@ -355,13 +354,14 @@ export function createMemoryStore(): MemoryStore {
         keyWait = Math.max(keyWait, ruleWait(state, now).at);
       }
       if (keyWait > now) return { ok: false, retryAt: keyWait, blocked: 'key' };
-      const { ends, soonest } = heldSlots(k, endpoint, now);
-      if (ends.length >= concurrency) return { ok: false, retryAt: soonest, blocked: 'endpoint' };
+      // Without a cap no slot is kept: nothing would read it.
+      const slots = concurrency < Number.POSITIVE_INFINITY ? slotsOf(k, endpoint, now) : undefined;
+      if (slots && slots.length >= concurrency) return { ok: false, retryAt: slots[0] as number, blocked: 'endpoint' };
 
       const seq = k.nextSeq++;
       topSeq = Math.max(topSeq, k.nextSeq);
       const slotEnd = now + leaseMs;
-      ends.push(slotEnd);
+      if (slots) take(slots, slotEnd);
       k.budget.left--;
       if (k.probe === 'due') k.probe = { seq, until: slotEnd };
       const counts = !(tokenExchange && k.exchangeCounted === false);
@@ -370,12 +370,7 @@ export function createMemoryStore(): MemoryStore {
       if (exchange) k.lastExchange = exchange;
 
       const end = (countedBy: number) => {
-        const held = k.slots.get(endpoint);
-        const slot = held ? held.indexOf(slotEnd) : -1;
-        if (slot >= 0) {
-          if (countedBy === Number.NEGATIVE_INFINITY) held?.splice(slot, 1);
-          else (held as number[])[slot] = Math.min(slotEnd, countedBy);
-        }
+        if (slots) free(slots, slotEnd, countedBy);
         if (typeof k.probe === 'object' && k.probe.seq === seq) k.probe = undefined;
         if (!counts) return;
         states.forEach((state, i) => {

@@ -384,8 +384,11 @@ if concurrency >= 0 and redis.call('ZCARD', KEYS[2]) >= concurrency then
 end
 local seq = k.nextSeq
 k.nextSeq = seq + 1
-redis.call('ZADD', KEYS[2], f(now + leaseMs), f(seq))
-keep(KEYS[2], ttl)
+-- Without a cap no slot is kept: nothing would read it.
+if concurrency >= 0 then
+  redis.call('ZADD', KEYS[2], f(now + leaseMs), f(seq))
+  keep(KEYS[2], ttl)
+end
 k.budgetLeft = k.budgetLeft - 1
 if k.probe == 'due' then k.probe, k.probeUntil = f(seq), now + leaseMs end
 local counted = not (tokenExchange and k.exchangeCounted == '0')
