@@ -3,14 +3,10 @@
 // Prints a markdown table (429s, throughput as a share of the limit, token exchanges per token lifetime), then one line
 // `@@result <json>`. Needs the built packages (`npx -y pnpm@12.4.2 build`) and redis-server on PATH; starts and stops its own.
 // Usage: node test/bench/fleet.mjs [--per-worker 150]   (about 35 s)
-import { fork, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { fork } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { createConnection, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureDebianPackage } from '../debian.mjs';
+import { startRedisServer } from './redis-server.mjs';
 
 const WORKERS = 4;
 const TIME_SCALE = 60;
@@ -132,50 +128,6 @@ async function worker(config) {
 }
 
 // ── parent: redis-server, the simulator, two runs of four workers ─────────────────────────────────────────────────────
-const freePort = () =>
-  new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-
-const ping = (port) =>
-  new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    socket.on('connect', () => socket.write('PING\r\n'));
-    socket.on('data', (d) => {
-      socket.destroy();
-      resolve(String(d).startsWith('+PONG'));
-    });
-    socket.on('error', () => resolve(false));
-  });
-
-async function startRedis() {
-  const problem = ensureDebianPackage('redis-server');
-  if (spawnSync('redis-server', ['--version']).error)
-    throw new Error(`redis-server not found on PATH (${problem ?? 'Debian: apt-get install redis-server'})`);
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-fleet-'));
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
-    stdio: 'ignore',
-  });
-  const exited = new Promise((r) => child.once('exit', r));
-  for (let i = 0; !(await ping(port)); i++) {
-    if (i > 250) throw new Error('redis-server did not answer PING');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return {
-    port,
-    async stop() {
-      child.kill('SIGTERM');
-      await exited;
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 // Starts the workers, waits until each is ready, then tells them all to go; resolves with their results.
 async function runWorkers(config) {
@@ -228,7 +180,7 @@ async function fleetRun(mode, served, redisPort, count) {
 async function main() {
   const count = Number(argValue('per-worker', 150));
   const [node] = await load('mock-server:node');
-  const redis = await startRedis();
+  const redis = await startRedisServer();
   const served = await node.serve({ port: 0, timeScale: TIME_SCALE, tokenTtlMs: TOKEN_TTL_MS, latencyMs: { min: 2, max: 10 }, seed: 3 });
   try {
     log(
