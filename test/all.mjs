@@ -82,6 +82,7 @@ await uvuSuite('unit suites', process.execPath, ['--import', 'tsx', 'test/unit.m
 await uvuSuite('redis suites (real redis-server)', process.execPath, ['--import', 'tsx', 'test/redis/run.mjs']);
 await countedSuite('runtimes', ['test/runtimes/run.mjs']);
 await countedSuite('packaging', ['test/packaging/check.mjs']);
+await countedSuite('consumer (packed tarballs installed in fresh projects)', ['test/consumer/run.mjs']);
 
 if (failures.length > 0) console.log(`\nfailed: ${failures.join(', ')}`);
 console.log(`tests: ${totals.passed} passed, ${totals.failed} failed`);

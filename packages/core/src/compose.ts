@@ -15,7 +15,7 @@ export interface ComposeOptions {
 
 /** A drop-in `fetch` that runs every call through the interceptors. */
 export interface SluiceFetch {
-  (input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+  (input: string | URL | Request, init?: RequestInit): Promise<Response>;
   readonly events: EventBus;
   readonly clock: Clock;
   /** Tears down every interceptor (timers, listeners, queued waiters); later calls reject with `ClosedError`. */
@@ -69,7 +69,7 @@ export function compose(interceptors: readonly Interceptor[], options: ComposeOp
     }
   };
 
-  const sluiceFetch = (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+  const sluiceFetch = (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined);
     // A throw in here (closed, aborted, a bad URL) rejects the call.
     let result: Promise<Response>;

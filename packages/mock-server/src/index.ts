@@ -34,7 +34,7 @@ export interface MockServer {
   /** The web-standard handler: never throws except to simulate a network failure or an abort. */
   handler(request: Request): Promise<Response>;
   /** `handler` shaped like `fetch`, to pass as `compose(..., { fetch })`. A path alone (`'/v2/...'`) is resolved against `http://localhost`. */
-  fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+  fetch(input: string | URL | Request, init?: RequestInit): Promise<Response>;
   /** Counters as plain data, a fresh copy each call. */
   stats(): MockStats;
   resetStats(): void;
