@@ -155,6 +155,8 @@ test('without queue counts in the log, the timeline has no queue panel', async (
   const svg = await renderTimelineSvg({ log });
   assert.not.match(svg, 'queue_marks');
   assert.is(marksOf(svg, 'received429').length, 1);
+  assert.is(marksOf(svg, 'reachedCaller').length, 0, 'an empty layer has no marks');
+  assert.is(marksOf(svg, 'tokenBands').length, 0);
 });
 
 test.run();

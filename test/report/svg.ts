@@ -1,8 +1,8 @@
-/** The items of one named mark layer in a Vega SVG (the `<name>_marks` group), as their tags. */
+/** The items of one named mark layer in a Vega SVG (the `<name>_marks` group, self-closing when empty), as their tags. */
 export function marksOf(svg: string, name: string): string[] {
-  const group = svg.match(new RegExp(`<g class="mark-[a-z]+ role-mark ${name}_marks"[^>]*>(.*?)</g>`));
+  const group = svg.match(new RegExp(`<g class="mark-[a-z]+ role-mark ${name}_marks"[^>]*?(/>|>(.*?)</g>)`));
   if (!group) throw new Error(`no ${name}_marks group in the SVG`);
-  return group[1]!.match(/<(path|line|rect|text)\b[^>]*>/g) ?? [];
+  return group[2]?.match(/<(path|line|rect|text)\b[^>]*>/g) ?? [];
 }
 
 /** Where an item of a Vega SVG sits vertically: its `translate(x,y)`, or for a rect (a path from `M x,y`) its top. */

@@ -60,7 +60,10 @@ export function timelineSpec(t: Timeline, theme: Theme, options: TimelineChartOp
   const requests: ChartSpec = {
     title: {
       text: 'Requests sent',
-      subtitle: 'bars: per window; line: in the window ending at each moment; ▼ 429 received, ✕ 429 reached the caller',
+      subtitle: [
+        'bars: sent per window; line: sent in the window ending at each moment; shaded: key paused',
+        `▼ 429 received (${t.received429.length}); ✕ 429 reached the caller (${t.reachedCaller.length}); a pause follows a 429 or the server's "0 left"`,
+      ],
     },
     width: WIDTH,
     height: 220,
