@@ -190,7 +190,13 @@ export function timelineSpec(t: Timeline, theme: Theme, options: TimelineChartOp
           { type: 'area', interpolate: 'step-after', opacity: 0.5 },
           {
             x: x('t'),
-            y: { field: 'waiting', type: 'quantitative', stack: null, axis: { title: 'requests waiting', tickMinStep: 1 } },
+            y: {
+              field: 'waiting',
+              type: 'quantitative',
+              stack: null,
+              scale: { domain: [0, Math.max(1, ...t.queue.map((q) => q.waiting))] },
+              axis: { title: 'requests waiting', tickMinStep: 1, format: 'd' },
+            },
             color: color(labels.queue),
           },
         ),
