@@ -6,8 +6,7 @@ type Report = typeof import('@sluice/report');
 type Write = (text: string) => void;
 
 export const REPORT_MISSING =
-  '--report draws with @sluice/report, an optional companion package with its chart library (Vega-Lite, about 25 MB installed): ' +
-  'install it beside the CLI (npm install --global @sluice/cli @sluice/report), or run npx -p @sluice/cli -p @sluice/report sluice ...';
+  '--report needs @sluice/report (optional: it brings Vega-Lite, about 25 MB): npm install --global @sluice/report, or npx -p @sluice/cli -p @sluice/report sluice ...';
 
 /** Loads @sluice/report before the run starts, so that a missing one fails at once rather than after a long walk. */
 export async function loadReport(load: () => Promise<Report> = () => import('@sluice/report')): Promise<Report> {
