@@ -114,10 +114,11 @@ test('the recorder keeps the time, the name and the plain fields of each event, 
 
 const event = (t: number, type: string, payload: LoggedEvent['payload'] = {}): LoggedEvent => ({ t, type, payload });
 
-test('pauses that overlap are shaded as one span, cut at the end of the log', () => {
+test('pauses that overlap are shaded as one span, cut at the end of the log, and an empty one not at all', () => {
   const t = timelineOf([
     event(0, 'rate-limit:paused', { until: 2000, reason: '429' }),
     event(1000, 'rate-limit:paused', { until: 2500, reason: '429' }),
+    event(2800, 'rate-limit:paused', { until: 2800, reason: '429' }),
     event(3000, 'rate-limit:paused', { until: 9000, reason: 'remaining' }),
     event(4000, 'rate-limit:acquired'),
   ]);

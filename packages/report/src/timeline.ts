@@ -14,7 +14,7 @@ export interface Limit {
  *   up at each request, down when one leaves the window.
  * - `received429`: each 429 the pipeline received (`rate-limit:exceeded`); `reachedCaller`: each that came out as an error.
  * - `tokens`: each token acquired, from its exchange to its expiry (cut at the end of the log), and why it was exchanged.
- * - `pauses`: the spans in which the key was paused (overlapping pauses merged).
+ * - `pauses`: the spans in which the key was paused (overlapping pauses merged, empty ones left out).
  * - `queue`: requests waiting after each event, when the log has it.
  */
 export interface Timeline {
@@ -64,6 +64,7 @@ export function timelineOf(log: readonly LoggedEvent[], limit?: Limit): Timeline
   for (const e of of('rate-limit:paused')) {
     const from = sec(e.t);
     const to = sec(Math.min(num(e.payload.until), end));
+    if (to <= from) continue; // a 429 with Retry-After: 0 pauses nothing
     const open = pauses.at(-1);
     if (open && from <= open.to) open.to = Math.max(open.to, to);
     else pauses.push({ from, to, reason: text(e.payload.reason) });
