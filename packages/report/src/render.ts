@@ -64,7 +64,7 @@ export function configFor(theme: Theme): ChartSpec {
   };
   return {
     background: theme.background,
-    padding: 12,
+    padding: { left: 12, top: 12, bottom: 12, right: 20 },
     font: 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif',
     view: { stroke: theme.grid },
     axis,
@@ -105,7 +105,8 @@ const WIDE = new Set('mwMW@%');
 /** Width of `text` in pixels at `size`, from the widths of sans-serif letters by kind. */
 export function textWidth(text: string, size: number, bold = false): number {
   let em = 0;
-  // Erring wide: a label taken too wide leaves a gap, one taken too narrow overlaps its neighbour.
-  for (const c of text) em += NARROW.has(c) ? 0.32 : WIDE.has(c) ? 0.88 : c >= 'a' && c <= 'z' ? 0.54 : c >= '0' && c <= '9' ? 0.58 : 0.68;
+  // Erring wide (DejaVu Sans, where no other font is, is wider than system-ui): a label taken too wide leaves a gap, one
+  // taken too narrow overlaps its neighbour or is cut at the edge.
+  for (const c of text) em += NARROW.has(c) ? 0.34 : WIDE.has(c) ? 0.9 : c >= 'a' && c <= 'z' ? 0.57 : c >= '0' && c <= '9' ? 0.62 : 0.7;
   return Math.ceil(em * size * (bold ? 1.08 : 1));
 }
