@@ -3,7 +3,9 @@
 import { createCyberhavenClient } from '@sluice/cyberhaven';
 import { demoKeys } from '@sluice/mock-server';
 import { serve } from '@sluice/mock-server/node';
+import { recordEvents } from '@sluice/report';
 import { createLive, watchEvents } from './live.mjs';
+import { reportArgs, writeReports } from './report.mjs';
 import { createRecorder, formatSummary, summarize } from './stats.mjs';
 import { newCounts, sync } from './sync.mjs';
 
@@ -60,11 +62,13 @@ async function main() {
     console.error('Set both CYBERHAVEN_BASE_URL and CYBERHAVEN_API_KEY for a real tenant, or neither for the simulator.');
     return 2;
   }
+  const files = reportArgs(process.argv.slice(2));
   const out = process.stdout;
   const setup = tenant ? tenantSetup(tenant) : await simulatorSetup();
   const { served } = setup;
   const recorder = createRecorder();
   const client = createCyberhavenClient({ ...setup.client, fetch: recorder.fetch });
+  const events = recordEvents(client.events, { waiting: () => client.interceptors.rateLimit.stats().queued });
   const counts = newCounts();
   const calls = [];
   const stop = new AbortController();
@@ -124,6 +128,7 @@ async function main() {
     elapsedMs: performance.now() - started,
   });
   out.write(formatSummary(summary, setup.limit));
+  for (const file of await writeReports(files, { log: events.log, summary, limit: setup.limit })) out.write(`report: ${file}\n`);
   await served?.close();
   return stop.signal.aborted ? 130 : counts.errors > 0 ? 1 : 0;
 }

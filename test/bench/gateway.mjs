@@ -130,6 +130,8 @@ async function burst(s, who, name, base) {
     sluice: { packages: s, rateLimit: sluiceRateLimit[name] },
   });
   const t0 = performance.now();
+  const epoch0 = Date.now(); // nginx logs epoch times: the 429s are placed on the burst's time with it
+  const completions = [];
   let failed = 0;
   let settled = 0;
   let last = t0;
@@ -142,12 +144,13 @@ async function burst(s, who, name, base) {
         .finally(() => {
           settled++;
           last = performance.now();
+          completions.push(last - t0);
         }),
     ),
   );
   const finished = await Promise.race([all.then(() => true), sleep(DEADLINE).then(() => false)]);
   if (finished) await contender.close?.();
-  return { who, client, completionMs: finished ? last - t0 : DEADLINE, failed, unfinished: n - settled };
+  return { who, client, completionMs: finished ? last - t0 : DEADLINE, failed, unfinished: n - settled, completions, epoch0 };
 }
 
 // sluice alone first, on a quiet event loop (its spacing is only as good as the loop's timing); then the peers side by side.
@@ -156,18 +159,22 @@ async function scenario(s, name, port, prefix) {
   const results = [await burst(s, 'sluice', name, base)];
   results.push(...(await Promise.all(PEERS.map((who) => burst(s, who, name, base)))));
   const counts = countLog(prefix);
-  for (const r of results) Object.assign(r, counts.get(r.client) ?? { requests: 0, refused: 0 });
+  for (const r of results) Object.assign(r, counts.get(r.client) ?? { requests: 0, refused: 0, refusedAt: [] });
+  for (const r of results) r.rejections = r.refusedAt.map((at) => at - r.epoch0).filter((ms) => ms <= DEADLINE);
   return results;
 }
 
 function countLog(prefix) {
   const counts = new Map();
   for (const line of readFileSync(join(prefix, 'access.log'), 'utf8').split('\n')) {
-    const [client, status] = line.split(' ');
+    const [client, status, msec] = line.split(' ');
     if (!client || client === '-') continue;
-    const c = counts.get(client) ?? { requests: 0, refused: 0 };
+    const c = counts.get(client) ?? { requests: 0, refused: 0, refusedAt: [] };
     c.requests++;
-    if (status === '429') c.refused++;
+    if (status === '429') {
+      c.refused++;
+      c.refusedAt.push(Number(msec) * 1000);
+    }
     counts.set(client, c);
   }
   return counts;
@@ -251,7 +258,7 @@ try {
         met: r.completionMs / minimum[r.scenario] - 1 <= 0.05,
       })),
     ],
-    data: results,
+    data: results.map(({ refusedAt, epoch0, ...r }) => ({ ...r, minimumMs: minimum[r.scenario], deadlineMs: DEADLINE })),
   });
 } finally {
   if (nginx && nginx.exitCode === null) {

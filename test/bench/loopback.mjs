@@ -44,6 +44,7 @@ try {
 
   const sections = [];
   const goals = [];
+  const chartData = {}; // per mode and contender: requests per second and the ratio to raw fetch, summarised over rounds
   for (const mode of modes) {
     const of = (name, field) => samples[name].map((sample) => sample[mode.name][field]);
     const ratio = (name) => summary(of(name, 'rps').map((r, i) => r / of('raw fetch', 'rps')[i]));
@@ -60,6 +61,7 @@ try {
         fmt.int(cpu.median),
       ];
     });
+    chartData[mode.name] = Object.fromEntries(names.map((name) => [name, { rps: summary(of(name, 'rps')), ratio: ratio(name) }]));
     const header = ['contender', 'requests/s (median)', 'min – max', 'ratio to raw fetch', 'ratio min – max', 'client CPU µs/request'];
     sections.push(`**${mode.name}** (${rounds} rounds of ${fmt.int(mode.n)} requests)\n\n${table(header, rows)}`);
     if (!names.includes('sluice')) continue;
@@ -81,6 +83,7 @@ try {
       sections.join('\n\n'),
     ].join('\n'),
     goals,
+    data: { rounds, modes: chartData },
   });
 } finally {
   server.kill('SIGTERM');

@@ -1,12 +1,14 @@
 // `pnpm bench`: runs every benchmark section in its own process against the built packages, prints a markdown table
 // per measure and a summary of the goals, and writes test/bench/RESULTS.md (date, machine, command, tables).
-// Usage: node --expose-gc test/bench/run.mjs [section ...] [--quick] [--no-write]
+// Usage: node --expose-gc test/bench/run.mjs [section ...] [--quick] [--no-write] [--charts]
 //   sections: overhead profile loopback limits gateway herd memory size fleet (default: all; fleet only if
 //   test/bench/fleet.mjs exists). --quick shrinks every section for a smoke run and never writes RESULTS.md.
+//   The charts in test/bench/charts/ are drawn when RESULTS.md is written, or with --charts from the sections run.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { drawCharts } from './charts.mjs';
 
 const here = import.meta.dirname;
 const args = process.argv.slice(2);
@@ -30,6 +32,8 @@ const selected = SECTIONS.filter((s) => (wanted.length ? wanted.includes(s.name)
   (s) => !s.optional || existsSync(join(here, s.file)) || wanted.includes(s.name),
 );
 const write = !quick && !args.includes('--no-write') && wanted.length === 0;
+// The charts (test/bench/charts/*.svg) are drawn with RESULTS.md, or alone from a run of some sections with --charts.
+const drawing = write || (!quick && args.includes('--charts'));
 
 function runSection(section) {
   const flags = ['--expose-gc', '--disable-warning=MaxListenersExceededWarning'];
@@ -117,7 +121,8 @@ const header = [
   '',
   'How each figure is measured, what the contenders are configured to do, and the analysis of the CPU profile: [README.md](README.md).',
 ].join('\n');
-const body = results.map((r) => `## ${r.title}\n\n${r.markdown}`).join('\n\n');
+const charts = drawing ? await drawCharts(results, { dir: join(here, 'charts') }) : {};
+const body = results.map((r) => `## ${r.title}\n\n${r.markdown}${charts[r.name] ? `\n\n${charts[r.name].join('\n\n')}` : ''}`).join('\n\n');
 const markdown = `${header}\n\n## Goals\n\n${summary}\n\n${body}\n`;
 
 console.log(`\n${markdown}`);

@@ -39,7 +39,7 @@ test('ESM and CommonJS copies agree on what a sluice error is', () => {
 });
 
 // Library packages run at the edge; their built code must not reach for Node.
-const edgePackages = ['core', 'auth-token', 'rate-limit', 'retry-429', 'error-map', 'cyberhaven', 'monitor'];
+const edgePackages = ['core', 'auth-token', 'rate-limit', 'retry-429', 'error-map', 'cyberhaven', 'monitor', 'report'];
 const nodeisms = [/\bfrom\s*['"]node:/, /require\(['"]node:/, /\bprocess\./, /\bBuffer\./, /\bBuffer\(/, /\.unref\(/];
 
 test('built library packages use web-standard APIs only', () => {

@@ -16,6 +16,7 @@ test('a method and a path, with flags anywhere, as `--flag value` or `--flag=val
     keyStdin: false,
     retries: 2,
     maxWaitMs: 30_000,
+    report: undefined,
   });
   assert.is((parseArgs(['GET', '--', '-odd-path']) as { path: string }).path, '-odd-path');
 });

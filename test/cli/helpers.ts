@@ -16,18 +16,22 @@ let bin: Promise<string> | undefined;
 export function cliFile(): Promise<string> {
   bin ??= (async () => {
     if (process.env.SLUICE_CLI === 'dist') return join(root, 'packages/cli/dist/cli.mjs');
-    const outfile = join(mkdtempSync(join(tmpdir(), 'sluice-cli-')), 'cli.mjs');
+    const outdir = mkdtempSync(join(tmpdir(), 'sluice-cli-'));
+    // Split: `--report` imports @sluice/report and Vega only when it is used, as the published CLI does; in one file
+    // every spawn would parse them.
     await build({
       entryPoints: [join(root, 'packages/cli/src/cli.ts')],
       bundle: true,
+      splitting: true,
       platform: 'node',
       format: 'esm',
       target: 'node20',
-      outfile,
+      outdir,
+      outExtension: { '.js': '.mjs' },
       tsconfig: join(root, 'tsconfig.json'),
       logLevel: 'warning',
     });
-    return outfile;
+    return join(outdir, 'cli.mjs');
   })();
   return bin;
 }

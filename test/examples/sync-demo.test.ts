@@ -1,17 +1,24 @@
 import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { demoKeys } from '@sluice/mock-server';
 import { serve } from '@sluice/mock-server/node';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { externalReferences, marksOf } from '../report/svg.js';
 
 // The demo runs on the built packages (test/all.mjs builds first) and on the real clock: the one suite that takes
 // real time (~30 s), because what it checks is the real demo, over loopback HTTP.
 const root = resolve(import.meta.dirname, '../..');
 
-function runDemo(env: Record<string, string> = {}, timeoutMs = 120_000): Promise<{ code: number | null; out: string; err: string }> {
+function runDemo(
+  env: Record<string, string> = {},
+  args: string[] = ['--no-report'],
+  timeoutMs = 120_000,
+): Promise<{ code: number | null; out: string; err: string }> {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('CYBERHAVEN_')));
-  const child = spawn(process.execPath, ['examples/sync-demo/index.mjs'], {
+  const child = spawn(process.execPath, ['examples/sync-demo/index.mjs', ...args], {
     cwd: root,
     env: { ...clean, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -35,8 +42,13 @@ function summaryOf(out: string) {
   return JSON.parse(line.slice('summary: '.length));
 }
 
+const dir = mkdtempSync(join(tmpdir(), 'sluice-demo-'));
+const reportFile = join(dir, 'report.html');
+let simulatorOut = '';
+
 test('the demo syncs every incident against the simulator, piped, with no control codes and the figures it promises', async () => {
-  const { code, out, err } = await runDemo();
+  const { code, out, err } = await runDemo({}, ['--report', reportFile]);
+  simulatorOut = out;
   assert.is(code, 0, `exit ${code}\n${out}\n${err}`);
   assert.ok(!out.includes(String.fromCharCode(27)) && !out.includes('\r'), 'no escape codes or carriage returns when not a TTY');
   assert.match(out, /\[ *\d+\.\ds\] +\d+% \d+\/3000 incidents synced/, 'plain progress lines');
@@ -69,12 +81,31 @@ test('the demo syncs every incident against the simulator, piped, with no contro
   assert.is(s.throughput.counted, s.requests - s.status429.received);
 });
 
+test('it writes the report it names at the end: a self-contained page whose marks match the summary', async () => {
+  const out = simulatorOut;
+  assert.match(out, `report: ${reportFile}\n`);
+  const html = readFileSync(reportFile, 'utf8');
+  assert.equal(externalReferences(html), []);
+  const s = summaryOf(out);
+  const [light, dark] = html.match(/<svg\b.*?<\/svg>/gs) ?? [];
+  for (const svg of [light!, dark!]) {
+    assert.is(marksOf(svg, 'received429').length, s.status429.received, 'one marker per 429 the pipeline received');
+    assert.is(marksOf(svg, 'reachedCaller').length, 0);
+    assert.is(marksOf(svg, 'refreshes').length, s.tokenRefreshes);
+    assert.is(marksOf(svg, 'tokenBands').length, s.tokensExchanged);
+    assert.match(marksOf(svg, 'limitLabel')[0]!, 'limit: 60 per 5 s');
+  }
+  assert.match(html, '<tr><td>synced</td><td>3000 incidents');
+  rmSync(dir, { recursive: true, force: true });
+});
+
 test('with CYBERHAVEN_BASE_URL and CYBERHAVEN_API_KEY it makes read-only calls to that tenant and never prints the key', async () => {
   const tenant = await serve({ port: 0, keys: [{ key: 'tenant_secret_key_abcdef123456', role: 'read-only' }] });
   try {
     const { code, out, err } = await runDemo({ CYBERHAVEN_BASE_URL: tenant.url, CYBERHAVEN_API_KEY: 'tenant_secret_key_abcdef123456' });
     assert.is(code, 0, `exit ${code}\n${out}\n${err}`);
     assert.not.match(out + err, 'tenant_secret_key');
+    assert.not.match(out, 'report:', '--no-report writes none');
     const s = summaryOf(out);
     assert.is(s.mode, 'tenant');
     assert.is(s.incidents, 100);

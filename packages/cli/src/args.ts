@@ -18,9 +18,11 @@ export type Command =
       retries?: number;
       /** Longest wait for the rate limit, ms. */
       maxWaitMs: number;
+      /** Where to write the HTML report of the run. */
+      report?: string;
     };
 
-const VALUE_FLAGS = new Set(['--data', '-d', '--base-url', '--retries', '--max-wait', '--port', '--host']);
+const VALUE_FLAGS = new Set(['--data', '-d', '--base-url', '--retries', '--max-wait', '--report', '--port', '--host']);
 const BOOLEAN_FLAGS = new Set(['--paginate', '--verbose', '-v', '--key-stdin', '--help', '-h']);
 // A key given as an argument shows in `ps`, /proc/<pid>/cmdline and shell history.
 const SECRET_FLAG = /^--?(api[-_]?key|key|token|access[-_]?token|secret|password)$/i;
@@ -91,5 +93,6 @@ export function parseArgs(argv: readonly string[]): Command {
     keyStdin: flag('--key-stdin') === true,
     retries: retries === undefined ? undefined : integer('--retries', retries as string, 0, 10),
     maxWaitMs: maxWait === undefined ? 120_000 : integer('--max-wait', maxWait as string, 0, 86_400) * 1000,
+    report: flag('--report') as string | undefined,
   };
 }

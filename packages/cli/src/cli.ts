@@ -82,6 +82,11 @@ async function readFile(path: string): Promise<string> {
   return fs.readFile(path, 'utf8');
 }
 
+async function writeFile(path: string, text: string): Promise<void> {
+  const fs = (await import('node:fs/promises' as string)) as { writeFile(path: string, text: string): Promise<void> };
+  await fs.writeFile(path, text);
+}
+
 async function startMock(port: number, host: string): Promise<number> {
   const [{ serve }, { demoKeys }] = await Promise.all([import('@sluice/mock-server/node'), import('@sluice/mock-server')]);
   const served = await serve({ port, host });
@@ -114,6 +119,7 @@ const io: CliIo = {
   stdout: proc.stdout,
   stderr: proc.stderr,
   readFile,
+  writeFile,
   readStdinLine,
   promptHidden: stdin.isTTY ? promptHidden : undefined,
   startMock,

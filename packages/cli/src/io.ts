@@ -14,6 +14,8 @@ export interface CliIo {
   stderr: Output;
   /** Reads `--data @file`. */
   readFile(path: string): Promise<string>;
+  /** Writes `--report FILE`; without it `--report` is a usage error. */
+  writeFile?(path: string, text: string): Promise<void>;
   /** The first line of standard input, for `--key-stdin`. */
   readStdinLine(): Promise<string>;
   /** Reads a line from the terminal without echo; absent when standard input is not a terminal. */

@@ -3,6 +3,7 @@ import { describeUrl } from '@sluice/core/http';
 import { type CyberhavenClient, createCyberhavenClient } from '@sluice/cyberhaven';
 import { type Command, UsageError } from './args.js';
 import { type CliIo, WaitTooLong } from './io.js';
+import { loadReport, recordReport } from './report.js';
 
 type RequestCommand = Extract<Command, { kind: 'request' }>;
 type Write = (text: string) => void;
@@ -122,6 +123,7 @@ export async function call(cmd: RequestCommand, io: CliIo, out: Write, err: Writ
   const body = await readBody(cmd, io);
   const { baseUrl, origin, url } = target(cmd, io);
   const send: FetchLike = io.fetch ?? ((request) => globalThis.fetch(request));
+  const report = cmd.report === undefined ? undefined : await loadReport();
   const apiKey = await readKey(cmd, io, origin);
   const tries = cmd.retries === undefined ? {} : { maxRetries: cmd.retries };
   let client: CyberhavenClient;
@@ -138,17 +140,27 @@ export async function call(cmd: RequestCommand, io: CliIo, out: Write, err: Writ
     throw new UsageError((error as Error).message);
   }
   if (cmd.verbose) client.events.on('*', (type, payload) => err(`${describeEvent(type, payload as object)}\n`));
+  const what = `${cmd.method} ${describeUrl(url.href)}${cmd.paginate ? ' --paginate' : ''}`;
+  const writeReport = report && recordReport(report, client, io, cmd.report as string, what);
   const { signal, release } = guardWaits(client, cmd, io, err);
+  let items: number | undefined;
+  let failed = true;
   try {
     if (cmd.paginate) {
       const list = body === undefined ? {} : JSON.parse(body);
-      for await (const item of client.paginate(url.pathname + url.search, list, { signal })) out(`${JSON.stringify(item)}\n`);
+      items = 0;
+      for await (const item of client.paginate(url.pathname + url.search, list, { signal })) {
+        out(`${JSON.stringify(item)}\n`);
+        items++;
+      }
+      failed = false;
       return;
     }
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     const response = await client.fetch(url.href, { method: cmd.method, headers, body, signal });
     const text = await response.text();
+    failed = false;
     if (!text) return;
     let value: unknown;
     try {
@@ -160,5 +172,6 @@ export async function call(cmd: RequestCommand, io: CliIo, out: Write, err: Writ
   } finally {
     release();
     await client.close();
+    await writeReport?.(items, failed, err);
   }
 }

@@ -19,6 +19,8 @@ Options:
       --key-stdin          read the API key from the first line of standard input
       --retries <n>        retries after a 429, 503 or network error, and of the token exchange (default 3)
       --max-wait <s>       longest wait for the rate limit before giving up with exit code 5 (default 120)
+      --report <file>      write an HTML timeline of the run: requests against the limit, 429s, tokens,
+                           pauses, the queue (best with --paginate; needs the package @sluice/report)
   -h, --help               this help
 
 The API key comes from $SLUICE_API_KEY (or $CYBERHAVEN_API_KEY); without it, from a hidden prompt
