@@ -63,9 +63,9 @@ test('a call released by a 429 pause longer than the token’s life gives its sl
   assert.is(h.api.expiredUses, 0);
 });
 
-test('calls that took every slot of a window with an expired token give one to its exchange, not hold them until their lease ends', async () => {
-  // 2 a window: the first exchange and call 0 fill the first window; calls 1 and 2 get the next one at 10 s, when the
-  // 4 s token is long expired, and both wait for a new one whose exchange needs a slot of that same window.
+test("calls that wait in the limiter past their token's life get new tokens in turn, first come first served, not hold slots until their lease ends", async () => {
+  // 2 a window: the first exchange and call 0 fill the first window; calls 1 and 2 wait for the next one at 10 s. While
+  // they wait, the token call 0 used is refreshed at its time: that exchange queues first for the next window.
   const h = harness({ lifetimeS: 4, after: [rateLimit({ rules: [{ limit: 2, windowMs: 10_000 }] })] });
   const calls = [0, 1, 2].map((i) => h.fetch(`${API}/v2/items/${i}`));
   const tracked = calls.map(track);
@@ -81,12 +81,12 @@ test('calls that took every slot of a window with an expired token give one to i
   assert.equal(timeline(h), [
     ['/v2/auth/token/access', 0],
     ['/v2/items/0', 0],
-    // Call 1 gave its slot to the exchange, call 2 kept its own and went with the new token.
+    // The timed refresh takes one slot of the next window, call 1 the other, with the new token.
     ['/v2/auth/token/access', 10_000],
-    ['/v2/items/2', 10_000],
-    // Call 1 went first in the next window, once more with a new token: a 4 s token cannot outlast a 10 s window.
+    ['/v2/items/1', 10_000],
+    // Call 2 in the window after, once more with a new token: a 4 s token cannot outlast a 10 s window.
     ['/v2/auth/token/access', 20_000],
-    ['/v2/items/1', 20_000],
+    ['/v2/items/2', 20_000],
   ]);
   assert.is(h.api.expiredUses, 0, 'no call was sent with an expired token');
   // A token's life counts from its exchange's send, after the queue.
@@ -96,10 +96,10 @@ test('calls that took every slot of a window with an expired token give one to i
   );
 });
 
-/** 4 s tokens that take 1 s to exchange, `limit` a 10 s window; `before` calls first, then one the test aborts. */
+/** 4 s tokens that take 2 s to exchange, `limit` a 10 s window; `before` calls first, then one the test aborts. */
 function abortLater(limit: number, before: number) {
   const limiter = rateLimit({ rules: [{ limit, windowMs: 10_000 }] });
-  const h = harness({ lifetimeS: 4, tokenDelayMs: 1_000, after: [limiter] });
+  const h = harness({ lifetimeS: 4, tokenDelayMs: 2_000, after: [limiter] });
   const controller = new AbortController();
   const reason = new Error('caller gave up');
   const calls = Array.from({ length: before }, (_, i) => h.fetch(`${API}/v2/items/${i}`));
@@ -112,11 +112,12 @@ function abortLater(limit: number, before: number) {
 
 test('a call aborted while it holds a slot and waits for a new token is never sent, and its slot is free at once', async () => {
   const { limiter, h, abort, reason, calls, aborted } = abortLater(2, 1);
-  // At 11 s call 1 gets a slot with an expired token; the exchange gets the other one and takes 1 s.
-  await h.clock.advance(11_500);
+  // The refresh of the token call 0 used queues first for the window at 12 s (the first exchange's 2 s put call 0 at
+  // 2 s); call 1 gets the other slot and waits for that exchange, which takes 2 s.
+  await h.clock.advance(13_500);
   assert.equal(
     h.of('rate-limit:acquired').map((e) => e.endpoint),
-    ['/v2/auth/token/access', '/v2/items/0', '/v2/items/1', '/v2/auth/token/access'],
+    ['/v2/auth/token/access', '/v2/items/0', '/v2/auth/token/access', '/v2/items/1'],
   );
   abort();
   await h.clock.flush();
@@ -139,8 +140,9 @@ test('a call aborted while it holds a slot and waits for a new token is never se
 
 test('a call that gave its slot to the exchange and is aborted while it waits rejects with its reason and leaves nothing queued', async () => {
   const { limiter, h, abort, reason, aborted } = abortLater(1, 0);
-  // One a window: the call gets the only slot at 11 s with an expired token, and gives it to the exchange (1 s).
-  await h.clock.advance(11_500);
+  // One a window: the first exchange's window ends at 12 s (its answer came at 2 s); the call gets the only slot then,
+  // with a token no call used, expired at 4 s, and gives it to the exchange (2 s).
+  await h.clock.advance(13_500);
   assert.equal(
     h.of('rate-limit:acquired').map((e) => e.endpoint),
     ['/v2/auth/token/access', '/v2/items/0', '/v2/auth/token/access'],

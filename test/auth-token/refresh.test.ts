@@ -69,6 +69,36 @@ test('starts one background refresh inside the window while requests keep using 
   assert.is(h.api.exchanges, 2);
 });
 
+test('while a call is in progress, its token is refreshed at its time even if no call reaches auth-token then', async () => {
+  // 100 s tokens: refreshed from 80 s. A call that takes 3 minutes keeps the pipeline busy, and nothing else comes.
+  const h = harness({ lifetimeS: 100 });
+  h.api.intercept = async (call) => {
+    if (new URL(call.url).pathname !== '/v2/slow') return undefined;
+    await h.clock.sleep(180 * SECOND);
+    return new Response('ok');
+  };
+  const slow = h.fetch(`${API}/v2/slow`);
+  await h.clock.advance(79 * SECOND);
+  assert.is(h.api.exchanges, 1);
+  await h.clock.advance(1 * SECOND);
+  assert.is(h.api.exchanges, 2, 'refreshed at 80 s, with no request to start it');
+  assert.equal(
+    h.of('auth:token-acquired').map((e) => e.reason),
+    ['initial', 'refresh-ahead'],
+  );
+  await h.clock.advance(100 * SECOND);
+  assert.is((await slow).status, 200);
+  assert.is(h.clock.pending, 0, 'no call in progress: no timer');
+});
+
+test('no timed refresh for a token no call went out with, nor once no call is in progress', async () => {
+  const h = harness({ lifetimeS: 100 });
+  await h.fetch(`${API}/v2/a`);
+  assert.is(h.clock.pending, 0, 'the call is over: no timer holds the process open');
+  await h.clock.advance(300 * SECOND);
+  assert.is(h.api.exchanges, 1, 'nothing refreshed a token nobody needs');
+});
+
 test('does not refresh before the window opens', async () => {
   const h = harness();
   await h.fetch(`${API}/v2/a`);

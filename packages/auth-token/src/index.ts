@@ -1,4 +1,7 @@
 import { ClosedError, type Context, type EventBus, type Interceptor, isSluiceError, type Next, raceAbort } from '@sluice/core';
+
+const noop = () => {};
+
 import { describeUrl, prepareReplay } from '@sluice/core/http';
 import { InvalidApiKeyError, TokenExchangeError } from './errors.js';
 import type { TokenReason } from './events.js';
@@ -62,6 +65,11 @@ export function authToken(options: AuthTokenOptions): AuthTokenInterceptor {
   let nextReason: TokenReason = 'initial';
   let revoked: string | undefined;
   let setupBus: EventBus | undefined;
+  // Calls in progress, and the last one's way to the rest of the pipeline: while any is in progress, a timer starts the
+  // refresh at its time even if none of them reaches this interceptor then (they wait below, in a paused limiter).
+  let calls = 0;
+  let latest: { ctx: Context; next: Next } | undefined;
+  let refreshTimer: AbortController | undefined;
 
   const reader = (src: ApiKeySource) => async (): Promise<string> => {
     let key: unknown;
@@ -111,6 +119,7 @@ export function authToken(options: AuthTokenOptions): AuthTokenInterceptor {
         if (rot) [source, keyExpiresAt, warned] = [...rot, 0];
         cached = entry;
         nextReason = 'expired';
+        armRefresh();
         bus.emit('auth:token-acquired', { keyId: entry.keyId, reason, expiresAt: entry.expiresAt, latencyMs: now - began });
         const remainingMs = (keyExpiresAt ?? Infinity) - now;
         const crossed = o.keyExpiryWarningsMs.filter((t) => remainingMs <= t);
@@ -161,6 +170,24 @@ export function authToken(options: AuthTokenOptions): AuthTokenInterceptor {
     });
   };
 
+  const disarmRefresh = () => {
+    refreshTimer?.abort();
+    refreshTimer = undefined;
+  };
+  // No timer while no call is in progress (nothing then holds a process open, nor needs the token), nor for a token no
+  // call went out with yet: were the calls' wait longer than a token lives, timed refreshes would take every slot.
+  const armRefresh = () => {
+    disarmRefresh();
+    const entry = cached;
+    if (!entry?.used || !latest || calls === 0) return;
+    const { ctx, next } = latest;
+    const timer = (refreshTimer = new AbortController());
+    ctx.clock.sleep(entry.refreshAt - ctx.clock.now(), timer.signal).then(() => {
+      if (refreshTimer === timer) refreshTimer = undefined;
+      if (cached === entry && !flight && calls > 0 && !life.signal.aborted) start(rotation ? 'rotate' : 'refresh-ahead', ctx, next);
+    }, noop);
+  };
+
   const drop = (entry: Entry, bus: EventBus | undefined, reason: '401' | 'manual', request?: Request) => {
     cached = undefined;
     revoked = entry.token;
@@ -173,64 +200,18 @@ export function authToken(options: AuthTokenOptions): AuthTokenInterceptor {
     name: 'auth-token',
     setup({ bus }) {
       setupBus = bus;
-      return () => life.abort(new ClosedError('auth-token'));
-    },
-    async handle(request, next, ctx) {
-      if (!ours(request.url)) return next(request);
-      // The platform drops only Authorization on a redirect to another origin: another header would follow it.
-      if (customHeader && request.redirect === 'follow') request = new Request(request, { redirect: 'manual' });
-      let base = request;
-      let replayable = true;
-      if (request.body !== null) ({ request: base, replayable } = await prepareReplay(request, ctx, o.maxReplayBytes));
-      let sent: Entry | undefined;
-      // Tokens this call waited for at send time. It waits again only for one that expired in a queue since, and at
-      // most MAX_SEND_WAITS times (a queue longer than a token's life would hold it forever): then it goes as it is,
-      // and a 401 gets it one replay.
-      let waits = 0;
-      const send = (entry: Entry) => {
-        ctx.state.keyId = entry.keyId;
-        sent = entry;
-        // A queue after this one may hold the request past its token's refresh or life: at send time, take
-        // the newest usable token and start a due refresh without blocking (a blocked send holds its slot); only an
-        // expired token waits for its successor.
-        // It may run again on the request it swapped the token of (a queue that held it once more): `sent` is the token on it.
-        ctx.state.beforeSend = (outgoing) => {
-          const on = sent as Entry;
-          if (outgoing.headers.get(o.header) !== value(on)) return outgoing;
-          const current = usable(ctx, next);
-          if (!current) {
-            const fresh = flight ?? start(nextReason, ctx, next);
-            // Past its expiry the token can only earn a 401: wait for the new one (if that fails, send as it is; if the
-            // caller aborts, not at all).
-            if (ctx.clock.now() < on.expiresAt || ++waits > MAX_SEND_WAITS) return outgoing;
-            return raceAbort(fresh, outgoing.signal).then(
-              (e) => {
-                // Expired on arrival (the exchange took the token's life): no later one would do better.
-                if (ctx.clock.now() >= e.expiresAt) waits = MAX_SEND_WAITS;
-                return withHeader(outgoing, value((sent = e)));
-              },
-              (error) => {
-                if (outgoing.signal.aborted) throw error;
-                return outgoing;
-              },
-            );
-          }
-          if (current === on) return outgoing;
-          sent = current;
-          return withHeader(outgoing, value(current));
-        };
-        // A request the pipeline owns takes the header in place; the caller's, or a body to replay, is cloned.
-        const copy = base === ctx.callerRequest || (replayable && base.body !== null);
-        return next(withHeader(copy ? base.clone() : base, value(entry)));
+      return () => {
+        disarmRefresh();
+        life.abort(new ClosedError('auth-token'));
       };
-      const ready = tokenFor(ctx, next, request);
-      const response = await send(ready instanceof Promise ? await ready : ready);
-      if (response.status !== 401) return response;
-      // Only the token that is still cached is dropped: a late 401 for a replaced one starts no exchange.
-      if (sent && cached === sent) drop(sent, ctx.bus, '401', request);
-      if (!replayable) return response;
-      discard(response);
-      return send(await tokenFor(ctx, next, request));
+    },
+    handle(request, next, ctx) {
+      if (!ours(request.url)) return next(request);
+      latest = { ctx, next };
+      if (calls++ === 0) armRefresh();
+      return serve(request, next, ctx).finally(() => {
+        if (--calls === 0) disarmRefresh();
+      });
     },
     rotate(apiKey, apiKeyExpiresAt) {
       if (apiKey !== undefined) checkKey(apiKey);
@@ -240,4 +221,74 @@ export function authToken(options: AuthTokenOptions): AuthTokenInterceptor {
       if (cached) drop(cached, setupBus, 'manual');
     },
   };
+
+  async function serve(request: Request, next: Next, ctx: Context): Promise<Response> {
+    // The platform drops only Authorization on a redirect to another origin: another header would follow it.
+    if (customHeader && request.redirect === 'follow') request = new Request(request, { redirect: 'manual' });
+    let base = request;
+    let replayable = true;
+    if (request.body !== null) ({ request: base, replayable } = await prepareReplay(request, ctx, o.maxReplayBytes));
+    let sent: Entry | undefined;
+    // Tokens this call waited for at send time. It waits again only for one that expired in a queue since, and at
+    // most MAX_SEND_WAITS times (a queue longer than a token's life would hold it forever): then it goes as it is,
+    // and a 401 gets it one replay.
+    let waits = 0;
+    const send = (entry: Entry) => {
+      ctx.state.keyId = entry.keyId;
+      sent = entry;
+      // A queue after this one may hold the request past its token's refresh or life: at send time, take
+      // the newest usable token and start a due refresh without blocking (a blocked send holds its slot); only an
+      // expired token waits for its successor.
+      // It may run again on the request it swapped the token of (a queue that held it once more): `sent` is the token on it.
+      const swap = (outgoing: Request): Request | Promise<Request> => {
+        const on = sent as Entry;
+        if (outgoing.headers.get(o.header) !== value(on)) return outgoing;
+        const current = usable(ctx, next);
+        if (!current) {
+          const fresh = flight ?? start(nextReason, ctx, next);
+          // Past its expiry the token can only earn a 401: wait for the new one (if that fails, send as it is; if the
+          // caller aborts, not at all).
+          if (ctx.clock.now() < on.expiresAt || ++waits > MAX_SEND_WAITS) return outgoing;
+          return raceAbort(fresh, outgoing.signal).then(
+            (e) => {
+              // Expired on arrival (the exchange took the token's life): no later one would do better.
+              if (ctx.clock.now() >= e.expiresAt) waits = MAX_SEND_WAITS;
+              return withHeader(outgoing, value((sent = e)));
+            },
+            (error) => {
+              if (outgoing.signal.aborted) throw error;
+              return outgoing;
+            },
+          );
+        }
+        if (current === on) return outgoing;
+        sent = current;
+        return withHeader(outgoing, value(current));
+      };
+      // The token the request leaves with is in use from now on: from then on a timer refreshes it.
+      const leaving = (outgoing: Request) => {
+        const entry = sent as Entry;
+        if (!entry.used) {
+          entry.used = true;
+          if (entry === cached && !refreshTimer) armRefresh();
+        }
+        return outgoing;
+      };
+      ctx.state.beforeSend = (outgoing) => {
+        const result = swap(outgoing);
+        return result instanceof Promise ? result.then(leaving) : leaving(result);
+      };
+      // A request the pipeline owns takes the header in place; the caller's, or a body to replay, is cloned.
+      const copy = base === ctx.callerRequest || (replayable && base.body !== null);
+      return next(withHeader(copy ? base.clone() : base, value(entry)));
+    };
+    const ready = tokenFor(ctx, next, request);
+    const response = await send(ready instanceof Promise ? await ready : ready);
+    if (response.status !== 401) return response;
+    // Only the token that is still cached is dropped: a late 401 for a replaced one starts no exchange.
+    if (sent && cached === sent) drop(sent, ctx.bus, '401', request);
+    if (!replayable) return response;
+    discard(response);
+    return send(await tokenFor(ctx, next, request));
+  }
 }

@@ -10,6 +10,8 @@ export interface Entry extends StoredToken {
   staleAt: number;
   /** The header value, once built. */
   header?: string;
+  /** A call went out with it: only then does a timer refresh it (a token nobody could use yet needs no successor). */
+  used?: boolean;
 }
 
 /** The stale margin takes at most this share of a lifetime: a 3 s token stays in use for 2.85 s. */
