@@ -285,9 +285,15 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
           if (until) report(key, at, { paused: { until, reason: '429' } });
         });
       });
+      // Another process freed capacity of a key (a shared store says so): its waiters look again at once.
+      const unheard = store.onFreed?.((key) => {
+        const q = queues.get(key);
+        if (q) scan(key, q);
+      });
       return () => {
         closed = true;
         off();
+        unheard?.();
         for (const [key, q] of queues) for (const w of q.all()) leave(key, q, w, new ClosedError('rate-limit'), 'closed');
       };
     },
