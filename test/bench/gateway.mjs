@@ -18,9 +18,9 @@ const RATE = 10; // requests per second, per client key
 const BURST = 10;
 const CONN = 5;
 const LATENCY = 20; // upstream ms
-const JITTER = Number(process.env.BENCH_GATEWAY_JITTER ?? 3); // ms: how much send-to-arrival delays may differ on loopback (sluice's rule jitterMs)
-// The bucket rule pays its jitterMs once per burst, not per request, so it can afford a bound that also covers stalls.
-const BUCKET_JITTER = Number(process.env.BENCH_GATEWAY_BUCKET_JITTER ?? 50);
+// sluice's rules carry no jitterMs: the limiter dates answers by what it learns of the round trips. BENCH_GATEWAY_JITTER
+// sets one on both rules, to compare.
+const JITTER = process.env.BENCH_GATEWAY_JITTER === undefined ? undefined : Number(process.env.BENCH_GATEWAY_JITTER);
 const n = quick ? 30 : 60;
 const DEADLINE = quick ? 8_000 : 15_000; // ms a peer gets to finish its burst
 const title = '3b. Limit efficiency against nginx limit_req / limit_conn (real time)';
@@ -100,13 +100,12 @@ async function startNginx(bin, prefix, ports) {
   throw new Error(`nginx did not start: ${stderr || readFileSync(join(prefix, 'error.log'), 'utf8')}`);
 }
 
-// Sluice configured to the gateway's rule: a spacing rule for limit_req without burst (a bucket of one would pay the
-// jitter on every request all the same); for burst=B, a bucket rule of B + 1 refilled at the rate (nginx lets B through
-// beyond the one the rate allows), which pays the jitter once; limit_conn as one endpoint.
+// Sluice configured to the gateway's rule: a spacing rule for limit_req without burst; for burst=B, a bucket rule of B + 1
+// refilled at the rate (nginx lets B through beyond the one the rate allows); limit_conn as one endpoint.
 const sluiceRateLimit = {
   strict: { rules: [{ limit: 1, windowMs: 1000 / RATE, jitterMs: JITTER }], concurrency: CONN, endpoint: () => 'gateway' },
   burst: {
-    rules: [{ limit: RATE, windowMs: 1000, burst: BURST + 1, jitterMs: BUCKET_JITTER }],
+    rules: [{ limit: RATE, windowMs: 1000, burst: BURST + 1, jitterMs: JITTER }],
     concurrency: CONN,
     endpoint: () => 'gateway',
   },
@@ -229,7 +228,7 @@ try {
   report({
     title,
     markdown: [
-      `${version}, started by the benchmark on loopback; upstream node:http answering in ${LATENCY} ms. ${n} GETs at once per contender (cold start: the exchange, through the gateway too, makes ${n + 1}), each contender under its own key. sluice runs alone, then the peers side by side (a peer still retrying after ${fmt.s(DEADLINE)} is cut off). sluice's rate-limit set to the gateway's rule: \`{ limit: 1, windowMs: ${1000 / RATE}, jitterMs: ${JITTER} }\` without burst, the bucket rule \`{ limit: ${RATE}, windowMs: 1000, burst: ${BURST + 1}, jitterMs: ${BUCKET_JITTER} }\` with burst=${BURST}, \`concurrency: ${CONN}\` on one endpoint. nginx sends no Retry-After: ky backs off (capped at 10 s), axios-retry backs off exponentially, ofetch waits 1 s, Azure's throttling policy does not retry a 429 without Retry-After. 429s counted from nginx's access log. Minimum: \`(n - burst)/rate\` plus two round trips.`,
+      `${version}, started by the benchmark on loopback; upstream node:http answering in ${LATENCY} ms. ${n} GETs at once per contender (cold start: the exchange, through the gateway too, makes ${n + 1}), each contender under its own key. sluice runs alone, then the peers side by side (a peer still retrying after ${fmt.s(DEADLINE)} is cut off). sluice's rate-limit set to the gateway's rule, with no \`jitterMs\` (the limiter learns the round trips): \`{ limit: 1, windowMs: ${1000 / RATE} }\` without burst, the bucket rule \`{ limit: ${RATE}, windowMs: 1000, burst: ${BURST + 1} }\` with burst=${BURST}, \`concurrency: ${CONN}\` on one endpoint. nginx sends no Retry-After: ky backs off (capped at 10 s), axios-retry backs off exponentially, ofetch waits 1 s, Azure's throttling policy does not retry a 429 without Retry-After. 429s counted from nginx's access log. Minimum: \`(n - burst)/rate\` plus two round trips.`,
       '',
       table(
         [
@@ -252,11 +251,16 @@ try {
         figure: sluice.map((r) => `${r.scenario === 'strict' ? 'no burst' : 'burst'} ${r.refused}`).join(', '),
         met: sluice.every((r) => r.refused === 0 && r.failed === 0 && r.unfinished === 0),
       },
-      ...sluice.map((r) => ({
-        goal: `Limit efficiency (nginx, ${r.scenario === 'strict' ? 'no burst' : `burst=${BURST}`}): completion within 5% of the minimum`,
-        figure: `${fmt.s(r.completionMs)} vs ${fmt.s(minimum[r.scenario])} (${fmt.pct(r.completionMs / minimum[r.scenario] - 1)})`,
-        met: r.completionMs / minimum[r.scenario] - 1 <= 0.05,
-      })),
+      // Without burst every request pays what the limiter cannot know of its round trip (half of it, on a steady path):
+      // issue 17's goal for 100 ms spacing over real sockets is 25%. With burst, once per burst: 5%.
+      ...sluice.map((r) => {
+        const allowed = r.scenario === 'strict' ? 0.25 : 0.05;
+        return {
+          goal: `Limit efficiency (nginx, ${r.scenario === 'strict' ? 'no burst, 100 ms spacing' : `burst=${BURST}`}): completion within ${allowed * 100}% of the minimum, no jitterMs given`,
+          figure: `${fmt.s(r.completionMs)} vs ${fmt.s(minimum[r.scenario])} (${fmt.pct(r.completionMs / minimum[r.scenario] - 1)})`,
+          met: r.completionMs / minimum[r.scenario] - 1 <= allowed,
+        };
+      }),
     ],
     data: results.map(({ refusedAt, epoch0, ...r }) => ({ ...r, minimumMs: minimum[r.scenario], deadlineMs: DEADLINE })),
   });

@@ -109,7 +109,7 @@ test('at any window (10 ms to a day), limit (1 to 10 million), latency with jump
       const way = leg(s.latency);
       let overLimit = 0;
       let refusedOutsideStorm = 0;
-      const transport = async (request: Request) => {
+      const transport = async () => {
         await clock.sleep(way());
         const now = clock.now();
         const headers: Record<string, string> = {};
@@ -155,7 +155,11 @@ test('at any window (10 ms to a day), limit (1 to 10 million), latency with jump
         left -= size;
         const at = b === 0 ? 0 : random() * span;
         clock.sleep(at).then(() => {
-          for (let i = 0; i < size; i++) api(`https://api.example/v2/e${i % 3}`).then(() => settled++, () => settled++);
+          for (let i = 0; i < size; i++)
+            api(`https://api.example/v2/e${i % 3}`).then(
+              () => settled++,
+              () => settled++,
+            );
         });
       }
       assert.ok(await runUntil(clock, () => settled === s.requests), 'every call settled');

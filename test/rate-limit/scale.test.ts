@@ -57,7 +57,10 @@ test('the reset rounded up to whole seconds does not hold the key when the log e
   await burst(clock, api, 60);
   // Sends went as the log freed them, the second window within 2.2 s of the first send (not locked onto whole seconds).
   const second = server.arrivals.slice(20, 40);
-  assert.ok((second[0] as number) - (server.arrivals[0] as number) < 2200, `the 21st arrived ${(second[0] as number) - (server.arrivals[0] as number)} ms after the first`);
+  assert.ok(
+    (second[0] as number) - (server.arrivals[0] as number) < 2200,
+    `the 21st arrived ${(second[0] as number) - (server.arrivals[0] as number)} ms after the first`,
+  );
   assert.equal(paused, [], "no pause: remaining 0 was the key's own doing");
   await api.close();
 });
@@ -143,7 +146,17 @@ test('a 429 with Retry-After: 1 on rules of 60 a minute and 1,000 a day: the nex
     sent.push(clock.now() - t0);
     return sent.length === 1 ? new Response(null, { status: 429, headers: { 'retry-after': '1' } }) : new Response(null);
   };
-  const api = compose([rateLimit({ rules: [{ limit: 60, windowMs: 60_000 }, { limit: 1000, windowMs: 86_400_000 }] })], { fetch, clock });
+  const api = compose(
+    [
+      rateLimit({
+        rules: [
+          { limit: 60, windowMs: 60_000 },
+          { limit: 1000, windowMs: 86_400_000 },
+        ],
+      }),
+    ],
+    { fetch, clock },
+  );
   await api(`${ORIGIN}/v2/a`);
   const calls = Array.from({ length: 5 }, () => api(`${ORIGIN}/v2/a`));
   await clock.runAll();
@@ -167,7 +180,10 @@ test('a 429 on a rule of ten million a day costs a few entries of state, and the
   await clock.runAll();
   await Promise.all(calls);
   const state = store.stateOf(ORIGIN);
-  assert.ok(state?.rules.every((r) => r.entries <= 66), JSON.stringify(state));
+  assert.ok(
+    state?.rules.every((r) => r.entries <= 66),
+    JSON.stringify(state),
+  );
   // One per 8.64 ms from the pause's end.
   assert.ok((sent[200] as number) <= 1000 + 200 * 8.64 + 1, `the 200th went at ${sent[200]} ms`);
   await api.close();
