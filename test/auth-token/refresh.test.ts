@@ -72,11 +72,8 @@ test('starts one background refresh inside the window while requests keep using 
 test('while a call is in progress, its token is refreshed at its time even if no call reaches auth-token then', async () => {
   // 100 s tokens: refreshed from 80 s. A call that takes 3 minutes keeps the pipeline busy, and nothing else comes.
   const h = harness({ lifetimeS: 100 });
-  h.api.intercept = async (call) => {
-    if (new URL(call.url).pathname !== '/v2/slow') return undefined;
-    await h.clock.sleep(180 * SECOND);
-    return new Response('ok');
-  };
+  h.api.intercept = (call) =>
+    new URL(call.url).pathname === '/v2/slow' ? h.clock.sleep(180 * SECOND).then(() => new Response('ok')) : undefined;
   const slow = h.fetch(`${API}/v2/slow`);
   await h.clock.advance(79 * SECOND);
   assert.is(h.api.exchanges, 1);
