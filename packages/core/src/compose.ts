@@ -47,6 +47,14 @@ export function compose(interceptors: readonly Interceptor[], options: ComposeOp
     transport
       ? transport(request)
       : globalThis.fetch(request, request === inert && request.referrer === 'about:client' ? { signal: null } : undefined);
+  // What the Request constructor refuses, the platform's fetch refuses in its own words (Bun's differ from its
+  // constructor's). A signal aborted beforehand keeps it from sending anything it would accept.
+  const refuse = (input: RequestInfo | URL, init: RequestInit | undefined, error: unknown): Promise<Response> => {
+    if (transport) return Promise.reject(error);
+    const never = new AbortController();
+    never.abort(error);
+    return globalThis.fetch(input, { ...init, signal: never.signal });
+  };
   // One check per interceptor, made once: a non-Response from handle() is an InterceptorError naming it.
   const checks = list.map((interceptor) => (response: Response) => {
     // Duck-typed: a Response from another realm or fetch implementation is one too.
@@ -72,26 +80,39 @@ export function compose(interceptors: readonly Interceptor[], options: ComposeOp
   const sluiceFetch = (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
     const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined);
     // A throw in here (closed, aborted, a bad URL) rejects the call.
-    let result: Promise<Response>;
     try {
       if (closing) throw new ClosedError();
-      signal?.throwIfAborted();
       const callerRequest = input instanceof Request && init === undefined ? input : undefined;
-      const ctx: Context = {
-        attempt: 1,
-        signal,
-        streamBody: init?.body instanceof ReadableStream,
-        state: {},
-        callerRequest,
-        bus,
-        clock,
-      };
-      const request = callerRequest ?? new Request(input, init);
-      result = dispatch(0, request, ctx, !signal && request);
+      let result: Promise<Response>;
+      // `body` is not read: Deno would then send a string or bytes body chunked.
+      if (callerRequest && (callerRequest.bodyUsed || signal?.aborted)) {
+        // It cannot be sent (its body used up, or aborted already): the transport refuses it with its own error, and
+        // uses up its body, as fetch does.
+        result = send(callerRequest, false);
+      } else {
+        // As fetch does: the Request first (a bad URL or init throws its TypeError), then the signal.
+        let request: Request;
+        try {
+          request = callerRequest ?? new Request(input, init);
+        } catch (error) {
+          return refuse(input, init, error);
+        }
+        signal?.throwIfAborted();
+        const ctx: Context = {
+          attempt: 1,
+          signal,
+          streamBody: init?.body instanceof ReadableStream,
+          state: {},
+          callerRequest,
+          bus,
+          clock,
+        };
+        result = dispatch(0, request, ctx, !signal && request);
+      }
+      return signal ? raceAbort(result, signal) : result;
     } catch (error) {
-      result = Promise.reject(error);
+      return Promise.reject(error);
     }
-    return signal ? raceAbort(result, signal) : result;
   };
 
   return Object.assign(sluiceFetch, {
