@@ -218,9 +218,11 @@ export function authToken(options: AuthTokenOptions): AuthTokenInterceptor {
           sent = current;
           return withHeader(outgoing, value(current));
         };
-        // A request the pipeline owns takes the header in place. The caller's own is copied, which uses up its body as
-        // fetch would.
-        return next(attempt === ctx.callerRequest ? copyWithHeader(attempt, value(entry)) : withHeader(attempt, value(entry)));
+        // A request the pipeline owns takes the header in place. The caller's own is copied: a GET or HEAD by clone(),
+        // the quicker, one that may have a body by `new Request()`, which uses that body up as fetch would.
+        if (attempt !== ctx.callerRequest) return next(withHeader(attempt, value(entry)));
+        const bodiless = attempt.method === 'GET' || attempt.method === 'HEAD';
+        return next(bodiless ? withHeader(attempt.clone(), value(entry)) : copyWithHeader(attempt, value(entry)));
       };
       try {
         const ready = tokenFor(ctx, next, request);

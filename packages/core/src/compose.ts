@@ -50,10 +50,7 @@ export function compose(interceptors: readonly Interceptor[], options: ComposeOp
   // What the Request constructor refuses, the platform's fetch refuses in its own words (Bun's differ from its
   // constructor's). A signal aborted beforehand keeps it from sending anything it would accept.
   const refuse = (input: RequestInfo | URL, init: RequestInit | undefined, error: unknown): Promise<Response> => {
-    if (transport) return Promise.reject(error);
-    const never = new AbortController();
-    never.abort(error);
-    return globalThis.fetch(input, { ...init, signal: never.signal });
+    return transport ? Promise.reject(error) : globalThis.fetch(input, { ...init, signal: AbortSignal.abort(error) });
   };
   // One check per interceptor, made once: a non-Response from handle() is an InterceptorError naming it.
   const checks = list.map((interceptor) => (response: Response) => {

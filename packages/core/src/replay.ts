@@ -16,85 +16,71 @@ export interface KeptRequest {
 
 /** The kept bytes of a one-shot body. */
 interface Tape {
-  /** Reads the next chunk from the caller's body, keeping a copy. */
+  /** Reads the next chunk from the body, keeping a copy. */
   pull(): Promise<ReadableStreamReadResult<Uint8Array>>;
-  /** The whole body: waits for what was not read yet. Undefined when it could not be kept. */
+  /** The whole body: reads what was not read yet. Undefined when it could not be kept. */
   rest(): Promise<Uint8Array<ArrayBuffer> | undefined>;
   /** The first send gave up its body: cancel the caller's stream now if nothing may replay it, else at release. */
   cancel(reason: unknown): Promise<void>;
   release(): void;
 }
 
-// The copies a tape handed out, so that an interceptor further in replays from the same tape instead of keeping a second one.
+// The requests whose body a tape keeps, so that an interceptor further in replays from that tape instead of keeping a
+// second copy.
 const tapes = new WeakMap<Request, Tape>();
+const ignore = () => {};
 
-function createTape(reader: ReadableStreamDefaultReader<Uint8Array>, maxBytes: number): Tape {
-  let chunks: Uint8Array[] | undefined = [];
+/**
+ * Keeps what `reader` reads, up to `maxBytes`. `alongside`: the reader is a clone's of its own, read beside the first
+ * send; past the cap or at release it stops, so the platform's tee stops holding chunks for it.
+ */
+function createTape(reader: ReadableStreamDefaultReader<Uint8Array>, maxBytes: number, alongside: boolean): Tape {
+  let chunks: Uint8Array<ArrayBuffer>[] | undefined = [];
   let size = 0;
   let ended = false;
   let released = false;
-  let deferred: { reason: unknown } | undefined;
-  let whole: Uint8Array<ArrayBuffer> | undefined;
+  let deferred: [unknown] | undefined;
   const drop = () => {
     chunks = undefined;
-    whole = undefined;
+    if (alongside && !ended) reader.cancel().catch(ignore);
   };
   const tape: Tape = {
     async pull() {
-      let result: ReadableStreamReadResult<Uint8Array>;
-      try {
-        result = await reader.read();
-      } catch (error) {
+      const result = await reader.read().catch((error) => {
         drop();
         throw error;
-      }
+      });
       if (result.done) ended = true;
       else if (chunks) {
         const chunk = result.value;
-        // A chunk of another type fails the send; it is not kept either. The copy is the caller's bytes as they were
-        // read, whatever the caller or the transport does with the chunk afterwards.
+        // A chunk of another type fails the send; it is not kept either. The copy is of the bytes as they were read,
+        // whatever the caller or the transport does with the chunk afterwards.
         if (!(chunk instanceof Uint8Array) || (size += chunk.byteLength) > maxBytes) drop();
         else chunks.push(chunk.slice());
       }
       return result;
     },
     async rest() {
-      try {
-        while (!ended && chunks) await tape.pull();
-      } catch {
-        return undefined;
-      }
-      if (!chunks || !ended) return undefined;
-      whole ??= concat(chunks, size);
-      return whole;
+      while (!ended && chunks) await tape.pull();
+      return chunks && new Uint8Array(await new Blob(chunks).arrayBuffer());
     },
     cancel(reason) {
       if (released || ended) return reader.cancel(reason);
-      deferred = { reason };
+      deferred = [reason];
       return Promise.resolve();
     },
     release() {
       released = true;
+      if (deferred && !ended) reader.cancel(deferred[0]).catch(ignore);
       drop();
-      if (deferred && !ended) reader.cancel(deferred.reason).catch(() => {});
     },
   };
   return tape;
 }
 
-function concat(chunks: Uint8Array[], size: number): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return out;
-}
-
 /** A copy of `template` with the tape's bytes as its body, itself replayable from the same tape. */
 async function copyOf(template: Request, tape: Tape): Promise<Request | undefined> {
-  const body = await tape.rest();
+  const body = await tape.rest().catch(ignore);
   if (!body) return undefined;
   const copy = new Request(template, { body });
   tapes.set(copy, tape);
@@ -120,25 +106,7 @@ function streamThrough(request: Request, tape: Tape): Request {
   return first;
 }
 
-/** Reads `copy`, a clone of the request sent first, as the body flows, keeping a copy of its bytes up to `maxBytes`. */
-function readAlong(request: Request, copy: Request, maxBytes: number): Tape {
-  const reader = (copy.body as ReadableStream<Uint8Array>).getReader();
-  const tape = createTape(reader, maxBytes);
-  tape.rest().then((body) => {
-    // Over the cap: stop reading, so the platform's tee stops holding chunks for this copy.
-    if (!body) reader.cancel().catch(() => {});
-  });
-  tapes.set(request, tape);
-  return {
-    ...tape,
-    release() {
-      tape.release();
-      reader.cancel().catch(() => {});
-    },
-  };
-}
-
-const sameAgain = (request: Request): KeptRequest => ({ first: request, again: async () => request, release: () => {} });
+const kept = (first: Request, again: KeptRequest['again'], release = ignore): KeptRequest => ({ first, again, release });
 
 /**
  * Lets a request be sent more than once without holding its body back: the first send streams the body as it comes.
@@ -151,25 +119,29 @@ const sameAgain = (request: Request): KeptRequest => ({ first: request, again: a
  * content-length.
  */
 export function keepForReplay(request: Request, ctx: Context, maxBytes: number): KeptRequest {
+  const same = async () => request;
   const shared = tapes.get(request);
-  if (shared) return { first: request, again: () => copyOf(request, shared), release: () => {} };
-  if (request.method === 'GET' || request.method === 'HEAD') return sameAgain(request);
+  if (shared) return kept(request, () => copyOf(request, shared));
+  if (request.method === 'GET' || request.method === 'HEAD') return kept(request, same);
   if (ctx.streamBody && request !== ctx.callerRequest) {
     const body = request.body;
-    if (body === null) return sameAgain(request);
-    const tape = createTape(body.getReader(), maxBytes);
-    return { first: streamThrough(request, tape), again: () => copyOf(request, tape), release: tape.release };
+    if (!body) return kept(request, same);
+    const tape = createTape(body.getReader(), maxBytes, false);
+    return kept(streamThrough(request, tape), () => copyOf(request, tape), tape.release);
   }
   let copy: Request;
   try {
     copy = request.clone();
   } catch {
-    return { first: request, again: async () => undefined, release: () => {} };
+    return kept(request, async () => undefined);
   }
-  if (copy.body === null) return sameAgain(request);
-  if (request !== ctx.callerRequest) return { first: request, again: async () => copy.clone(), release: () => {} };
-  const tape = readAlong(request, copy, maxBytes);
-  return { first: request, again: () => copyOf(request, tape), release: tape.release };
+  if (!copy.body) return kept(request, same);
+  if (request !== ctx.callerRequest) return kept(request, async () => copy.clone());
+  // The caller's own: it goes first, as fetch would send it (and leaves it used); its clone is read beside it.
+  const tape = createTape(copy.body.getReader(), maxBytes, true);
+  tape.rest().catch(ignore);
+  tapes.set(request, tape);
+  return kept(request, () => copyOf(request, tape), tape.release);
 }
 
 /** A copy of `request` with headers changed; the original stays usable for a replay. */
