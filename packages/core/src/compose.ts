@@ -47,11 +47,6 @@ export function compose(interceptors: readonly Interceptor[], options: ComposeOp
     transport
       ? transport(request)
       : globalThis.fetch(request, request === inert && request.referrer === 'about:client' ? { signal: null } : undefined);
-  // What the Request constructor refuses, the platform's fetch refuses in its own words (Bun's differ from its
-  // constructor's). A signal aborted beforehand keeps it from sending anything it would accept.
-  const refuse = (input: RequestInfo | URL, init: RequestInit | undefined, error: unknown): Promise<Response> => {
-    return transport ? Promise.reject(error) : globalThis.fetch(input, { ...init, signal: AbortSignal.abort(error) });
-  };
   // One check per interceptor, made once: a non-Response from handle() is an InterceptorError naming it.
   const checks = list.map((interceptor) => (response: Response) => {
     // Duck-typed: a Response from another realm or fetch implementation is one too.
@@ -81,18 +76,20 @@ export function compose(interceptors: readonly Interceptor[], options: ComposeOp
       if (closing) throw new ClosedError();
       const callerRequest = input instanceof Request && init === undefined ? input : undefined;
       let result: Promise<Response>;
-      // `body` is not read: Deno would then send a string or bytes body chunked.
-      if (callerRequest && (callerRequest.bodyUsed || signal?.aborted)) {
-        // It cannot be sent (its body used up, or aborted already): the transport refuses it with its own error, and
-        // uses up its body, as fetch does.
-        result = send(callerRequest, false);
+      // What fetch refuses goes to the platform's fetch as it is: refused in its own words (Bun's differ from its Request
+      // constructor's), it leaves a caller's Request used, as fetch does. (`body` is not read: Deno would then send a
+      // string or bytes body chunked.)
+      if (!transport && callerRequest && (callerRequest.bodyUsed || signal?.aborted)) {
+        result = globalThis.fetch(callerRequest);
       } else {
         // As fetch does: the Request first (a bad URL or init throws its TypeError), then the signal.
         let request: Request;
         try {
           request = callerRequest ?? new Request(input, init);
         } catch (error) {
-          return refuse(input, init, error);
+          if (transport) throw error;
+          // A signal aborted beforehand keeps fetch from sending what it would accept.
+          return globalThis.fetch(input, { ...init, signal: AbortSignal.abort(error) });
         }
         signal?.throwIfAborted();
         const ctx: Context = {
