@@ -118,31 +118,39 @@ export function fidelityTests({ test, assert, modules, where, env }) {
     'an abort during a streamed upload (an Error of its own)',
   ]) {
     const shape = shapes.find((s) => s.name === name);
-    test(`fidelity, auth-token for this origin: ${name} differs only by its Authorization header`, async () => {
-      failUnlessDocumented(await compare(shape, auth, where, withoutToken), `auth: ${name}`, env.runtime);
-    });
+    test(
+      `fidelity, auth-token for this origin: ${name} differs only by its Authorization header`,
+      async () => {
+        failUnlessDocumented(await compare(shape, auth, where, withoutToken), `auth: ${name}`, env.runtime);
+      },
+      options,
+    );
   }
 
   // The documented differences: a 429 retried, a 401 replayed with a new token. The replay carries the same bytes.
   const replayed = (route, body) => ({ name: `${route} once`, make: (c) => ({ input: c.url(route), init: body(c) }) });
   const documentedReplay = (what, route, pipeline, body) =>
-    test(`fidelity, documented: ${what}`, async () => {
-      const shape = replayed(route, body);
-      const viaFetch = await observe((...args) => fetch(...args), shape, { ...where, side: 'fetch' });
-      const api = pipeline();
-      try {
-        const viaSluice = await observe(api, shape, { ...where, side: 'sluice' });
-        assert.equal(viaFetch.response.status, Number(route.split('/')[1]), 'fetch sees the refusal');
-        assert.equal(viaSluice.response.status, 200, 'the pipeline answers with the replay');
-        assert.equal(viaSluice.server.length, 2, 'the server got the request twice');
-        const [first, again] = viaSluice.server;
-        assert.equal(again.body, first.body, 'the replay carries the same bytes');
-        assert.equal(first.body, viaFetch.server[0].body, 'the first send carries what fetch sent');
-        assert.deepEqual(viaSluice.stream, viaFetch.stream, 'the caller streamed the same way');
-      } finally {
-        await api.close();
-      }
-    });
+    test(
+      `fidelity, documented: ${what}`,
+      async () => {
+        const shape = replayed(route, body);
+        const viaFetch = await observe((...args) => fetch(...args), shape, { ...where, side: 'fetch' });
+        const api = pipeline();
+        try {
+          const viaSluice = await observe(api, shape, { ...where, side: 'sluice' });
+          assert.equal(viaFetch.response.status, Number(route.split('/')[1]), 'fetch sees the refusal');
+          assert.equal(viaSluice.response.status, 200, 'the pipeline answers with the replay');
+          assert.equal(viaSluice.server.length, 2, 'the server got the request twice');
+          const [first, again] = viaSluice.server;
+          assert.equal(again.body, first.body, 'the replay carries the same bytes');
+          assert.equal(first.body, viaFetch.server[0].body, 'the first send carries what fetch sent');
+          assert.deepEqual(viaSluice.stream, viaFetch.stream, 'the caller streamed the same way');
+        } finally {
+          await api.close();
+        }
+      },
+      options,
+    );
   documentedReplay(
     'a 429 is retried with the same string body',
     'once/429',
@@ -168,17 +176,21 @@ export function fidelityTests({ test, assert, modules, where, env }) {
   // The deviations of issue 21, brought back: the comparison must catch each.
   const regressed = (name, interceptor) => () => transparent(modules, { before: [{ name, handle: interceptor }] });
   const catches = (what, shapeName, pipeline, expected) =>
-    test(`fidelity catches ${what}`, async () => {
-      const diff = await compare(
-        shapes.find((s) => s.name === shapeName),
-        pipeline,
-        where,
-      );
-      assert.ok(
-        diff.some((line) => expected.test(line)),
-        `expected a difference matching ${expected}, got:\n        ${diff.join('\n        ') || '(none)'}`,
-      );
-    });
+    test(
+      `fidelity catches ${what}`,
+      async () => {
+        const diff = await compare(
+          shapes.find((s) => s.name === shapeName),
+          pipeline,
+          where,
+        );
+        assert.ok(
+          diff.some((line) => expected.test(line)),
+          `expected a difference matching ${expected}, got:\n        ${diff.join('\n        ') || '(none)'}`,
+        );
+      },
+      options,
+    );
   catches(
     'a pipeline that reads a stream body to its end before sending it',
     'a ReadableStream body with duplex half',
