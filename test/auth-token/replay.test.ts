@@ -1,7 +1,9 @@
+import { authToken } from '@sluice/auth-token';
+import { compose } from '@sluice/core';
 import { json } from '@sluice/core/testing';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { API, bearer, harness } from './helpers.js';
+import { API, bearer, harness, KEY, TOKEN_PATH } from './helpers.js';
 
 const SECOND = 1000;
 
@@ -166,6 +168,64 @@ test('other statuses are returned untouched and keep the token', async () => {
   assert.is((await h.fetch(`${API}/v2/a`)).status, 403);
   assert.is((await h.fetch(`${API}/v2/a`)).status, 429);
   assert.is(h.api.exchanges, 1);
+});
+
+test('a streamed body reaches the server as it comes, and its 401 replays it byte for byte', async () => {
+  const encoder = new TextEncoder();
+  const bodies: string[] = [];
+  let gotChunk = false;
+  const notes: boolean[] = [];
+  // Reads the body chunk by chunk, as a socket would: 401 to the first token, 200 to the next.
+  const transport = async (request: Request) => {
+    if (request.url.endsWith(TOKEN_PATH)) return json({ access_token: `tok-${bodies.length + 1}`, expires_in: 900 });
+    gotChunk = false;
+    let body = '';
+    for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
+      gotChunk = true;
+      body += new TextDecoder().decode(chunk);
+    }
+    bodies.push(`${request.headers.get('authorization')?.replace('Bearer ', '')} ${body}`);
+    return bodies.length === 1 ? json({ error: 'expired' }, { status: 401 }) : json({ ok: true });
+  };
+  const fetch = compose([authToken({ apiKey: KEY, baseUrl: API })], { fetch: transport });
+  const body = new ReadableStream<Uint8Array>({
+    start: (controller) => controller.enqueue(encoder.encode('part-one;')),
+    async pull(controller) {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      notes.push(gotChunk);
+      controller.enqueue(encoder.encode('part-two'));
+      controller.close();
+    },
+  });
+  const response = await fetch(`${API}/v2/upload`, { method: 'POST', body, duplex: 'half' } as RequestInit);
+  assert.is(response.status, 200);
+  assert.equal(notes, [true], 'the server had the first chunk when the stream was asked for the second');
+  assert.equal(bodies, ['tok-1 part-one;part-two', 'tok-2 part-one;part-two']);
+});
+
+test("the caller's Request is used up as fetch leaves it, and never takes the token", async () => {
+  const h = harness();
+  const request = new Request(`${API}/v2/items`, { method: 'POST', body: '{"a":1}' });
+  assert.is((await h.fetch(request)).status, 200);
+  assert.ok(request.bodyUsed);
+  assert.is(request.headers.has('authorization'), false);
+  assert.is(bearer(h.apiCalls()[0]), 'tok-1');
+  assert.is(h.apiCalls()[0]?.text, '{"a":1}');
+});
+
+test("a caller's Request is replayed after a 401 with its body, from the copy kept as it flowed", async () => {
+  const h = harness();
+  await h.fetch(`${API}/v2/warm`);
+  h.api.revokeAll();
+  const request = new Request(`${API}/v2/items`, { method: 'PUT', body: 'same bytes' });
+  assert.is((await h.fetch(request)).status, 200);
+  assert.equal(
+    h
+      .apiCalls()
+      .slice(1)
+      .map((c) => `${bearer(c)} ${c.text}`),
+    ['tok-1 same bytes', 'tok-2 same bytes'],
+  );
 });
 
 test.run();

@@ -1,5 +1,5 @@
 // 2. Requests per second over loopback HTTP to a local node:http server in its own process, one request at a time
-// and 64 at a time. Each client uses what it uses by default on Node: fetch (undici) for raw fetch, ky, ofetch
+// and 64 at a time; then how soon a streamed upload's first byte reaches the server (loopback-upload.mjs). Each client uses what it uses by default on Node: fetch (undici) for raw fetch, ky, ofetch
 // and sluice; axios its http adapter; Azure its Node http client. Each sample is one contender alone in a fresh
 // process (loopback-client.mjs) after its own warm-up; rounds run every contender once, in a rotated order.
 // Usage: node --expose-gc test/bench/loopback.mjs [--quick] [--only "raw fetch,sluice"]
@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import { arg, fmt, loadSluice, log, quick, report, summary, table } from './common.mjs';
 import { CONTENDERS, checkJob } from './contenders.mjs';
 import { modes, rounds, warmUp, world } from './loopback-plan.mjs';
+import { measureUpload } from './loopback-upload.mjs';
 
 const only = arg('only')?.split(',');
 const names = only ? CONTENDERS.filter((name) => name === 'raw fetch' || only.includes(name)) : CONTENDERS;
@@ -71,6 +72,12 @@ try {
       figure: `${fmt.x(r.median)} (rounds ${fmt.x(r.min)} – ${fmt.x(r.max)})`,
       met: r.median >= 0.95,
     });
+  }
+  if (names.includes('sluice')) {
+    const upload = await measureUpload();
+    log(upload.goal.figure);
+    sections.push(upload.markdown);
+    goals.push(upload.goal);
   }
   const warm = warmUp
     .map(({ parallel, n }) => `${fmt.int(n)} ${parallel === 1 ? 'one at a time' : `${parallel} at a time`}`)

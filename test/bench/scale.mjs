@@ -5,181 +5,25 @@
 // client is given the server's limit as its rule (a bucket rule against the bucket), no concurrency cap.
 // Then, per limit and window: heap and Redis bytes per key and the CPU time of one 429, from keys filled to their
 // steady state. nginx and a Redis fleet on real sockets are the gateway and fleet sections.
-// Usage: node --expose-gc test/bench/scale.mjs [--quick]
+// Usage: node --expose-gc test/bench/scale.mjs [--quick] [--limits 1,20]
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
-import { fmt, gc, loadSluice, log, quick, report, table } from './common.mjs';
+import { arg, fmt, gc, loadSluice, log, quick, report, table } from './common.mjs';
 import { startRedisServer } from './redis-server.mjs';
-import { counter, leastTime, quotaHeaders } from './scale-servers.mjs';
-import { createHeapClock } from './vclock.mjs';
+import { countFor, LATENCY, pipelineCell, START, storeCell } from './scale-cells.mjs';
+import { leastTime } from './scale-servers.mjs';
 
 const s = await loadSluice();
-const { parseRateLimit, parseRetryAfter } = await import(new URL('../../packages/core/dist/http.mjs', import.meta.url).href);
+const http = await import(new URL('../../packages/core/dist/http.mjs', import.meta.url).href);
 
 const WINDOWS = [100, 1000, 2000, 60_000, 3_600_000, 86_400_000];
-const LIMITS = quick ? [1, 20, 10_000] : [1, 20, 60, 10_000, 1_000_000];
+// `--limits 20,1000000` runs only those (for a look at one part; RESULTS.md is written from the whole matrix).
+const LIMITS = arg('limits')?.split(',').map(Number) ?? (quick ? [1, 20, 10_000] : [1, 20, 60, 10_000, 1_000_000]);
 const KINDS = ['sliding', 'fixed', 'bucket'];
 const FORMS = ['none', 'x-ratelimit', 'ietf'];
-const LATENCY = { min: 5, max: 50 };
-// A day boundary: every window of the matrix starts with the burst, so a fixed window's least time is a sliding log's.
-const START = Date.UTC(2026, 0, 1);
 // Up to this limit a cell runs through rateLimit() in a pipeline; above, its store is driven by an event loop with the
 // same queue discipline (one endpoint, first come first served), as a million Requests would take minutes per cell.
 const PIPELINE_UP_TO = 10_000;
-
-/** Requests per cell: several windows' worth for small limits, two and a quarter for large ones. */
-const countFor = (limit) => (limit <= 60 ? Math.max(4 * limit, 20) : Math.ceil(2.25 * limit));
-const rulesFor = (kind, limit, windowMs) => [{ limit, windowMs, ...(kind === 'bucket' ? { burst: limit } : {}) }];
-
-function seeded(seed) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** The server of a cell: a counter of its kind answering with its header form. */
-function serverOf(kind, form, limit, windowMs) {
-  const count = counter(kind, limit, windowMs);
-  let refused = 0;
-  return {
-    get refused() {
-      return refused;
-    },
-    /** Counts the request at `now`; returns the status and headers of its answer. */
-    answer(now) {
-      const ok = count.admit(now);
-      if (!ok) refused++;
-      const headers = quotaHeaders(form, limit, windowMs, count.quota(now), now);
-      if (!ok) headers['retry-after'] = String(Math.max(1, Math.ceil((count.quota(now).resetAt - now) / 1000)));
-      return { status: ok ? 200 : 429, headers };
-    },
-  };
-}
-
-async function pipelineCell(kind, form, limit, windowMs) {
-  const clock = createHeapClock(START);
-  const random = seeded(limit * 31 + windowMs);
-  const leg = () => LATENCY.min + random() * (LATENCY.max - LATENCY.min);
-  const server = serverOf(kind, form, limit, windowMs);
-  const transport = async () => {
-    await clock.sleep(leg());
-    const { status, headers } = server.answer(clock.now());
-    await clock.sleep(leg());
-    return new Response(null, { status, headers });
-  };
-  const limiter = s.rateLimit.rateLimit({
-    rules: rulesFor(kind, limit, windowMs),
-    concurrency: Number.POSITIVE_INFINITY,
-    maxQueue: Number.POSITIVE_INFINITY,
-    key: () => 'k',
-  });
-  const api = s.core.compose([limiter], { fetch: transport, clock });
-  const count = countFor(limit);
-  let settled = 0;
-  let last = START;
-  for (let i = 0; i < count; i++)
-    api(`https://api.example/v2/e${i % 3}`).then(() => {
-      settled++;
-      last = clock.now();
-    });
-  await clock.run(() => settled === count);
-  await api.close();
-  return { refused: server.refused, completionMs: last - START, via: 'pipeline' };
-}
-
-// The store driven directly: requests wait in one first-come-first-served line; the first asks the store whenever it
-// may have changed its mind (its retryAt, or an answer), and each answer is released and learnt from as rateLimit()
-// does. The dating is the answer's arrival: with 5 to 50 ms each way, round trips spread as wide as they are long and
-// rateLimit() learns no margin either.
-async function storeCell(kind, form, limit, windowMs) {
-  const store = s.rateLimit.createMemoryStore();
-  const rules = rulesFor(kind, limit, windowMs).map((r) => ({ ...r, jitterMs: Number.POSITIVE_INFINITY }));
-  const random = seeded(limit * 31 + windowMs);
-  const leg = () => LATENCY.min + random() * (LATENCY.max - LATENCY.min);
-  const server = serverOf(kind, form, limit, windowMs);
-  const events = createEventQueue();
-  const longest = windowMs;
-  let waiting = countFor(limit);
-  let done = 0;
-  let last = START;
-  let wakeAt = Number.POSITIVE_INFINITY;
-  const send = (now) => {
-    while (waiting > 0) {
-      const result = store.acquire({ key: 'k', endpoint: '/v2/e', now, rules, concurrency: Number.POSITIVE_INFINITY, leaseMs: 300_000 });
-      if (!result.ok) {
-        if (result.retryAt < wakeAt && result.retryAt < Number.POSITIVE_INFINITY) events.push((wakeAt = result.retryAt), wake);
-        return;
-      }
-      waiting--;
-      const lease = result;
-      events.push(now + leg(), (at) => {
-        const { status, headers } = server.answer(at);
-        events.push(at + leg(), (back) => {
-          const parsed = parseRateLimit(new Headers(headers), back);
-          const answer = { sentAt: now, at: back, status, ...parsed };
-          if (status === 429) {
-            const retryAfter = parseRetryAfter(headers['retry-after'], back);
-            answer.retryAt = retryAfter === undefined ? (parsed?.resetAt ?? back + longest) : back + retryAfter;
-          }
-          lease.release(back, answer);
-          done++;
-          last = back;
-          send(back);
-        });
-      });
-    }
-  };
-  const wake = (at) => {
-    wakeAt = Number.POSITIVE_INFINITY;
-    send(at);
-  };
-  send(START);
-  events.run();
-  if (done !== countFor(limit)) throw new Error(`store cell ${kind} ${form} ${limit}/${windowMs}: ${done} of ${countFor(limit)} done`);
-  return { refused: server.refused, completionMs: last - START, via: 'store' };
-}
-
-/** Events by time, run in order (a binary heap): `push(at, handler)`, `run()`. */
-function createEventQueue() {
-  const heap = [];
-  let seq = 0;
-  const before = (a, b) => a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
-  return {
-    push(at, handler) {
-      const item = [at, seq++, handler];
-      heap.push(item);
-      for (let i = heap.length - 1; i > 0; ) {
-        const p = (i - 1) >> 1;
-        if (!before(item, heap[p])) break;
-        [heap[i], heap[p]] = [heap[p], heap[i]];
-        i = p;
-      }
-    },
-    run() {
-      while (heap.length) {
-        const top = heap[0];
-        const lastItem = heap.pop();
-        if (heap.length) {
-          heap[0] = lastItem;
-          for (let i = 0; ; ) {
-            const l = 2 * i + 1;
-            const r = l + 1;
-            let m = i;
-            if (l < heap.length && before(heap[l], heap[m])) m = l;
-            if (r < heap.length && before(heap[r], heap[m])) m = r;
-            if (m === i) break;
-            [heap[i], heap[m]] = [heap[m], heap[i]];
-            i = m;
-          }
-        }
-        top[2](top[0]);
-      }
-    },
-  };
-}
 
 // ── the matrix ───────────────────────────────────────────────────────────────────────────────────────────────────
 const cells = [];
@@ -188,9 +32,11 @@ for (const limit of LIMITS) {
   for (const windowMs of WINDOWS) {
     for (const kind of KINDS) {
       for (const form of FORMS) {
-        const run = limit <= PIPELINE_UP_TO ? pipelineCell : storeCell;
         const t0 = performance.now();
-        const result = await run(kind, form, limit, windowMs);
+        const result =
+          limit <= PIPELINE_UP_TO
+            ? await pipelineCell(s, kind, form, limit, windowMs)
+            : await storeCell(s, http, kind, form, limit, windowMs);
         const minimumMs = leastTime(kind, countFor(limit), limit, windowMs, LATENCY.min);
         cells.push({ kind, form, limit, windowMs, count: countFor(limit), ...result, minimumMs, ratio: result.completionMs / minimumMs });
         log(

@@ -97,4 +97,45 @@ test('an invalid URL rejects like fetch does, with a TypeError', async () => {
   }
 });
 
+/** What the platform's fetch rejects with, as class name and message. */
+async function refusal(call: Promise<unknown>): Promise<string> {
+  try {
+    await call;
+    return 'resolved';
+  } catch (error) {
+    return `${(error as Error).constructor.name}: ${(error as Error).message}`;
+  }
+}
+
+// The platform's fetch refuses these before any I/O: no server is needed.
+test("a Request whose body was read is refused with fetch's own error, not clone()'s", async () => {
+  const fetch = compose([passthrough]);
+  const used = () => {
+    const request = new Request('http://127.0.0.1:9/', { method: 'POST', body: 'x' });
+    request.text();
+    return request;
+  };
+  const expected = await refusal(globalThis.fetch(used()));
+  assert.match(expected, /^TypeError: /);
+  assert.is(await refusal(fetch(used())), expected);
+  assert.is(
+    await refusal(fetch(used(), { headers: { 'x-a': '1' } })),
+    await refusal(globalThis.fetch(used(), { headers: { 'x-a': '1' } })),
+  );
+});
+
+test("an aborted call with a caller's Request uses up its body, as fetch does", async () => {
+  const fetch = compose([passthrough]);
+  const reason = new Error('stop');
+  const request = new Request('http://127.0.0.1:9/', { method: 'POST', body: 'x', signal: AbortSignal.abort(reason) });
+  assert.is(await fetch(request).catch((error) => error), reason);
+  assert.ok(request.bodyUsed);
+});
+
+test('a bad URL with an aborted signal rejects with the TypeError, as fetch does: the Request comes before the signal', async () => {
+  const { fetch } = setup();
+  const signal = AbortSignal.abort();
+  assert.is(await refusal(fetch('http://', { signal })), await refusal(globalThis.fetch('http://', { signal })));
+});
+
 test.run();

@@ -1,3 +1,6 @@
+import { compose } from '@sluice/core';
+import { createTestClock } from '@sluice/core/testing';
+import { retry429 } from '@sluice/retry-429';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { drive, ok, setup, tooMany, URL_ITEMS } from './helpers.js';
@@ -106,6 +109,101 @@ test('replays keep method, URL with query, and headers', async () => {
   assert.is(b?.url, a?.url);
   assert.is(b?.url, `${URL_ITEMS}?page=2`);
   assert.is(b?.headers.get('x-custom'), 'yes');
+});
+
+/**
+ * A transport that reads the body as a socket would, chunk by chunk, and answers `answers` in turn; `firstChunks` is how
+ * many chunks it reads before answering (all if undefined). `got()` tells whether it has a chunk of the current call.
+ */
+function wireTransport(answers: Array<() => Response>, firstChunks?: number) {
+  const bodies: string[] = [];
+  let gotChunk = false;
+  const fetch = async (request: Request) => {
+    gotChunk = false;
+    const reader = (request.body as ReadableStream<Uint8Array>).getReader();
+    let body = '';
+    for (let n = 0; bodies.length > 0 || firstChunks === undefined || n < firstChunks; n++) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      gotChunk = true;
+      body += new TextDecoder().decode(value);
+    }
+    bodies.push(body);
+    return (answers.shift() ?? ok)();
+  };
+  return { fetch, bodies, got: () => gotChunk };
+}
+
+/** A caller's stream of two parts: the second comes a macrotask after it is asked for, noting what `got()` said then. */
+function twoParts(got: () => boolean, notes: boolean[]): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  return new ReadableStream<Uint8Array>({
+    start: (controller) => controller.enqueue(encoder.encode('part-one;')),
+    async pull(controller) {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      notes.push(got());
+      controller.enqueue(encoder.encode('part-two'));
+      controller.close();
+    },
+  });
+}
+
+test('a streamed body reaches the transport as it comes: its first chunk is there before the stream has its second', async () => {
+  const wire = wireTransport([ok]);
+  const notes: boolean[] = [];
+  const fetch = compose([retry429()], { fetch: wire.fetch });
+  const body = twoParts(wire.got, notes);
+  await fetch(URL_ITEMS, { method: 'POST', body, duplex: 'half' } as RequestInit);
+  assert.equal(notes, [true], 'the transport had the first chunk when the stream was asked for the second');
+  assert.equal(wire.bodies, ['part-one;part-two']);
+});
+
+test('a 429 answered before the body was read replays the whole body', async () => {
+  const clock = createTestClock();
+  const wire = wireTransport([tooMany({ 'retry-after': '1' })], 1);
+  const fetch = compose([retry429()], { fetch: wire.fetch, clock });
+  const body = streamOf(new TextEncoder().encode('abc'.repeat(1000)), 1000);
+  const response = await drive(clock, fetch(URL_ITEMS, { method: 'POST', body, duplex: 'half' } as RequestInit));
+  assert.is(response.status, 200);
+  assert.equal(
+    wire.bodies.map((b) => b.length),
+    [1000, 3000],
+    'the first send was answered after one chunk; the replay carried all three',
+  );
+});
+
+test("the caller's Request is used up by the call, as fetch leaves it", async () => {
+  const s = setup();
+  s.transport.queue(ok());
+  const request = new Request(URL_ITEMS, { method: 'POST', body: 'once' });
+  await s.fetch(request);
+  assert.ok(request.bodyUsed);
+  assert.is(s.transport.calls[0]?.text, 'once');
+});
+
+test("a caller's Request with a stream body is replayed byte for byte after a 429", async () => {
+  const data = bytes(20_000, 11);
+  const s = setup();
+  s.transport.queue(tooMany({ 'retry-after': '1' }), ok());
+  const request = new Request(URL_ITEMS, { method: 'POST', body: streamOf(data), duplex: 'half' } as RequestInit);
+  assert.is((await drive(s.clock, s.fetch(request))).status, 200);
+  assert.ok(request.bodyUsed);
+  assert.equal(s.transport.calls[0]?.body, data);
+  assert.equal(s.transport.calls[1]?.body, data);
+});
+
+test("a caller's Request over maxBufferBytes is sent once and its 429 comes back with body-not-replayable", async () => {
+  const data = bytes(30_000, 13);
+  const s = setup({ maxBufferBytes: 10_000 });
+  s.transport.queue(tooMany({ 'retry-after': '1' }), ok());
+  const request = new Request(URL_ITEMS, { method: 'POST', body: streamOf(data), duplex: 'half' } as RequestInit);
+  assert.is((await drive(s.clock, s.fetch(request))).status, 429);
+  assert.is(s.transport.calls.length, 1);
+  assert.equal(s.transport.calls[0]?.body, data);
+  assert.equal(
+    s.of('retry:exhausted').map((e) => e.reason),
+    ['body-not-replayable'],
+  );
 });
 
 test.run();

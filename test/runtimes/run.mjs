@@ -1,6 +1,8 @@
 // Runs the conformance suite against the built packages in every runtime, one after another:
-// Node (the machine's), Node 24, Deno, Bun and workerd, then the examples in theirs (examples.mjs).
-// Usage: node test/runtimes/run.mjs [runtime...] [--filter text] (runtimes: node, node24, deno, bun, workerd, examples).
+// Node (the machine's), Node 24, Deno, Bun and workerd, then the examples in theirs (examples.mjs), then the drop-in
+// fidelity suite in Node, Node 24, Deno and Bun against a recording server (fidelity/).
+// Usage: node test/runtimes/run.mjs [runtime...] [--filter text] (runtimes: node, node24, deno, bun, workerd, examples,
+// fidelity).
 // Build first: npx -y pnpm@12.4.2 build.
 // A runtime that cannot start, or dies before reporting, counts as one failed test; nothing is skipped.
 // Closing line: `runtimes: N passed, M failed`.
@@ -8,6 +10,7 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { binaryOf, root, runProcess, tmp, versionOf } from './binaries.mjs';
 import { runExamples } from './examples.mjs';
+import { runFidelity } from './fidelity/run.mjs';
 import { summarize } from './harness.mjs';
 import { startWorkerd } from './launch-workerd.mjs';
 import { entries } from './packages.mjs';
@@ -35,6 +38,8 @@ const runtimes = [
   // The examples (examples/native-fetch, ofetch, ky, axios, openapi-fetch on Node 24; deno, bun, cloudflare-worker)
   // run in their runtimes against the simulator: see examples.mjs.
   { name: 'examples', examples: true },
+  // Every request shape through fetch and through the pipeline, compared: see fidelity/suite.mjs.
+  { name: 'fidelity', fidelity: true },
 ];
 
 async function runScript(runtime, binary) {
@@ -65,6 +70,9 @@ for (const runtime of runtimes) {
     if (runtime.examples) {
       console.log(`\n── ${label}`);
       results = await runExamples({ filter });
+    } else if (runtime.fidelity) {
+      console.log(`\n── ${label}`);
+      results = await runFidelity({ filter });
     } else {
       // SLUICE_<NAME>_BIN (e.g. SLUICE_DENO_BIN) runs another binary of that runtime.
       const binary = binaryOf(runtime.name);

@@ -1,8 +1,5 @@
 import { ClosedError, type Context, type EventBus, type Interceptor, isSluiceError, type Next, raceAbort } from '@sluice/core';
-
-const noop = () => {};
-
-import { describeUrl, prepareReplay } from '@sluice/core/http';
+import { describeUrl, keepForReplay } from '@sluice/core/http';
 import { InvalidApiKeyError, TokenExchangeError } from './errors.js';
 import type { TokenReason } from './events.js';
 import { discard, exchange, type Flight } from './exchange.js';
@@ -27,6 +24,8 @@ export interface AuthTokenInterceptor extends Interceptor {
   invalidate(): void;
 }
 
+const noop = () => {};
+
 /** New tokens one call may wait for at send time, when its token expires in a queue below. */
 const MAX_SEND_WAITS = 2;
 
@@ -36,15 +35,18 @@ export function authToken(options: AuthTokenOptions): AuthTokenInterceptor {
   const url = describeUrl(o.tokenUrl);
   const prefixes = o.origins.map((origin) => `${origin}/`);
   const customHeader = o.header.toLowerCase() !== 'authorization';
+  const copyWithHeader = (request: Request, value: string): Request => {
+    const headers = new Headers(request.headers);
+    headers.set(o.header, value);
+    return new Request(request, { headers });
+  };
   // Sets the header in place; headers some runtimes keep immutable (a Worker's incoming request) take a copy.
   const withHeader = (request: Request, value: string): Request => {
     try {
       request.headers.set(o.header, value);
       return request;
     } catch {
-      const headers = new Headers(request.headers);
-      headers.set(o.header, value);
-      return new Request(request, { headers });
+      return copyWithHeader(request, value);
     }
   };
   // Built once per token, not per request.
@@ -225,15 +227,14 @@ export function authToken(options: AuthTokenOptions): AuthTokenInterceptor {
   async function serve(request: Request, next: Next, ctx: Context): Promise<Response> {
     // The platform drops only Authorization on a redirect to another origin: another header would follow it.
     if (customHeader && request.redirect === 'follow') request = new Request(request, { redirect: 'manual' });
-    let base = request;
-    let replayable = true;
-    if (request.body !== null) ({ request: base, replayable } = await prepareReplay(request, ctx, o.maxReplayBytes));
+    // The first send streams the body as it comes; a copy for a 401 replay is kept meanwhile (a stream's up to the cap).
+    const kept = keepForReplay(request, ctx, o.maxReplayBytes);
     let sent: Entry | undefined;
     // Tokens this call waited for at send time. It waits again only for one that expired in a queue since, and at
     // most MAX_SEND_WAITS times (a queue longer than a token's life would hold it forever): then it goes as it is,
     // and a 401 gets it one replay.
     let waits = 0;
-    const send = (entry: Entry) => {
+    const send = (entry: Entry, attempt: Request) => {
       ctx.state.keyId = entry.keyId;
       sent = entry;
       // A queue after this one may hold the request past its token's refresh or life: at send time, take
@@ -278,17 +279,24 @@ export function authToken(options: AuthTokenOptions): AuthTokenInterceptor {
         const result = swap(outgoing);
         return result instanceof Promise ? result.then(leaving) : leaving(result);
       };
-      // A request the pipeline owns takes the header in place; the caller's, or a body to replay, is cloned.
-      const copy = base === ctx.callerRequest || (replayable && base.body !== null);
-      return next(withHeader(copy ? base.clone() : base, value(entry)));
+      // A request the pipeline owns takes the header in place. The caller's own is copied: a GET or HEAD by clone(),
+      // the quicker, one that may have a body by `new Request()`, which uses that body up as fetch would.
+      if (attempt !== ctx.callerRequest) return next(withHeader(attempt, value(entry)));
+      const bodiless = attempt.method === 'GET' || attempt.method === 'HEAD';
+      return next(bodiless ? withHeader(attempt.clone(), value(entry)) : copyWithHeader(attempt, value(entry)));
     };
-    const ready = tokenFor(ctx, next, request);
-    const response = await send(ready instanceof Promise ? await ready : ready);
-    if (response.status !== 401) return response;
-    // Only the token that is still cached is dropped: a late 401 for a replaced one starts no exchange.
-    if (sent && cached === sent) drop(sent, ctx.bus, '401', request);
-    if (!replayable) return response;
-    discard(response);
-    return send(await tokenFor(ctx, next, request));
+    try {
+      const ready = tokenFor(ctx, next, request);
+      const response = await send(ready instanceof Promise ? await ready : ready, kept.first);
+      if (response.status !== 401) return response;
+      // Only the token that is still cached is dropped: a late 401 for a replaced one starts no exchange.
+      if (sent && cached === sent) drop(sent, ctx.bus, '401', request);
+      const copy = await raceAbort(kept.again(), request.signal);
+      if (!copy) return response;
+      discard(response);
+      return await send(await tokenFor(ctx, next, request), copy);
+    } finally {
+      kept.release();
+    }
   }
 }

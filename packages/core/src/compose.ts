@@ -72,26 +72,41 @@ export function compose(interceptors: readonly Interceptor[], options: ComposeOp
   const sluiceFetch = (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined);
     // A throw in here (closed, aborted, a bad URL) rejects the call.
-    let result: Promise<Response>;
     try {
       if (closing) throw new ClosedError();
-      signal?.throwIfAborted();
       const callerRequest = input instanceof Request && init === undefined ? input : undefined;
-      const ctx: Context = {
-        attempt: 1,
-        signal,
-        streamBody: init?.body instanceof ReadableStream,
-        state: {},
-        callerRequest,
-        bus,
-        clock,
-      };
-      const request = callerRequest ?? new Request(input, init);
-      result = dispatch(0, request, ctx, !signal && request);
+      let result: Promise<Response>;
+      // What fetch refuses goes to the platform's fetch as it is: refused in its own words (Bun's differ from its Request
+      // constructor's), it leaves a caller's Request used, as fetch does. (`body` is not read: Deno would then send a
+      // string or bytes body chunked.)
+      if (!transport && callerRequest && (callerRequest.bodyUsed || signal?.aborted)) {
+        result = globalThis.fetch(callerRequest);
+      } else {
+        // As fetch does: the Request first (a bad URL or init throws its TypeError), then the signal.
+        let request: Request;
+        try {
+          request = callerRequest ?? new Request(input, init);
+        } catch (error) {
+          if (transport) throw error;
+          // A signal aborted beforehand keeps fetch from sending what it would accept.
+          return globalThis.fetch(input, { ...init, signal: AbortSignal.abort(error) });
+        }
+        signal?.throwIfAborted();
+        const ctx: Context = {
+          attempt: 1,
+          signal,
+          streamBody: init?.body instanceof ReadableStream,
+          state: {},
+          callerRequest,
+          bus,
+          clock,
+        };
+        result = dispatch(0, request, ctx, !signal && request);
+      }
+      return signal ? raceAbort(result, signal) : result;
     } catch (error) {
-      result = Promise.reject(error);
+      return Promise.reject(error);
     }
-    return signal ? raceAbort(result, signal) : result;
   };
 
   return Object.assign(sluiceFetch, {

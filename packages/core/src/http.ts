@@ -9,5 +9,5 @@ export {
   serverDelay,
 } from './headers/rate-limit.js';
 export { clampDelay, MAX_HEADER_DELAY_MS, parseRetryAfter } from './headers/retry-after.js';
-export { type BufferedRequest, bufferRequest, prepareReplay, withHeaders } from './replay.js';
+export { type KeptRequest, keepForReplay, withHeaders } from './replay.js';
 export { describeUrl, isLoopbackHost } from './url.js';

@@ -26,14 +26,15 @@ export interface Context {
   /** The caller's signal, if any. Waits must listen to `request.signal` of the request they handle. */
   readonly signal: AbortSignal | undefined;
   /**
-   * True while the body is a one-shot `ReadableStream` from the caller. An interceptor that buffers it
-   * (see `prepareReplay`) sets it to false so the others need not buffer again.
+   * True when the caller gave a one-shot `ReadableStream` as `init.body`. To send it more than once, use
+   * `keepForReplay` (`@sluice/core/http`): it copies the body as it flows, and interceptors further in share that copy.
    */
   streamBody: boolean;
   readonly state: CallState;
   /**
    * The caller's own `Request`, when one came without `init` and the pipeline passes it on uncopied (a copy
-   * would make the runtime follow its signal once per call). It is the caller's: copy it before changing headers.
+   * would make the runtime follow its signal once per call). It is the caller's: copy it before changing headers
+   * (`new Request(request, { headers })`, which uses its body up as fetch would; `clone()` would leave it unused).
    */
   readonly callerRequest?: Request;
   readonly bus: EventBus;
@@ -61,7 +62,7 @@ export interface Interceptor {
   setup?(env: SetupContext): Teardown | undefined;
   /**
    * Handles one call. `request` belongs to the pipeline, unless it is `ctx.callerRequest`: an interceptor may set
-   * its headers in place before passing it on. A body is sent once: to send it again, send a `clone()`.
+   * its headers in place before passing it on. A body is sent once: to send it again, use `keepForReplay`.
    */
   handle(request: Request, next: Next, ctx: Context): Promise<Response>;
 }

@@ -173,31 +173,37 @@ export class WaitingQueue {
     return undefined;
   }
 
+  // The heap moves a hole rather than swapping pairs: no array is made per step.
   private pushHeap(order: number, endpoint: string) {
     const heap = this.heap;
-    heap.push([order, endpoint]);
-    for (let i = heap.length - 1; i > 0; ) {
+    const item: [number, string] = [order, endpoint];
+    let i = heap.length;
+    heap.push(item);
+    while (i > 0) {
       const parent = (i - 1) >> 1;
-      if ((heap[parent] as [number, string])[0] <= order) break;
-      [heap[i], heap[parent]] = [heap[parent] as [number, string], heap[i] as [number, string]];
+      const above = heap[parent] as [number, string];
+      if (above[0] <= order) break;
+      heap[i] = above;
       i = parent;
     }
+    heap[i] = item;
   }
 
   private popHeap() {
     const heap = this.heap;
     const last = heap.pop() as [number, string];
     if (!heap.length) return;
-    heap[0] = last;
-    for (let i = 0; ; ) {
+    let i = 0;
+    for (;;) {
       const left = 2 * i + 1;
+      if (left >= heap.length) break;
       const right = left + 1;
-      let least = i;
-      if (left < heap.length && (heap[left] as [number, string])[0] < (heap[least] as [number, string])[0]) least = left;
-      if (right < heap.length && (heap[right] as [number, string])[0] < (heap[least] as [number, string])[0]) least = right;
-      if (least === i) break;
-      [heap[i], heap[least]] = [heap[least] as [number, string], heap[i] as [number, string]];
-      i = least;
+      const child = right < heap.length && (heap[right] as [number, string])[0] < (heap[left] as [number, string])[0] ? right : left;
+      const below = heap[child] as [number, string];
+      if (below[0] >= last[0]) break;
+      heap[i] = below;
+      i = child;
     }
+    heap[i] = last;
   }
 }

@@ -1,5 +1,5 @@
-import { type Clock, ClosedError, type Context, type Interceptor, onAbort } from '@sluice/core';
-import { describeUrl, prepareReplay, serverDelay } from '@sluice/core/http';
+import { type Clock, ClosedError, type Context, type Interceptor, type Next, onAbort, raceAbort } from '@sluice/core';
+import { describeUrl, type KeptRequest, keepForReplay, serverDelay } from '@sluice/core/http';
 import { ExponentialBackoff, type IBackoff } from 'cockatiel';
 import { type Budget, createBudget, type RetryBudget } from './budget.js';
 import { decorrelatedJitter } from './delay.js';
@@ -29,7 +29,10 @@ export interface Retry429Options {
    * @default ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']
    */
   methods?: readonly string[];
-  /** Largest one-shot `ReadableStream` body kept in memory to replay; a larger one is sent once, never retried. @default 1_048_576 */
+  /**
+   * Largest one-shot `ReadableStream` body (or body of a caller's own `Request`) kept in memory, as it flows, to replay;
+   * a larger one is sent once, never retried. @default 1_048_576
+   */
   maxBufferBytes?: number;
   /** Caps retries as a share of recent requests. @default undefined (no cap) */
   budget?: RetryBudget;
@@ -98,6 +101,62 @@ export function retry429(options: Retry429Options = {}): Interceptor {
     }
   }
 
+  // Sends `kept` until an answer is final: not a 429 (or a retried 503 or network error), or no retry is left.
+  async function attempts(request: Request, next: Next, ctx: Context, kept: KeptRequest): Promise<Response> {
+    const { bus, clock } = ctx;
+    const method = request.method;
+    const idempotent = methods.has(method.toUpperCase());
+    const first = ctx.attempt;
+    let step: IBackoff<unknown> | undefined;
+    let attempt = kept.first;
+    for (let retries = 0; ; retries++) {
+      ctx.attempt = first + retries;
+      let response: Response | undefined;
+      let failure: unknown;
+      try {
+        response = await next(attempt);
+      } catch (error) {
+        if (!(o.retryNetworkErrors && idempotent && isNetworkError(error)) || request.signal.aborted) throw error;
+        failure = error;
+      }
+      const status = response?.status;
+      if (status !== undefined && status !== 429 && status !== 503) return response as Response;
+      const url = describeUrl(request.url);
+      const reason: RetryReason | undefined =
+        status === 429
+          ? 'rate-limited'
+          : status === undefined
+            ? 'network-error'
+            : status === 503 && o.retry503 && idempotent
+              ? 'unavailable'
+              : undefined;
+      if (!reason) return response as Response;
+      const asked = response && serverDelay(response.headers, clock.now(), status === 429);
+      if (status === 429) bus.emit('rate-limit:exceeded', { keyId: ctx.state.keyId, retryAfterMs: asked, method, url });
+      let stop: ExhaustedReason | undefined =
+        retries >= o.maxRetries ? 'max-retries' : asked !== undefined && asked > o.maxDelayMs ? 'delay-too-long' : undefined;
+      // A stream's copy may still be filling (the server answered before reading it all): it waits for the rest.
+      const copy = stop ? undefined : await raceAbort(kept.again(), request.signal);
+      if (!stop && !copy) stop = 'body-not-replayable';
+      if (!stop && budget && !budget.retry()) stop = 'budget-exhausted';
+      if (stop) {
+        bus.emit('retry:exhausted', { method, url, attempts: retries + 1, status, reason: stop });
+        if (response) return response;
+        throw failure;
+      }
+      let delayMs = asked;
+      if (delayMs === undefined) {
+        step = step ? step.next(undefined) : backoff.next();
+        delayMs = Math.ceil(step.duration);
+      }
+      bus.emit('retry:scheduled', { method, url, attempt: ctx.attempt + 1, delayMs, reason });
+      // Free the connection behind a response nobody will read.
+      response?.body?.cancel().catch(() => {});
+      await wait(delayMs, request.signal, clock);
+      attempt = copy as Request;
+    }
+  }
+
   return {
     name: 'retry-429',
     setup() {
@@ -106,67 +165,12 @@ export function retry429(options: Retry429Options = {}): Interceptor {
         for (const waiting of waits) waiting.abort(closed);
       };
     },
-    async handle(request, next, ctx: Context) {
-      const { bus, clock } = ctx;
-      budget ??= o.budget && createBudget(o.budget, clock);
+    handle(request, next, ctx: Context) {
+      budget ??= o.budget && createBudget(o.budget, ctx.clock);
       budget?.request();
-      const method = request.method;
-      const idempotent = methods.has(method.toUpperCase());
-      // A caller's one-shot stream is read into memory (up to the cap) before the first send, or it could not be replayed.
-      let ready = request;
-      let replayable = true;
-      if (request.body !== null) ({ request: ready, replayable } = await prepareReplay(request, ctx, o.maxBufferBytes));
-      const first = ctx.attempt;
-      let step: IBackoff<unknown> | undefined;
-      for (let retries = 0; ; retries++) {
-        ctx.attempt = first + retries;
-        let response: Response | undefined;
-        let failure: unknown;
-        try {
-          // A bodiless request can be sent again as it is; only a body needs a fresh copy per attempt.
-          response = await next(replayable && ready.body !== null ? ready.clone() : ready);
-        } catch (error) {
-          if (!(o.retryNetworkErrors && idempotent && isNetworkError(error)) || request.signal.aborted) throw error;
-          failure = error;
-        }
-        const status = response?.status;
-        if (status !== undefined && status !== 429 && status !== 503) return response as Response;
-        const url = describeUrl(request.url);
-        const reason: RetryReason | undefined =
-          status === 429
-            ? 'rate-limited'
-            : status === undefined
-              ? 'network-error'
-              : status === 503 && o.retry503 && idempotent
-                ? 'unavailable'
-                : undefined;
-        if (!reason) return response as Response;
-        const asked = response && serverDelay(response.headers, clock.now(), status === 429);
-        if (status === 429) bus.emit('rate-limit:exceeded', { keyId: ctx.state.keyId, retryAfterMs: asked, method, url });
-        const stop: ExhaustedReason | undefined = !replayable
-          ? 'body-not-replayable'
-          : retries >= o.maxRetries
-            ? 'max-retries'
-            : asked !== undefined && asked > o.maxDelayMs
-              ? 'delay-too-long'
-              : budget && !budget.retry()
-                ? 'budget-exhausted'
-                : undefined;
-        if (stop) {
-          bus.emit('retry:exhausted', { method, url, attempts: retries + 1, status, reason: stop });
-          if (response) return response;
-          throw failure;
-        }
-        let delayMs = asked;
-        if (delayMs === undefined) {
-          step = step ? step.next(undefined) : backoff.next();
-          delayMs = Math.ceil(step.duration);
-        }
-        bus.emit('retry:scheduled', { method, url, attempt: ctx.attempt + 1, delayMs, reason });
-        // Free the connection behind a response nobody will read.
-        response?.body?.cancel().catch(() => {});
-        await wait(delayMs, request.signal, clock);
-      }
+      // The first attempt streams the body as it comes; a copy for a replay is kept meanwhile (a stream's up to the cap).
+      const kept = keepForReplay(request, ctx, o.maxBufferBytes);
+      return attempts(request, next, ctx, kept).finally(kept.release);
     },
   };
 }

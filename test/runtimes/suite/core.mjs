@@ -212,24 +212,32 @@ export function coreTests({ test, assert, modules }) {
     );
   });
 
-  test('prepareReplay buffers a one-shot stream body so the request can be sent twice', async () => {
+  test('keepForReplay sends a stream body as it comes and keeps a copy for a second send', async () => {
     const { core, testing, http } = needs(modules, 'core', 'testing', 'http');
     const transport = testing.createFakeTransport().fallback(ok);
     const twice = {
       name: 'twice',
       async handle(request, next, ctx) {
-        const { request: replayable, replayable: can } = await http.prepareReplay(request, ctx, 1024);
-        assert.ok(can, 'replayable');
-        await next(replayable.clone());
-        return next(replayable.clone());
+        const kept = http.keepForReplay(request, ctx, 1024);
+        try {
+          await next(kept.first);
+          const again = await kept.again();
+          assert.ok(again, 'replayable');
+          return await next(again);
+        } finally {
+          kept.release();
+        }
       },
     };
     const fetch = core.compose([twice], { fetch: transport.fetch });
     await fetch('https://api.example/up', { method: 'POST', body: streamOf('ab', 'cd'), duplex: 'half' });
+    const own = new Request('https://api.example/up', { method: 'POST', body: streamOf('ef', 'gh'), duplex: 'half' });
+    await fetch(own);
     assert.deepEqual(
       transport.calls.map((c) => c.text),
-      ['abcd', 'abcd'],
+      ['abcd', 'abcd', 'efgh', 'efgh'],
     );
+    assert.ok(own.bodyUsed, "the caller's Request is used up");
   });
 
   test('withHeaders copies a request with changed headers and leaves the original usable', async () => {
