@@ -21,6 +21,8 @@ const WINDOWS = [100, 1000, 2000, 60_000, 3_600_000, 86_400_000];
 const LIMITS = arg('limits')?.split(',').map(Number) ?? (quick ? [1, 20, 10_000] : [1, 20, 60, 10_000, 1_000_000]);
 const KINDS = ['sliding', 'fixed', 'bucket'];
 const FORMS = ['none', 'x-ratelimit', 'ietf'];
+// Above PIPELINE_UP_TO a cell takes seconds of event loop per million requests: one header form per server model.
+const FORM_AT_SCALE = { sliding: 'x-ratelimit', fixed: 'ietf', bucket: 'none' };
 // Up to this limit a cell runs through rateLimit() in a pipeline; above, its store is driven by an event loop with the
 // same queue discipline (one endpoint, first come first served), as a million Requests would take minutes per cell.
 const PIPELINE_UP_TO = 10_000;
@@ -31,7 +33,7 @@ const started = performance.now();
 for (const limit of LIMITS) {
   for (const windowMs of WINDOWS) {
     for (const kind of KINDS) {
-      for (const form of FORMS) {
+      for (const form of limit > PIPELINE_UP_TO ? [FORM_AT_SCALE[kind]] : FORMS) {
         const t0 = performance.now();
         const result =
           limit <= PIPELINE_UP_TO
@@ -169,7 +171,7 @@ const grid = LIMITS.flatMap((limit) =>
     for (const kind of KINDS)
       for (const form of FORMS) {
         const c = cells.find((x) => x.limit === limit && x.windowMs === windowMs && x.kind === kind && x.form === form);
-        row.push(`${c.ratio.toFixed(3)}${c.refused ? ` (${c.refused} 429s)` : ''}`);
+        row.push(c ? `${c.ratio.toFixed(3)}${c.refused ? ` (${c.refused} 429s)` : ''}` : '–');
       }
     return row;
   }),
@@ -188,7 +190,7 @@ const scriptWorst = redisRows?.reduce((a, b) => ((b.usecPerCall ?? 0) > (a.usecP
 report({
   title: '3c. Limits at every scale (virtual time)',
   markdown: [
-    `${cells.length} cells: three server models counting on arrival (a sliding log, fixed windows aligned to the epoch, a GCRA bucket of burst \`limit\`) × no quota headers, \`X-RateLimit-*\` (reset in whole epoch seconds, rounded up) and the IETF \`RateLimit\` (reset in whole seconds from now) × windows of 100 ms to a day × limits of 1 to 1,000,000. Each cell sends ${'`max(4·limit, 20)`'} requests at once for limits up to 60, ${'`2.25·limit`'} above, with 5 to 50 ms each way (seeded); the client is \`rateLimit({ rules: [{ limit, windowMs }] })\` (with \`burst: limit\` against the bucket), no concurrency cap. Cells up to a limit of ${fmt.int(PIPELINE_UP_TO)} run through \`rateLimit()\` in a pipeline; those of 1,000,000 drive its store with the same queue discipline (a million Requests would take minutes per cell). Figure: completion (the burst to the last answer) over the least time any client could take (the greedy schedule at the least latency), and the 429s if any.`,
+    `${cells.length} cells: three server models counting on arrival (a sliding log, fixed windows aligned to the epoch, a GCRA bucket of burst \`limit\`) × no quota headers, \`X-RateLimit-*\` (reset in whole epoch seconds, rounded up) and the IETF \`RateLimit\` (reset in whole seconds from now) × windows of 100 ms to a day × limits of 1 to 1,000,000. Each cell sends ${'`max(4·limit, 20)`'} requests at once for limits up to 60, ${'`2.25·limit`'} above (at 1,000,000 one header form per server model, a cell taking most of a minute: X-RateLimit against the sliding log, IETF against the fixed window, none against the bucket), with 5 to 50 ms each way (seeded); the client is \`rateLimit({ rules: [{ limit, windowMs }] })\` (with \`burst: limit\` against the bucket), no concurrency cap. Cells up to a limit of ${fmt.int(PIPELINE_UP_TO)} run through \`rateLimit()\` in a pipeline; those of 1,000,000 drive its store with the same queue discipline (a million Requests would take minutes per cell). Figure: completion (the burst to the last answer) over the least time any client could take (the greedy schedule at the least latency), and the 429s if any.`,
     '',
     table(header, grid),
     '',
@@ -246,5 +248,22 @@ report({
       met: Boolean(redisRows && redisWorst.bytesPerKey < 8192 && scriptWorst.usecPerCall < 1000),
     },
   ],
-  data: { cells, perKey, redis: redisRows },
+  data: {
+    cells,
+    perKey,
+    redis: redisRows,
+    // Drawn by charts.mjs as charts/scale-grid.svg: a row per server model and header form, a column per rule.
+    grid: {
+      title: 'Limits at every scale: completion over the least time',
+      caption: `${cells.length} cold-start bursts on virtual time, each against a server model of the rule's own limit; 1.00× is the least time any client could take; green: no 429.`,
+      rowTitle: 'server model, quota headers',
+      columnTitle: 'rule (limit per window)',
+      cells: cells.map((c) => ({
+        row: `${c.kind}, ${formName[c.form]}`,
+        column: `${fmt.int(c.limit)} / ${windowName(c.windowMs)}`,
+        ratio: c.ratio,
+        rejected: c.refused,
+      })),
+    },
+  },
 });
