@@ -292,6 +292,23 @@ test('a bucket rule with jitterMs pays the jitter once, not per request', () => 
   assert.equal(sends, [0, 0, 103, 203, 303, 403]);
 });
 
+test('a bucket rule of 10 million a second keeps count: its 0.1 µs step is not lost in epoch-time arithmetic', () => {
+  const store = createMemoryStore();
+  // At an epoch time in ms a double holds about 0.24 µs: a step added to it would vanish, and the bucket never fill.
+  const rules = [{ limit: 10_000_000, windowMs: 1000, jitterMs: inf, burst: 10 }];
+  let sent = 0;
+  for (let i = 0; i < 20; i++) {
+    const result = store.acquire(input(T, { rules, concurrency: inf }));
+    if (result.ok) {
+      sent++;
+      result.release(T);
+    }
+  }
+  assert.is(sent, 10, 'the burst, and no more at the same instant');
+  const next = store.acquire(input(T, { rules, concurrency: inf }));
+  assert.ok(!next.ok && next.retryAt > T && next.retryAt - T < 0.001, JSON.stringify(next));
+});
+
 test('a 429 empties a bucket rule: after the pause one request, then one per windowMs / limit', () => {
   const store = createMemoryStore();
   const rules = [{ limit: 4, windowMs: 4000, jitterMs: inf, burst: 4 }];

@@ -167,6 +167,15 @@ test('a huge limit costs a few entries: a rule of ten million a day, through bur
   for (let i = 0; i < 200; i++) await lease(await s.acquire(input(T + i * 1000, { rules: huge }))).release(T + i * 1000 + 5);
   const refused = lease(await s.acquire(input(T + 200_000, { rules: huge })));
   await refused.release(T + 200_100, answer(T + 200_000, T + 200_100, { status: 429, retryAt: T + 201_100 }));
+  // A bucket of 10 million a second: its 0.1 µs step kept apart from epoch times in Lua as in JavaScript.
+  const fine = [{ limit: 10_000_000, windowMs: 1000, jitterMs: inf, burst: 10 }];
+  const burst: boolean[] = [];
+  for (let i = 0; i < 12; i++) {
+    const r = await s.acquire(input(T + 300_000, { key: 'fine', rules: fine, concurrency: inf }));
+    burst.push(typeof r !== 'number');
+    if (typeof r !== 'number') await r.release(T + 300_000);
+  }
+  assert.equal(burst, [...Array(10).fill(true), false, false]);
   // One request per 8.64 ms from the pause's end, as the formula says, and no entry from before the 429 in its way.
   const sends = await sendTimes(s, 'k', T + 200_100, 3, huge);
   assert.equal(

@@ -16,6 +16,7 @@ export {
   type AcquireInput,
   type Answer,
   createMemoryStore,
+  type KeySnapshot,
   type Lease,
   LOG_CELLS,
   type MemoryStore,

@@ -1,3 +1,5 @@
+import { InFlight } from './in-flight.js';
+
 /** A rate rule as stores receive it (`jitterMs` resolved: `Infinity` when not set). */
 export interface StoreRule {
   limit: number;
@@ -37,7 +39,7 @@ export interface SlidingLog {
   entries: number[];
   counts: number[];
   assumed?: AssumedFull;
-  pending: Map<number, number>;
+  pending: InFlight;
 }
 
 /**
@@ -48,6 +50,11 @@ export interface SlidingLog {
 export interface TokenBucket {
   kind: 'bucket';
   rule: StoreRule;
+  /**
+   * Arrival times are kept as ms after `origin` (the first instant the bucket counted): at a limit of millions a window
+   * the step is a fraction of a microsecond, below what a double holds of an epoch time, and would be lost in the sum.
+   */
+  origin: number;
   theoreticalArrival: number;
   ahead: number[];
   /**
@@ -56,7 +63,7 @@ export interface TokenBucket {
    */
   emptiedAt: number;
   assumedArrival: number;
-  pending: Map<number, number>;
+  pending: InFlight;
 }
 
 export type RuleState = SlidingLog | TokenBucket;
@@ -66,13 +73,14 @@ export const newRuleState = (rule: StoreRule): RuleState =>
     ? {
         kind: 'bucket',
         rule,
+        origin: Number.NaN,
         theoreticalArrival: Number.NEGATIVE_INFINITY,
         ahead: [],
         emptiedAt: Number.NEGATIVE_INFINITY,
         assumedArrival: Number.NEGATIVE_INFINITY,
-        pending: new Map(),
+        pending: new InFlight(),
       }
-    : { kind: 'log', rule, entries: [], counts: [], pending: new Map() };
+    : { kind: 'log', rule, entries: [], counts: [], pending: new InFlight() };
 
 const cellOf = (rule: StoreRule) => (rule.limit > LOG_CELLS ? rule.windowMs / LOG_CELLS : 0);
 const stepOf = (rule: StoreRule) => rule.windowMs / rule.limit;
@@ -90,10 +98,17 @@ export function record(state: RuleState, at: number): void {
   else addEntry(state, at, 1);
 }
 
+/** `at` as ms after the bucket's origin, which the first call sets. */
+const offsetOf = (state: TokenBucket, at: number) => {
+  if (Number.isNaN(state.origin)) state.origin = at;
+  return at - state.origin;
+};
+
 const fold = (state: TokenBucket, at: number) => {
   const step = stepOf(state.rule);
-  state.theoreticalArrival = Math.max(state.theoreticalArrival, at) + step;
-  if (at >= state.emptiedAt) state.assumedArrival = Math.max(state.assumedArrival, at) + step;
+  const offset = offsetOf(state, at);
+  state.theoreticalArrival = Math.max(state.theoreticalArrival, offset) + step;
+  if (at >= state.emptiedAt) state.assumedArrival = Math.max(state.assumedArrival, offset) + step;
 };
 
 function addEntry(state: SlidingLog, at: number, count: number) {
@@ -132,12 +147,7 @@ export function unrecord(state: RuleState, at: number): void {
 
 /** Counts the requests in flight that can no longer be later, and drops what has left the window. */
 export function settle(state: RuleState, now: number): void {
-  for (const [seq, latest] of state.pending) {
-    // Pending requests were added in send order with the same offset: the first that is still ahead ends the walk.
-    if (latest > now) break;
-    state.pending.delete(seq);
-    record(state, latest);
-  }
+  state.pending.takeDue(now, (latest) => record(state, latest));
   if (state.kind === 'bucket') {
     let past = 0;
     while (past < state.ahead.length && (state.ahead[past] as number) <= now) fold(state, state.ahead[past++] as number);
@@ -173,10 +183,16 @@ export function ruleWait(state: RuleState, now: number): { at: number; onPending
   const step = stepOf(rule);
   if (state.kind === 'bucket') {
     const burst = rule.burst as number;
-    const start = Math.max(state.theoreticalArrival, state.assumedArrival, now);
+    const nowOffset = offsetOf(state, now);
+    const start = Math.max(state.theoreticalArrival, state.assumedArrival, nowOffset);
     const inFlight = state.pending.size + state.ahead.length;
     const at = start + (inFlight - burst + 1) * step;
-    return { at, onPending: inFlight > 0 && at > Math.max(now, start + (1 - burst) * step) };
+    // Sums of steps carry rounding noise: a billionth of a step is no wait.
+    if (at <= nowOffset + step * 1e-9) return { at: 0, onPending: false };
+    // Back in epoch time a wait under a microsecond may round to `now`: it must stay a wait.
+    const epochAt = state.origin + at;
+    const onPending = inFlight > 0 && at > Math.max(nowOffset, start + (1 - burst) * step);
+    return { at: epochAt > now ? epochAt : now + Math.max(Math.abs(now) * Number.EPSILON, Number.MIN_VALUE), onPending };
   }
   const inFlight = state.pending.size;
   const room = rule.limit - inFlight;
@@ -228,7 +244,8 @@ export function countedSince(state: SlidingLog, sentAt: number): number {
  */
 export function tokensLeft(state: TokenBucket, at: number): number {
   const step = stepOf(state.rule);
-  const ahead = Math.max(state.theoreticalArrival, state.assumedArrival, at) - at;
+  const offset = offsetOf(state, at);
+  const ahead = Math.max(state.theoreticalArrival, state.assumedArrival, offset) - offset;
   return Math.floor((state.rule.burst as number) - ahead / step) - state.pending.size - state.ahead.length;
 }
 
@@ -243,7 +260,7 @@ export function fill(state: RuleState, until: number): void {
   const step = stepOf(rule);
   if (state.kind === 'bucket') {
     state.emptiedAt = until;
-    state.assumedArrival = until + ((rule.burst as number) - 1) * step;
+    state.assumedArrival = offsetOf(state, until) + ((rule.burst as number) - 1) * step;
     return;
   }
   state.assumed = { until, step };
@@ -251,12 +268,12 @@ export function fill(state: RuleState, until: number): void {
 
 /** The last instant at which the rule still counts anything, requests in flight taken as counted at their latest. */
 export function busyUntil(state: RuleState): number {
-  let latest = Number.NEGATIVE_INFINITY;
-  for (const at of state.pending.values()) latest = Math.max(latest, at);
+  let latest = state.pending.last;
   const step = stepOf(state.rule);
   if (state.kind === 'bucket') {
     latest = Math.max(latest, ...state.ahead);
-    return Math.max(state.theoreticalArrival, state.assumedArrival, latest) + (state.pending.size + state.ahead.length) * step;
+    const last = Math.max(state.theoreticalArrival, state.assumedArrival, latest - state.origin);
+    return Number.isNaN(last) ? latest : state.origin + last + (state.pending.size + state.ahead.length) * step;
   }
   const last = state.entries[state.entries.length - 1] ?? Number.NEGATIVE_INFINITY;
   const assumedLast = state.assumed ? state.assumed.until - step : Number.NEGATIVE_INFINITY;

@@ -365,7 +365,7 @@ export function createMemoryStore(): MemoryStore {
       k.budget.left--;
       if (k.probe === 'due') k.probe = { seq, until: slotEnd };
       const counts = !(tokenExchange && k.exchangeCounted === false);
-      if (counts) for (const state of states) state.pending.set(seq, latestCount(state.rule, now, leaseMs));
+      if (counts) for (const state of states) state.pending.add(seq, latestCount(state.rule, now, leaseMs));
       const exchange: Exchange | undefined = tokenExchange ? { seq, sentAt: now, countedAt: [] } : undefined;
       if (exchange) k.lastExchange = exchange;
 

@@ -98,10 +98,18 @@ local function unrecord(rule, at)
   end
 end
 
+-- A bucket keeps its arrival times as ms after its origin (its first instant): at a limit of millions a window the step is
+-- below what a double holds of an epoch time.
+local function offset_of(rule, at)
+  if not rule.state.origin then rule.state.origin = at end
+  return at - rule.state.origin
+end
+
 local function fold(rule, at)
   local state, step = rule.state, step_of(rule)
-  state.arrival = math.max(state.arrival or -INF, at) + step
-  if at >= (state.emptiedAt or -INF) then state.assumedArrival = math.max(state.assumedArrival or -INF, at) + step end
+  local offset = offset_of(rule, at)
+  state.arrival = math.max(state.arrival or -INF, offset) + step
+  if at >= (state.emptiedAt or -INF) then state.assumedArrival = math.max(state.assumedArrival or -INF, offset) + step end
 end
 
 local function settle(rule, now)
@@ -161,10 +169,16 @@ end
 local function rule_wait(rule, now)
   local state, step = rule.state, step_of(rule)
   if rule.burst > 0 then
-    local start = math.max(state.arrival or -INF, state.assumedArrival or -INF, now)
+    local nowOffset = offset_of(rule, now)
+    local start = math.max(state.arrival or -INF, state.assumedArrival or -INF, nowOffset)
     local inFlight = rule.inFlight + #state.ahead
     local at = start + (inFlight - rule.burst + 1) * step
-    return at, inFlight > 0 and at > math.max(now, start + (1 - rule.burst) * step)
+    -- Sums of steps carry rounding noise: a billionth of a step is no wait.
+    if at <= nowOffset + step * 1e-9 then return 0, false end
+    -- Back in epoch time a wait under a microsecond may round to now: it must stay a wait.
+    local epochAt = state.origin + at
+    if epochAt <= now then epochAt = now + math.max(math.abs(now) * 2.220446049250313e-16, 1e-300) end
+    return epochAt, inFlight > 0 and at > math.max(nowOffset, start + (1 - rule.burst) * step)
   end
   local room = rule.limit - rule.inFlight
   if room <= 0 then return INF, true end
@@ -189,7 +203,7 @@ local function fill(rule, untilAt)
   local state = rule.state
   if rule.burst > 0 then
     state.emptiedAt = untilAt
-    state.assumedArrival = untilAt + (rule.burst - 1) * step_of(rule)
+    state.assumedArrival = offset_of(rule, untilAt) + (rule.burst - 1) * step_of(rule)
   else
     state.assumedUntil, state.assumedStep = untilAt, step_of(rule)
   end
@@ -294,7 +308,8 @@ end
 
 local function tokens_left(rule, at)
   local state = rule.state
-  local ahead = math.max(state.arrival or -INF, state.assumedArrival or -INF, at) - at
+  local offset = offset_of(rule, at)
+  local ahead = math.max(state.arrival or -INF, state.assumedArrival or -INF, offset) - offset
   return math.floor(rule.burst - ahead / step_of(rule)) - rule.inFlight - #state.ahead
 end
 
