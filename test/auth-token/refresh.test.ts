@@ -1,4 +1,5 @@
 import { json } from '@sluice/core/testing';
+import { rateLimit } from '@sluice/rate-limit';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { track } from '../helpers/index.js';
@@ -69,27 +70,42 @@ test('starts one background refresh inside the window while requests keep using 
   assert.is(h.api.exchanges, 2);
 });
 
-test('while a call is in progress, its token is refreshed at its time even if no call reaches auth-token then', async () => {
-  // 100 s tokens: refreshed from 80 s. A call that takes 3 minutes keeps the pipeline busy, and nothing else comes.
-  const h = harness({ lifetimeS: 100 });
-  h.api.intercept = (call) =>
-    new URL(call.url).pathname === '/v2/slow' ? h.clock.sleep(180 * SECOND).then(() => new Response('ok')) : undefined;
-  const slow = h.fetch(`${API}/v2/slow`);
+test('while calls wait in the limiter, their token is refreshed at its time though none of them reaches auth-token then', async () => {
+  // 100 s tokens, refreshed from 80 s. The first call's 429 pauses the key until 150 s; the next call waits meanwhile.
+  const h = harness({ lifetimeS: 100, after: [rateLimit()] });
+  let first = true;
+  h.api.intercept = () => {
+    if (!first) return undefined;
+    first = false;
+    return new Response(null, { status: 429, headers: { 'retry-after': '150' } });
+  };
+  assert.is((await h.fetch(`${API}/v2/a`)).status, 429);
+  const waiting = h.fetch(`${API}/v2/b`);
   await h.clock.advance(79 * SECOND);
-  assert.is(h.api.exchanges, 1);
+  assert.equal(
+    h.of('auth:token-requested').map((e) => e.reason),
+    ['initial'],
+  );
   await h.clock.advance(1 * SECOND);
-  assert.is(h.api.exchanges, 2, 'refreshed at 80 s, with no request to start it');
+  assert.equal(
+    h.of('auth:token-requested').map((e) => e.reason),
+    ['initial', 'refresh-ahead'],
+    "at 80 s the refresh starts, and queues first for the pause's end",
+  );
+  await h.clock.advance(100 * SECOND);
+  assert.is((await waiting).status, 200);
   assert.equal(
     h.of('auth:token-acquired').map((e) => e.reason),
     ['initial', 'refresh-ahead'],
+    'the waiting call went with the refreshed token, not one exchanged because its own had expired',
   );
-  await h.clock.advance(100 * SECOND);
-  assert.is((await slow).status, 200);
-  assert.is(h.clock.pending, 0, 'no call in progress: no timer');
+  assert.is(h.api.expiredUses, 0);
+  await h.fetch.close();
+  assert.is(h.clock.pending, 0, 'no timer left');
 });
 
-test('no timed refresh for a token no call went out with, nor once no call is in progress', async () => {
-  const h = harness({ lifetimeS: 100 });
+test('no timed refresh for calls that go straight through, nor once no call waits', async () => {
+  const h = harness({ lifetimeS: 100, after: [rateLimit()] });
   await h.fetch(`${API}/v2/a`);
   assert.is(h.clock.pending, 0, 'the call is over: no timer holds the process open');
   await h.clock.advance(300 * SECOND);

@@ -67,9 +67,10 @@ export function authToken(options: AuthTokenOptions): AuthTokenInterceptor {
   let nextReason: TokenReason = 'initial';
   let revoked: string | undefined;
   let setupBus: EventBus | undefined;
-  // Calls in progress, and the last one's way to the rest of the pipeline: while any is in progress, a timer starts the
-  // refresh at its time even if none of them reaches this interceptor then (they wait below, in a paused limiter).
-  let calls = 0;
+  // Calls that wait in a queue below (rate-limit's says so through `ctx.state.onWait`), and the last one's way to the rest
+  // of the pipeline: while any waits, a timer starts the refresh at its time, as none of them reaches this interceptor
+  // then. Calls that go straight through cost no timer.
+  let waiting = 0;
   let latest: { ctx: Context; next: Next } | undefined;
   let refreshTimer: AbortController | undefined;
 
@@ -121,7 +122,7 @@ export function authToken(options: AuthTokenOptions): AuthTokenInterceptor {
         if (rot) [source, keyExpiresAt, warned] = [...rot, 0];
         cached = entry;
         nextReason = 'expired';
-        armRefresh();
+        if (waiting > 0) armRefresh();
         bus.emit('auth:token-acquired', { keyId: entry.keyId, reason, expiresAt: entry.expiresAt, latencyMs: now - began });
         const remainingMs = (keyExpiresAt ?? Infinity) - now;
         const crossed = o.keyExpiryWarningsMs.filter((t) => remainingMs <= t);
@@ -176,17 +177,17 @@ export function authToken(options: AuthTokenOptions): AuthTokenInterceptor {
     refreshTimer?.abort();
     refreshTimer = undefined;
   };
-  // No timer while no call is in progress (nothing then holds a process open, nor needs the token), nor for a token no
-  // call went out with yet: were the calls' wait longer than a token lives, timed refreshes would take every slot.
+  // No timer while no call waits (nothing then holds a process open, nor needs the token), nor for a token no call went
+  // out with yet: were the calls' wait longer than a token lives, timed refreshes would take every slot.
   const armRefresh = () => {
     disarmRefresh();
     const entry = cached;
-    if (!entry?.used || !latest || calls === 0) return;
+    if (!entry?.used || !latest || waiting === 0) return;
     const { ctx, next } = latest;
     const timer = (refreshTimer = new AbortController());
     ctx.clock.sleep(entry.refreshAt - ctx.clock.now(), timer.signal).then(() => {
       if (refreshTimer === timer) refreshTimer = undefined;
-      if (cached === entry && !flight && calls > 0 && !life.signal.aborted) start(rotation ? 'rotate' : 'refresh-ahead', ctx, next);
+      if (cached === entry && !flight && waiting > 0 && !life.signal.aborted) start(rotation ? 'rotate' : 'refresh-ahead', ctx, next);
     }, noop);
   };
 
@@ -209,11 +210,7 @@ export function authToken(options: AuthTokenOptions): AuthTokenInterceptor {
     },
     handle(request, next, ctx) {
       if (!ours(request.url)) return next(request);
-      latest = { ctx, next };
-      if (calls++ === 0) armRefresh();
-      return serve(request, next, ctx).finally(() => {
-        if (--calls === 0) disarmRefresh();
-      });
+      return serve(request, next, ctx);
     },
     rotate(apiKey, apiKeyExpiresAt) {
       if (apiKey !== undefined) checkKey(apiKey);
@@ -229,6 +226,18 @@ export function authToken(options: AuthTokenOptions): AuthTokenInterceptor {
     if (customHeader && request.redirect === 'follow') request = new Request(request, { redirect: 'manual' });
     // The first send streams the body as it comes; a copy for a 401 replay is kept meanwhile (a stream's up to the cap).
     const kept = keepForReplay(request, ctx, o.maxReplayBytes);
+    let inQueue = false;
+    ctx.state.onWait = () => {
+      latest = { ctx, next };
+      if (inQueue) return;
+      inQueue = true;
+      if (++waiting === 1 && !refreshTimer) armRefresh();
+    };
+    const stopWaiting = () => {
+      if (!inQueue) return;
+      inQueue = false;
+      if (--waiting === 0) disarmRefresh();
+    };
     let sent: Entry | undefined;
     // Tokens this call waited for at send time. It waits again only for one that expired in a queue since, and at
     // most MAX_SEND_WAITS times (a queue longer than a token's life would hold it forever): then it goes as it is,
@@ -266,12 +275,13 @@ export function authToken(options: AuthTokenOptions): AuthTokenInterceptor {
         sent = current;
         return withHeader(outgoing, value(current));
       };
-      // The token the request leaves with is in use from now on: from then on a timer refreshes it.
+      // The token the request leaves with is in use from now on: from then on a timer may refresh it.
       const leaving = (outgoing: Request) => {
+        stopWaiting();
         const entry = sent as Entry;
         if (!entry.used) {
           entry.used = true;
-          if (entry === cached && !refreshTimer) armRefresh();
+          if (entry === cached && waiting > 0 && !refreshTimer) armRefresh();
         }
         return outgoing;
       };
@@ -296,6 +306,7 @@ export function authToken(options: AuthTokenOptions): AuthTokenInterceptor {
       discard(response);
       return await send(await tokenFor(ctx, next, request), copy);
     } finally {
+      stopWaiting();
       kept.release();
     }
   }

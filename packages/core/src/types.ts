@@ -17,6 +17,11 @@ export interface CallState {
   priority?: boolean;
   /** This call exchanges an API key for an access token (auth-token sets it): rate-limit learns whether the server counts it. */
   tokenExchange?: boolean;
+  /**
+   * Called when the call starts to wait in a queue below (rate-limit's), so that an outer interceptor can work meanwhile:
+   * auth-token times a token's refresh while calls wait, as none of them reaches it then. `beforeSend` ends the wait.
+   */
+  onWait?: () => void;
 }
 
 /** What an interceptor sees of the call it handles. */

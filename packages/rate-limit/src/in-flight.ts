@@ -46,8 +46,9 @@ export class InFlight {
       }
       this.head++;
     }
-    // The list is cut once half of it is gone: memory follows what is in flight.
-    if (this.head * 2 >= order.length && this.head > 0) {
+    // The list is cut once half of it is gone, and at least 64: memory follows what is in flight, and a request that comes
+    // and goes alone copies nothing.
+    if (this.head >= 64 && this.head * 2 >= order.length) {
       this.order = order.slice(this.head);
       this.head = 0;
     }

@@ -205,6 +205,7 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
     const w = queue.add({ ...call, at: now(), off: noop }, Boolean(call.priority || again));
     w.off = onAbort(signal, () => leave(key, queue, w, signal.reason, 'aborted'));
     queued++;
+    call.onWait?.();
     scan(key, queue);
     if (!w.done) {
       if (queue.size > o.maxQueue) leave(key, queue, w, new QueueFullError(key, endpoint, request), 'queue-full');
@@ -249,7 +250,9 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
   const answerOf = (sentAt: number, at: number, response?: Response): Answer => {
     if (!response) return { sentAt, at };
     const info = parseRateLimit(response.headers, at);
-    const answer: Answer = { sentAt, at, status: response.status, ...info };
+    const answer: Answer = { sentAt, at, status: response.status };
+    // Most answers state no quota: nothing more to copy.
+    if (info) Object.assign(answer, info);
     if (response.status === 429) {
       const retryAfter = parseRetryAfter(response.headers.get('retry-after'), at);
       answer.retryAt = retryAfter === undefined ? (info?.resetAt ?? at + longest) : at + retryAfter;
@@ -303,7 +306,8 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
       if (closed) throw new ClosedError('rate-limit');
       const key = o.key(request, ctx);
       const endpoint = o.endpoint(request, ctx);
-      const call: Call = { key, endpoint, request, priority: ctx.state.priority, tokenExchange: ctx.state.tokenExchange };
+      const { priority, tokenExchange, onWait } = ctx.state;
+      const call: Call = { key, endpoint, request, priority, tokenExchange, onWait };
       const waited = wait(call, ctx.signal);
       let lease: Lease | undefined = thenable(waited) ? await waited : waited;
       let sentAt = now();

@@ -9,6 +9,8 @@ export interface Call {
   priority?: boolean;
   /** It exchanges an API key for a token: counted unless the server is known not to count such requests. */
   tokenExchange?: boolean;
+  /** Told when it starts to wait (`ctx.state.onWait`). */
+  onWait?: () => void;
 }
 
 /** A request waiting for a slot of its key. */

@@ -31,7 +31,9 @@ export function createRoundTrips(maxKeys: number) {
       k.fastest = Math.min(k.fastest, roundTrip);
       k.recent[k.seen++ % RECENT] = roundTrip;
       if (k.seen < MIN_SAMPLES) return 0;
-      const spread = Math.max(...k.recent) - k.fastest;
+      let slowest = 0;
+      for (const roundTrip of k.recent) slowest = Math.max(slowest, roundTrip);
+      const spread = slowest - k.fastest;
       return Math.max(0, Math.min(k.fastest / 2, k.fastest - spread));
     },
   };

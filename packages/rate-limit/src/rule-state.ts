@@ -38,6 +38,8 @@ export interface SlidingLog {
   rule: StoreRule;
   entries: number[];
   counts: number[];
+  /** The sum of `counts`: while it leaves room, a wait is found without a walk. */
+  total: number;
   assumed?: AssumedFull;
   pending: InFlight;
 }
@@ -80,7 +82,9 @@ export const newRuleState = (rule: StoreRule): RuleState =>
         assumedArrival: Number.NEGATIVE_INFINITY,
         pending: new InFlight(),
       }
-    : { kind: 'log', rule, entries: [], counts: [], pending: new InFlight() };
+    : { kind: 'log', rule, entries: [], counts: [], total: 0, pending: new InFlight() };
+
+const NO_WAIT = Object.freeze({ at: 0, onPending: false });
 
 const cellOf = (rule: StoreRule) => (rule.limit > LOG_CELLS ? rule.windowMs / LOG_CELLS : 0);
 const stepOf = (rule: StoreRule) => rule.windowMs / rule.limit;
@@ -117,6 +121,7 @@ function addEntry(state: SlidingLog, at: number, count: number) {
   // An entry of the same cell (or, for an exact log, of the same instant) takes it, dated at the later of the two;
   // never across a 429's `until`, which the assumption counts from.
   const joins = (entry: number) => sameCell(cell, entry, at) && (!assumed || entry >= assumed.until === at >= assumed.until);
+  state.total += count;
   let i = entries.length;
   while (i > 0 && (entries[i - 1] as number) > at) i--;
   if (i > 0 && joins(entries[i - 1] as number)) {
@@ -138,6 +143,7 @@ export function unrecord(state: RuleState, at: number): void {
   const cell = cellOf(state.rule);
   const i = state.entries.findIndex((e) => sameCell(cell, e, at));
   if (i < 0) return;
+  state.total--;
   state.counts[i] = (state.counts[i] as number) - 1;
   if (state.counts[i] === 0) {
     state.entries.splice(i, 1);
@@ -156,7 +162,7 @@ export function settle(state: RuleState, now: number): void {
   }
   const { entries, counts, rule, assumed } = state;
   let gone = 0;
-  while (gone < entries.length && (entries[gone] as number) + rule.windowMs <= now) gone++;
+  while (gone < entries.length && (entries[gone] as number) + rule.windowMs <= now) state.total -= counts[gone++] as number;
   if (gone) {
     entries.splice(0, gone);
     counts.splice(0, gone);
@@ -188,7 +194,7 @@ export function ruleWait(state: RuleState, now: number): { at: number; onPending
     const inFlight = state.pending.size + state.ahead.length;
     const at = start + (inFlight - burst + 1) * step;
     // Sums of steps carry rounding noise: a billionth of a step is no wait.
-    if (at <= nowOffset + step * 1e-9) return { at: 0, onPending: false };
+    if (at <= nowOffset + step * 1e-9) return NO_WAIT;
     // Back in epoch time a wait under a microsecond may round to `now`: it must stay a wait.
     const epochAt = state.origin + at;
     const onPending = inFlight > 0 && at > Math.max(nowOffset, start + (1 - burst) * step);
@@ -197,10 +203,11 @@ export function ruleWait(state: RuleState, now: number): { at: number; onPending
   const inFlight = state.pending.size;
   const room = rule.limit - inFlight;
   if (room <= 0) return { at: Number.POSITIVE_INFINITY, onPending: true };
+  if (state.total < room && !state.assumed) return NO_WAIT;
   const own = latestOf(state, room, Number.NEGATIVE_INFINITY);
   const assumed = state.assumed ? latestOf(state, room, state.assumed.until) : Number.NEGATIVE_INFINITY;
   const at = Math.max(own, assumed) + rule.windowMs;
-  return at > now ? { at, onPending: inFlight > 0 } : { at: 0, onPending: false };
+  return at > now ? { at, onPending: inFlight > 0 } : NO_WAIT;
 }
 
 /**

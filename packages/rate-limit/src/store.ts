@@ -373,14 +373,15 @@ export function createMemoryStore(): MemoryStore {
         if (slots) free(slots, slotEnd, countedBy);
         if (typeof k.probe === 'object' && k.probe.seq === seq) k.probe = undefined;
         if (!counts) return;
-        states.forEach((state, i) => {
+        for (let i = 0; i < states.length; i++) {
+          const state = states[i] as RuleState;
           const latest = latestCount(state.rule, now, leaseMs);
           if (state.pending.delete(seq)) {
-            if (countedBy === Number.NEGATIVE_INFINITY) return;
+            if (countedBy === Number.NEGATIVE_INFINITY) continue;
             record(state, Math.min(latest, countedBy));
             if (exchange) exchange.countedAt[i] = Math.min(latest, countedBy);
           } else if (exchange) exchange.countedAt[i] ??= latest;
-        });
+        }
       };
       return {
         ok: true,
