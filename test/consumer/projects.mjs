@@ -1,7 +1,7 @@
 // The fresh projects the tarballs are installed into, outside the workspace, and the processes run in them.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { exec as run } from '../exec.mjs';
 
 /**
  * The environment of every process started here: the caller's, without what `pnpm test` adds for its own scripts
@@ -13,28 +13,8 @@ export function cleanEnv(extra = {}) {
   return { ...env, NO_COLOR: '1', FORCE_COLOR: '0', ...extra };
 }
 
-/** Runs a process; resolves `{ code, stdout, stderr }`, never rejects. */
-export function exec(command, args, { cwd, env = cleanEnv(), timeoutMs = 60_000 } = {}) {
-  return new Promise((done) => {
-    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => {
-      stderr += `\n(killed after ${timeoutMs} ms)`;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      done({ code: -1, stdout, stderr: `${stderr}${error.message}` });
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      done({ code: code ?? (signal ? 128 : 0), stdout, stderr });
-    });
-  });
-}
+/** Runs a process in the caller's environment without pnpm's; resolves `{ code, stdout, stderr }`, never rejects. */
+export const exec = (command, args, { cwd, env = cleanEnv(), timeoutMs = 60_000 } = {}) => run(command, args, { cwd, env, timeoutMs });
 
 /** Throws with the end of the output unless the process exited 0. */
 export async function execOk(command, args, options) {

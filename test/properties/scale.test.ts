@@ -6,59 +6,14 @@ import { createMemoryStore, LOG_CELLS, rateLimit } from '@sluice/rate-limit';
 import fc from 'fast-check';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { counter, quotaHeaders } from '../bench/scale-servers.mjs';
 import { seeded } from '../rate-limit/models.js';
 import { heavy } from './config.js';
 import { runUntil } from './run.js';
 
+// The servers are the scale benchmark's (test/bench/scale-servers.mjs): a sliding log, fixed windows, a GCRA bucket.
 type Kind = 'sliding' | 'fixed' | 'bucket';
 type Headers = 'none' | 'x-ratelimit' | 'ietf';
-
-/** A server that counts on arrival: `admit` counts a request when it fits; `quota` is what its headers would say. */
-function counter(kind: Kind, limit: number, windowMs: number, start: number) {
-  const log: number[] = [];
-  let head = 0;
-  let windowIndex = Number.NEGATIVE_INFINITY;
-  let inWindow = 0;
-  let tokens = limit;
-  let last = start;
-  const roll = (now: number) => {
-    if (kind === 'sliding') while (head < log.length && (log[head] as number) <= now - windowMs) head++;
-    else if (kind === 'fixed') {
-      const index = Math.floor(now / windowMs);
-      if (index !== windowIndex) [windowIndex, inWindow] = [index, 0];
-    } else {
-      tokens = Math.min(limit, tokens + ((now - last) * limit) / windowMs);
-      last = now;
-    }
-  };
-  return {
-    admit(now: number): boolean {
-      roll(now);
-      if (kind === 'sliding') {
-        if (log.length - head >= limit) return false;
-        log.push(now);
-      } else if (kind === 'fixed') {
-        if (inWindow >= limit) return false;
-        inWindow++;
-      } else {
-        if (tokens < 1) return false;
-        tokens -= 1;
-      }
-      return true;
-    },
-    /** Requests left, and when the quota is restored (whole seconds, rounded up as servers send them). */
-    quota(now: number): { remaining: number; resetSeconds: number } {
-      roll(now);
-      if (kind === 'sliding') {
-        const reset = log.length > head ? (log[head] as number) + windowMs : now;
-        return { remaining: limit - (log.length - head), resetSeconds: Math.ceil(reset / 1000) };
-      }
-      if (kind === 'fixed') return { remaining: limit - inWindow, resetSeconds: Math.ceil(((windowIndex + 1) * windowMs) / 1000) };
-      const next = tokens >= 1 ? now : now + ((1 - tokens) * windowMs) / limit;
-      return { remaining: Math.floor(tokens), resetSeconds: Math.ceil(next / 1000) };
-    },
-  };
-}
 
 interface Latency {
   /** Each leg's floor and noise, ms; a spike adds `spikeMs` to a leg with probability `spikeChance`. */
@@ -98,7 +53,7 @@ test('at any window (10 ms to a day), limit (1 to 10 million), latency with jump
       const clock: TestClock = createTestClock({ flushRounds: 1 });
       const t0 = clock.now();
       const random = seeded(s.seed);
-      const server = counter(s.kind, s.limit, s.windowMs, t0);
+      const server = counter(s.kind, s.limit, s.windowMs);
       const span = s.windowMs * 3;
       const stormFrom = s.stormAt === undefined ? Number.POSITIVE_INFINITY : t0 + s.stormAt * span;
       const stormUntil = stormFrom + Math.min(5000, s.windowMs);
@@ -122,16 +77,7 @@ test('at any window (10 ms to a day), limit (1 to 10 million), latency with jump
           refusedOutsideStorm++;
           overLimit++;
         }
-        if (s.headers !== 'none') {
-          const { remaining, resetSeconds } = server.quota(now);
-          if (s.headers === 'x-ratelimit') {
-            headers['x-ratelimit-limit'] = String(s.limit);
-            headers['x-ratelimit-remaining'] = String(remaining);
-            headers['x-ratelimit-reset'] = String(resetSeconds);
-          } else {
-            headers.ratelimit = `limit=${s.limit}, remaining=${remaining}, reset=${Math.max(0, resetSeconds - Math.floor(now / 1000))}`;
-          }
-        }
+        Object.assign(headers, quotaHeaders(s.headers, s.limit, s.windowMs, server.quota(now), now));
         await clock.sleep(way());
         return new Response(null, { status, headers });
       };

@@ -1,9 +1,9 @@
 // Where each runtime's binary is, and how to run one: shared by run.mjs (the conformance suite) and examples.mjs.
 // The runtimes are dev dependencies of test/runtimes, not of the root: see its package.json.
-import { spawn } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { delimiter, dirname, join, relative, resolve } from 'node:path';
+import { exec } from '../exec.mjs';
 
 const here = import.meta.dirname;
 export const root = resolve(here, '../..');
@@ -65,31 +65,12 @@ export const binaries = {
 export const binaryOf = (name) => process.env[`SLUICE_${name.toUpperCase()}_BIN`] || binaries[name]();
 
 /** Runs `binary argv` from the repository root; resolves `{ code, stdout, stderr }`, never rejects. */
-export function runProcess(binary, argv, timeoutMs) {
-  return new Promise((done) => {
-    const child = spawn(binary, argv, {
-      cwd: root,
-      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', DENO_NO_UPDATE_CHECK: '1', DENO_DIR: join(tmp, 'deno-cache') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => {
-      stderr += `\n(killed after ${timeoutMs} ms)`;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      done({ code: -1, stdout, stderr: `${stderr}${error.message}` });
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      done({ code: code ?? (signal ? 128 : 0), stdout, stderr });
-    });
+export const runProcess = (binary, argv, timeoutMs) =>
+  exec(binary, argv, {
+    cwd: root,
+    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', DENO_NO_UPDATE_CHECK: '1', DENO_DIR: join(tmp, 'deno-cache') },
+    timeoutMs,
   });
-}
 
 export async function versionOf(binary, flag = '--version') {
   const { code, stdout, stderr } = await runProcess(binary, [flag], 20_000);
