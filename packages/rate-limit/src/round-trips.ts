@@ -13,9 +13,9 @@ interface KeyRoundTrips {
  * How much earlier than its answer an answered request of a key can be dated: the server counted it on arrival, so
  * at its answer less the way back; and the next request is no earlier at the server than its send plus the way there.
  * Only the sum of the two legs matters, and no round trip shows it: a fast one may pair a slow way there with a quick
- * way back. So the margin is the fastest round trip less the spread of recent ones (what a leg's noise can hide), and
- * at most half the fastest (the way back, if the way there fell to nothing): 0 while round trips spread as wide as they
- * are long, half a steady round trip where they do not. Slower legs later only make the dating safer.
+ * way back. So the margin is the fastest round trip less twice the spread of recent ones (what a leg's noise can hide),
+ * and at most half the fastest (the way back, if the way there fell to nothing): 0 while round trips spread half as wide
+ * as they are long, half a steady round trip where they do not. Slower legs later only make the dating safer.
  */
 export function createRoundTrips(maxKeys: number) {
   const keys = new Map<string, KeyRoundTrips>();
@@ -33,8 +33,10 @@ export function createRoundTrips(maxKeys: number) {
       if (k.seen < MIN_SAMPLES) return 0;
       let slowest = 0;
       for (const roundTrip of k.recent) slowest = Math.max(slowest, roundTrip);
+      // Twice the spread seen: a few round trips can show less of it than their legs hold (legs of 0-1 ms each, eight
+      // round trips between 0.8 and 1.2 ms, then a way back of 0.1 and a way there of 0.2 ms: 0.3 < 0.4).
       const spread = slowest - k.fastest;
-      return Math.max(0, Math.min(k.fastest / 2, k.fastest - spread));
+      return Math.max(0, Math.min(k.fastest / 2, k.fastest - 2 * spread));
     },
   };
 }
