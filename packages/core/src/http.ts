@@ -1,8 +1,10 @@
 // `@sluice/core/http`: what interceptors need to read HTTP answers and resend requests. Kept apart from the
 // main entry so a pipeline pays for these helpers only through the interceptors that use them.
 export {
+  type AnnouncedQuota,
   parseIetfRateLimit,
   parseRateLimit,
+  parseRateLimitPolicy,
   parseResetValue,
   parseXRateLimit,
   type RateLimitInfo,

@@ -1,4 +1,4 @@
-import { clampDelay, parseRetryAfter } from './retry-after.js';
+import { clampDelay, MAX_HEADER_DELAY_MS, parseRetryAfter } from './retry-after.js';
 
 /** What a response says about the caller's quota. Every field is optional: servers send what they send. */
 export interface RateLimitInfo {
@@ -32,8 +32,9 @@ function seconds(value: string | null | undefined): number | undefined {
 export function parseResetValue(value: string | null | undefined, now: number): number | undefined {
   const n = seconds(value);
   if (n === undefined) return undefined;
-  if (n >= 1e12) return now + clampDelay(n - now);
-  if (n >= 1e9) return now + clampDelay(n * 1000 - now);
+  // An instant stays that instant (a delay from a fractional `now` rounded up would move it): the past is now.
+  const at = n >= 1e12 ? n : n >= 1e9 ? n * 1000 : undefined;
+  if (at !== undefined) return Math.min(Math.max(at, now), now + MAX_HEADER_DELAY_MS);
   return now + clampDelay(n * 1000);
 }
 
@@ -109,6 +110,33 @@ export function parseIetfRateLimit(headers: Headers, now: number): RateLimitInfo
     }
   }
   return definedOnly(info);
+}
+
+/** A quota a server announces: `limit` requests per `windowMs`. */
+export interface AnnouncedQuota {
+  limit: number;
+  windowMs: number;
+}
+
+/**
+ * Every quota `RateLimit-Policy` announces with its window, in both drafts' forms: `"burst";q=100;w=60, "day";q=1000;w=86400`
+ * and `100;w=60, 1000;w=86400`; also the older drafts' `RateLimit-Limit: 100, 100;w=60`. Empty when none states a window.
+ */
+export function parseRateLimitPolicy(headers: Headers): AnnouncedQuota[] {
+  const quotas: AnnouncedQuota[] = [];
+  for (const name of ['ratelimit-policy', 'ratelimit-limit']) {
+    const value = headers.get(name);
+    if (!value) continue;
+    for (const raw of value.split(',')) {
+      const [first = '', ...rest] = raw.split(';');
+      const { params } = parseItems(rest.join(';'))[0] as Item;
+      const limit = integer(params.get('q') ?? first);
+      const w = seconds(params.get('w'));
+      if (limit !== undefined && limit > 0 && w !== undefined && w > 0) quotas.push({ limit, windowMs: clampDelay(w * 1000) });
+    }
+    if (quotas.length) break;
+  }
+  return quotas;
 }
 
 function fromLegacy(
