@@ -1,3 +1,5 @@
+import type { LearntPolicy } from './learn.js';
+
 /** Why a queued request was rejected. */
 export type RejectReason = 'queue-full' | 'timeout' | 'aborted' | 'closed' | 'error';
 
@@ -10,10 +12,11 @@ declare module '@sluice/core' {
     /** The whole key waits until `until` (epoch ms): the server answered 429, or said no request is left until a reset. */
     'rate-limit:paused': { key: string; until: number; delayMs: number; reason: '429' | 'remaining' };
     /**
-     * The limiter learnt something of the server from its answers: here, whether it counts token exchanges against the
-     * key (`true` at first, as the safe guess; `false` once an answer shows it left one out).
+     * The limiter learnt something of the server from its answers, and says from what (`evidence`): whether it counts
+     * token exchanges against the key (`tokenExchangeCounted`: `true` at first, as the safe guess; `false` once an answer
+     * shows it left one out), or, with `rules: 'auto'`, the key's new `policy`.
      */
-    'rate-limit:learned': { key: string; tokenExchangeCounted: boolean; evidence: string };
+    'rate-limit:learned': { key: string; evidence: string; tokenExchangeCounted?: boolean; policy?: LearntPolicy };
     /** A queued request left the queue without being sent. */
     'rate-limit:rejected': { key: string; endpoint: string; reason: RejectReason };
   }

@@ -1,8 +1,9 @@
 import { ClosedError, type Interceptor, onAbort, type SetupContext, type SluiceEvents } from '@sluice/core';
-import { parseRateLimit, parseRetryAfter } from '@sluice/core/http';
+import { type AnnouncedQuota, parseRateLimit, parseRateLimitPolicy, parseRetryAfter } from '@sluice/core/http';
 import { holdBody } from './body.js';
 import { QueueFullError, QueueTimeoutError } from './errors.js';
 import type { RejectReason } from './events.js';
+import { createLearner, type Learnt, type LearntPolicy } from './learn.js';
 import { type RateLimitOptions, resolveOptions } from './options.js';
 import { type Call, type Offer, type Waiter, WaitingQueue } from './queue.js';
 import { createRoundTrips } from './round-trips.js';
@@ -10,6 +11,7 @@ import { type Acquired, type Answer, createMemoryStore, type Lease, type Outcome
 
 export { isQueueFullError, isQueueTimeoutError, QueueError, QueueFullError, QueueTimeoutError } from './errors.js';
 export type { RejectReason } from './events.js';
+export { type LearntPolicy, LOOSEN_AFTER, MAX_START_IN_FLIGHT, type PolicySource } from './learn.js';
 export { type CountedAt, defaults, type RateLimitOptions, type Rule } from './options.js';
 export {
   type Acquired,
@@ -23,12 +25,15 @@ export {
   type Outcome,
   type RateLimitStore,
   type Refusal,
+  type RuleStart,
   type StoreRule,
 } from './store.js';
 
 export interface RateLimiter extends Interceptor {
   /** Keys with requests waiting, and how many wait in all. */
   stats(): { keys: number; queued: number };
+  /** With `rules: 'auto'`: what the key is held to now and where that was learnt from; undefined otherwise, or for a key not seen. */
+  policyOf(key: string): LearntPolicy | undefined;
 }
 
 const noop = () => {};
@@ -44,6 +49,9 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
   const o = resolveOptions(options);
   const { rules } = o;
   const longest = Math.max(0, ...rules.map((r) => r.windowMs)) || 60_000;
+  // With `rules: 'auto'`, each key's rules are learnt from its answers.
+  const learner = o.auto ? createLearner() : undefined;
+  const rulesOf = (key: string) => (learner ? learner.rulesOf(key) : rules);
   const store = o.store ?? createMemoryStore();
   const queues = new Map<string, WaitingQueue>();
   // What the round trips of each key say of how early the server can have counted an answered request.
@@ -57,7 +65,7 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
 
   const now = () => (env as SetupContext).clock.now();
   const ask = ({ key, endpoint, tokenExchange }: Call, t: number) =>
-    store.acquire({ key, endpoint, now: t, rules, concurrency: o.concurrency, leaseMs: o.leaseMs, tokenExchange });
+    store.acquire({ key, endpoint, now: t, rules: rulesOf(key), concurrency: o.concurrency, leaseMs: o.leaseMs, tokenExchange });
   const emit = <K extends keyof SluiceEvents & string>(type: K, payload: SluiceEvents[K]) => env?.bus.emit(type, payload);
 
   // Ends a wait; the waiter's own loop returns the lease or throws the error, and the next in line takes the timer.
@@ -231,6 +239,12 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
     throw w.error;
   };
 
+  // What the learner made of an answer (`rules: 'auto'`): a policy to announce.
+  const learnFrom = (key: string, answer: Answer, quotas: AnnouncedQuota[]) => {
+    const learnt: Learnt | undefined = learner?.learn(key, answer, quotas);
+    if (learnt) emit('rate-limit:learned', { key, policy: learnt.policy, evidence: learnt.evidence });
+  };
+
   // Reports what the store made of an answer: a pause it started, a fact it learnt.
   const report = (key: string, at: number, outcome: Outcome | undefined) => {
     const pause = outcome?.paused;
@@ -247,15 +261,17 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
   };
 
   // What the answer says, as the store takes it: when the request went and came back, the status and the quota.
-  const answerOf = (sentAt: number, at: number, response?: Response): Answer => {
-    if (!response) return { sentAt, at };
+  const answerOf = (key: string, sentAt: number, at: number, response: Response): Answer => {
     const info = parseRateLimit(response.headers, at);
     const answer: Answer = { sentAt, at, status: response.status };
     // Most answers state no quota: nothing more to copy.
     if (info) Object.assign(answer, info);
+    if (learner?.trustsQuota(key)) answer.quotaTrusted = true;
     if (response.status === 429) {
       const retryAfter = parseRetryAfter(response.headers.get('retry-after'), at);
-      answer.retryAt = retryAfter === undefined ? (info?.resetAt ?? at + longest) : at + retryAfter;
+      const stated = retryAfter === undefined ? info?.resetAt : at + retryAfter;
+      answer.delayStated = stated !== undefined;
+      answer.retryAt = stated ?? at + (learner ? learner.unstatedDelay(key, sentAt, at) : longest);
     }
     return answer;
   };
@@ -266,14 +282,15 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
 
   // Frees the slot and learns from the outcome (`answer` set: the request ended with it), then lets waiters try: a
   // pause must be in place before they do. Returns the store's promise, if any.
-  const finish = (key: string, lease: Lease, countedBy: number, answer?: Answer) => {
+  const finish = (key: string, lease: Lease, countedBy: number, answer?: Answer, quotas: AnnouncedQuota[] = []) => {
     const outcome = lease.release(countedBy, answer);
-    if (thenable(outcome)) return outcome.then((result) => settle(key, answer, result), noop);
-    settle(key, answer, outcome);
+    if (thenable(outcome)) return outcome.then((result) => settle(key, answer, result, quotas), noop);
+    settle(key, answer, outcome, quotas);
   };
 
-  const settle = (key: string, answer: Answer | undefined, outcome: Outcome | undefined) => {
+  const settle = (key: string, answer: Answer | undefined, outcome: Outcome | undefined, quotas: AnnouncedQuota[]) => {
     if (answer) report(key, answer.at, outcome);
+    if (answer && learner) learnFrom(key, answer, quotas);
     const q = queues.get(key);
     if (q) scan(key, q);
   };
@@ -285,7 +302,7 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
       const off = context.bus.on('rate-limit:exceeded', (e) => {
         const at = now();
         const key = e.keyId ?? new URL(e.url).origin;
-        after(store.pause(key, at + (e.retryAfterMs ?? 0), at, rules), (until) => {
+        after(store.pause(key, at + (e.retryAfterMs ?? 0), at, rulesOf(key)), (until) => {
           if (until) report(key, at, { paused: { until, reason: '429' } });
         });
       });
@@ -366,15 +383,20 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
       const at = now();
       // Sent, so it holds a slot: the first one, or the one taken again.
       const held = lease as Lease;
-      const answer = answerOf(sentAt, at, response);
+      const answer = answerOf(key, sentAt, at, response);
+      const quotas = learner ? parseRateLimitPolicy(response.headers) : [];
       const countedBy = datedAt(key, sentAt, at);
       if (!o.holdUntilBodyDone) {
-        finish(key, held, countedBy, answer);
+        finish(key, held, countedBy, answer, quotas);
         return response;
       }
-      after(held.observe(answer), (outcome) => report(key, at, outcome));
+      after(held.observe(answer), (outcome) => {
+        report(key, at, outcome);
+        if (learner) learnFrom(key, answer, quotas);
+      });
       return holdBody(response, () => finish(key, held, countedBy));
     },
     stats: () => ({ keys: queues.size, queued }),
+    policyOf: (key) => learner?.policyOf(key),
   };
 }

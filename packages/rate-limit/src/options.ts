@@ -22,8 +22,12 @@ export interface Rule {
 export type CountedAt = 'arrival' | 'answer';
 
 export interface RateLimitOptions {
-  /** Rules that must all hold, per key. @default [{ limit: 60, windowMs: 60_000 }] */
-  rules?: readonly Rule[];
+  /**
+   * Rules that must all hold, per key; or `'auto'`: learnt per key from the server's answers (its `RateLimit-Policy`, a
+   * stated limit and how its reset moves, else its 429s), one request at a time until something is learnt.
+   * @default [{ limit: 60, windowMs: 60_000 }]
+   */
+  rules?: readonly Rule[] | 'auto';
   /** Requests in flight per endpoint of a key. @default 5 */
   concurrency?: number;
   /**
@@ -85,8 +89,11 @@ export function resolveOptions(options: RateLimitOptions) {
     check(name, o[name], min, integer);
   if (o.countedAt !== 'arrival' && o.countedAt !== 'answer')
     throw new TypeError(`\`countedAt\` must be 'arrival' or 'answer', got ${JSON.stringify(o.countedAt)}`);
-  if (!Array.isArray(o.rules)) throw new TypeError('`rules` must be an array of { limit, windowMs }');
-  const rules = o.rules
+  const auto = o.rules === 'auto';
+  if (auto && o.store && !o.store.takesLearntRules)
+    throw new TypeError("`rules: 'auto'` needs a store that takes learnt rules (the memory store); a shared store does not yet");
+  if (!auto && !Array.isArray(o.rules)) throw new TypeError("`rules` must be an array of { limit, windowMs }, or 'auto'");
+  const rules = (auto ? [] : (o.rules as readonly Rule[]))
     .map((rule: Rule, i) => {
       // jitterMs and burst may be left out; limit and windowMs may not.
       for (const [name, min, integer, optional] of [
@@ -99,5 +106,5 @@ export function resolveOptions(options: RateLimitOptions) {
       return { ...rule, jitterMs: rule.jitterMs ?? Number.POSITIVE_INFINITY };
     })
     .filter((r) => r.limit < Number.POSITIVE_INFINITY);
-  return { ...o, rules };
+  return { ...o, rules, auto };
 }

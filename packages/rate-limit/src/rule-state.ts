@@ -7,6 +7,21 @@ export interface StoreRule {
   jitterMs: number;
   /** Set: a token bucket (GCRA) of `burst` refilled `limit` per `windowMs`. Unset: a sliding log of `limit` per `windowMs`. */
   burst?: number | undefined;
+  /** For a rule learnt from the server's answers: what its state starts from, if the key has none for it. */
+  startsFrom?: RuleStart | undefined;
+}
+
+/**
+ * Where a learnt rule's state starts: with `fromLog`, the log of a rule the key no longer uses whose window is at least
+ * as long (its entries are instants, right under any limit, and it dropped none a shorter window could still count);
+ * else `counted` requests counted at `at` at the latest; else, with `fullUntil`, the server full then, its requests
+ * spread over the window before (as after a 429).
+ */
+export interface RuleStart {
+  fromLog?: boolean;
+  counted?: number;
+  at?: number;
+  fullUntil?: number;
 }
 
 /**
@@ -83,6 +98,17 @@ export const newRuleState = (rule: StoreRule): RuleState =>
         pending: new InFlight(),
       }
     : { kind: 'log', rule, entries: [], counts: [], total: 0, pending: new InFlight() };
+
+/** A new state for `rule`, holding what `from` says the server counted already. */
+export function startState(rule: StoreRule, from: RuleStart | undefined): RuleState {
+  const state = newRuleState(rule);
+  if (from?.fullUntil !== undefined) fill(state, from.fullUntil);
+  else if (from?.counted && from.at !== undefined) {
+    if (state.kind === 'log') addEntry(state, from.at, Math.min(from.counted, rule.limit));
+    else for (let i = 0; i < Math.min(from.counted, rule.burst as number); i++) record(state, from.at);
+  }
+  return state;
+}
 
 const NO_WAIT = Object.freeze({ at: 0, onPending: false });
 

@@ -2,19 +2,19 @@ import {
   busyUntil,
   countedSince,
   fill,
-  newRuleState,
   type RuleState,
   record,
   ruleWait,
   type StoreRule,
   settle,
+  startState,
   tokensLeft,
   unrecord,
 } from './rule-state.js';
 
 import { free, heldAt, type Slots, take } from './slots.js';
 
-export { LOG_CELLS, type StoreRule } from './rule-state.js';
+export { LOG_CELLS, type RuleStart, type StoreRule } from './rule-state.js';
 
 export interface AcquireInput {
   key: string;
@@ -39,11 +39,18 @@ export interface Answer {
   status?: number;
   /** On a 429: the key waits until then (its `Retry-After`, else the quota's reset, else the longest rule window). */
   retryAt?: number;
+  /** On a 429: whether the server stated that wait (`Retry-After` or a reset), or the limiter chose it. */
+  delayStated?: boolean;
   /** The quota the headers state: `remaining` requests left until `resetAt`, of `limit` per `windowMs`. */
   remaining?: number;
   resetAt?: number;
   limit?: number;
   windowMs?: number;
+  /**
+   * The rules are not known to hold (a limit learnt without its window): keep to `remaining` until `resetAt` whatever the
+   * log explains, and once the reset is past, send one request alone until an answer tells the quota anew.
+   */
+  quotaTrusted?: boolean;
 }
 
 /** What the store learnt from an answer that the limiter reports. */
@@ -94,6 +101,11 @@ export interface RateLimitStore {
    * said to (the limiter's own releases it sees itself).
    */
   onFreed?(listener: (key: string) => void): () => void;
+  /**
+   * Whether the store follows what `rules: 'auto'` hands it: rules that change per key and start from `startsFrom`, and
+   * answers with `quotaTrusted`. The memory store does.
+   */
+  readonly takesLearntRules?: boolean;
 }
 
 export interface MemoryStore extends RateLimitStore {
@@ -112,6 +124,19 @@ export interface KeySnapshot {
   /** Whether the server counts token exchanges, as its answers showed; undefined: not known (they count). */
   tokenExchangeCounted: boolean | undefined;
   rules: { limit: number; windowMs: number; entries: number; inFlight: number; assumedFull: boolean }[];
+}
+
+/**
+ * A quota followed as the rule (`quotaTrusted`), in epochs: each starts with a request sent alone after the last reset
+ * and lasts to the reset its answer gives. Within one, no server frees a request (a sliding log's oldest stays, a fixed
+ * window stays), so the lowest `remaining` of the epoch's answers (`floor`), less the requests in flight and those that
+ * failed, is what is left; a bucket that refills only leaves more. Past `until` the next request goes alone.
+ */
+interface FollowedQuota {
+  floor: number;
+  until: number;
+  /** The epoch's first send: its answer sets `until`. */
+  epochSeq: number;
 }
 
 /** A token exchange: when it went and was answered, and the instant each rule counted it at (to take it back). */
@@ -136,6 +161,8 @@ interface KeyState {
   probe?: 'due' | { seq: number; until: number };
   /** The server's quota from an answer the log could not explain: `left` of it until `until`, less the sends since `fromSeq`. */
   budget: { left: number; until: number; fromSeq: number };
+  /** The quota followed where no rule is known yet (answers with `quotaTrusted`). */
+  quota?: FollowedQuota;
   /** 429s in a row, each to a request sent after the pause of the one before: which rule the next one is taken to mean. */
   refusals: number;
   /** Sends numbered from here on were sent after the key's last 429 pause began. */
@@ -157,12 +184,28 @@ const HEADER_RESOLUTION_MS = 1000;
 const longestWindow = (rules: readonly StoreRule[]) => Math.max(0, ...rules.map((r) => r.windowMs));
 const latestCount = (rule: StoreRule, sentAt: number, leaseMs: number) => sentAt + Math.min(rule.jitterMs, leaseMs);
 
-/** The rule states for `rules`: the same as last time, or matched by rule (a limiter with other rules shares the store). */
+/**
+ * The rule states for `rules`: the same as last time, or matched by rule (a limiter with other rules shares the store).
+ * A learnt rule without a state of its own starts as its `startsFrom` says: from the log of a dropped rule of a window at
+ * least as long, or from what the server was seen to count.
+ */
 function statesFor(key: KeyState, rules: readonly StoreRule[]): RuleState[] {
   if (key.rulesUsed === rules) return key.rules;
   const same = (a: StoreRule, b: StoreRule) => a.limit === b.limit && a.windowMs === b.windowMs && a.burst === b.burst;
+  const dropped = key.rules.filter((state) => !rules.some((rule) => same(state.rule, rule)));
+  const takeOver = (rule: StoreRule) => {
+    let best = -1;
+    dropped.forEach((state, i) => {
+      const fits = state.kind === 'log' && !rule.burst && state.rule.windowMs >= rule.windowMs;
+      if (fits && (best < 0 || state.rule.windowMs < (dropped[best] as RuleState).rule.windowMs)) best = i;
+    });
+    return best < 0 ? undefined : dropped.splice(best, 1)[0];
+  };
   key.rules = rules.map((rule) => {
-    const state = key.rules.find((s) => same(s.rule, rule)) ?? newRuleState(rule);
+    const state =
+      key.rules.find((s) => same(s.rule, rule)) ??
+      (rule.startsFrom?.fromLog ? takeOver(rule) : undefined) ??
+      startState(rule, rule.startsFrom);
     state.rule = rule;
     return state;
   });
@@ -310,17 +353,32 @@ export function createMemoryStore(): MemoryStore {
     learnt.set(key, counted);
   };
 
+  const follow = (quota: FollowedQuota, seq: number, answer: Answer) => {
+    // A request that failed may still have been counted; an epoch whose first answer states no quota starts again.
+    if (answer.status === undefined || answer.remaining === undefined) {
+      quota.floor--;
+      if (seq === quota.epochSeq) quota.until = 0;
+      return;
+    }
+    quota.floor = Math.min(quota.floor, answer.remaining);
+    if (seq === quota.epochSeq) quota.until = answer.resetAt ?? answer.at;
+    else if (seq > quota.epochSeq && answer.resetAt !== undefined) quota.until = Math.max(quota.until, answer.resetAt);
+  };
+
   const learn = (key: string, k: KeyState, seq: number, answer: Answer): Outcome | undefined => {
     // An answer to a send of a dropped state: the server may have counted what this state never saw.
     if (seq < k.firstSeq) return undefined;
     const states = statesFor(k, k.rulesUsed);
     if (typeof k.probe === 'object' && seq >= k.probe.seq) k.probe = undefined;
+    if (answer.quotaTrusted && answer.remaining !== undefined) k.quota ??= { floor: Number.POSITIVE_INFINITY, until: 0, epochSeq: seq };
+    if (k.quota && (answer.quotaTrusted || answer.status === undefined)) follow(k.quota, seq, answer);
+    else if (answer.status !== undefined) k.quota = undefined;
     if (answer.status === 429) return refuse(k, states, seq, answer);
     if (answer.status !== undefined) k.refusals = 0;
     const learned = learnExchange(k, states, seq, answer);
     if (learned !== undefined) remember(key, learned);
     const outcome: Outcome | undefined = learned === undefined ? undefined : { tokenExchangeCounted: learned };
-    if (answer.remaining === undefined) return outcome;
+    if (answer.remaining === undefined || k.quota) return outcome;
     // Older news than the budget held: the server may not have counted what was sent since.
     if (seq < k.budget.fromSeq && answer.at < k.budget.until) return outcome;
     if (explains(states, answer)) {
@@ -339,6 +397,7 @@ export function createMemoryStore(): MemoryStore {
   };
 
   return {
+    takesLearntRules: true,
     acquire({ key, endpoint, now, rules, concurrency, leaseMs, tokenExchange }) {
       const k = touch(key, now);
       const states = statesFor(k, rules);
@@ -346,7 +405,11 @@ export function createMemoryStore(): MemoryStore {
       // A probe whose lease ran out without an answer ends: the next request probes instead. A probe still due a window
       // past its pause would meet a server with nothing of the key left to count: none is needed.
       if (typeof k.probe === 'object' && now >= k.probe.until) k.probe = 'due';
-      if (k.probe === 'due' && now >= k.pausedUntil + longestWindow(rules)) k.probe = undefined;
+      const quota = k.quota;
+      if (quota && now >= quota.until) k.probe ??= 'due';
+      else if (k.probe === 'due' && now >= k.pausedUntil + longestWindow(rules)) k.probe = undefined;
+      const inFlight = states[0]?.pending.size ?? 0;
+      if (quota && now < quota.until && quota.floor - inFlight < 1) keyWait = Math.max(keyWait, quota.until);
       if (typeof k.probe === 'object') keyWait = Math.max(keyWait, k.probe.until);
       if (now < k.budget.until && k.budget.left < 1) keyWait = Math.max(keyWait, k.budget.until);
       for (const state of states) {
@@ -359,6 +422,7 @@ export function createMemoryStore(): MemoryStore {
       if (slots && slots.length >= concurrency) return { ok: false, retryAt: slots[0] as number, blocked: 'endpoint' };
 
       const seq = k.nextSeq++;
+      if (quota && now >= quota.until) k.quota = { floor: Number.POSITIVE_INFINITY, until: Number.POSITIVE_INFINITY, epochSeq: seq };
       topSeq = Math.max(topSeq, k.nextSeq);
       const slotEnd = now + leaseMs;
       if (slots) take(slots, slotEnd);

@@ -1,0 +1,40 @@
+/** A rule as the learner states it. */
+export interface Limit {
+  limit: number;
+  windowMs: number;
+}
+
+/**
+ * The search below a learnt rule that is an upper bound of the server's (a 429's wait and whole-second resets round up,
+ * and a round trip adds to them): once the rule held for `SEARCH_AFTER_LIMITS` of its limits' worth of answers, a window
+ * shorter by `SEARCH_STEP` is tried; the first sign it is too short (a 429, or a quota the log cannot explain) brings back
+ * the last one that held, for good. It costs at most one 429.
+ */
+export interface WindowSearch {
+  /** The last rule that held. */
+  held: Limit;
+  answeredSince: number;
+  over: boolean;
+}
+
+export const SEARCH_AFTER_LIMITS = 2;
+export const SEARCH_STEP = 1 / 8;
+
+export const startSearch = (held: Limit, over = false): WindowSearch => ({ held, answeredSince: 0, over });
+
+/** An answer that showed nothing wrong: the shorter window to try now, if it is time. */
+export function searchFurther(search: WindowSearch | undefined, current: Limit): number | undefined {
+  if (!search || search.over || ++search.answeredSince < SEARCH_AFTER_LIMITS * current.limit) return undefined;
+  const windowMs = Math.floor(current.windowMs * (1 - SEARCH_STEP));
+  if (windowMs < 1) return undefined;
+  search.held = current;
+  search.answeredSince = 0;
+  return windowMs;
+}
+
+/** A sign the current rule is too loose: the rule that held before it, once; undefined when the current one is that. */
+export function searchBack(search: WindowSearch | undefined, current: Limit): Limit | undefined {
+  if (!search || search.over || current.windowMs >= search.held.windowMs) return undefined;
+  search.over = true;
+  return search.held;
+}

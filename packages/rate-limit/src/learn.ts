@@ -1,0 +1,314 @@
+import type { AnnouncedQuota } from '@sluice/core/http';
+import { type Limit, SEARCH_AFTER_LIMITS, SEARCH_STEP, searchBack, searchFurther, startSearch, type WindowSearch } from './learn-search.js';
+import type { StoreRule } from './rule-state.js';
+import type { Answer } from './store.js';
+
+/** Where a key's learnt policy comes from. */
+export type PolicySource = 'start' | 'announced' | 'limit-and-reset' | 'refusals';
+
+/** What `rules: 'auto'` holds a key to now. */
+export interface LearntPolicy {
+  /**
+   * `'start'`: nothing learnt yet. `'announced'`: `RateLimit-Policy` stated each limit and window. `'limit-and-reset'`:
+   * a limit was stated, its window read from how the reset moved. `'refusals'`: no quota stated; 429s bounded it.
+   */
+  source: PolicySource;
+  rules: Limit[];
+  /** While nothing is learnt: requests in flight per key (one at first, one more per round answered without a 429). */
+  inFlight?: number;
+}
+
+/** A change of a key's policy, to announce, and what showed it. */
+export interface Learnt {
+  policy: LearntPolicy;
+  evidence: string;
+}
+
+/** The most requests in flight per key while nothing is learnt: the first 429 then refuses at most this many. */
+export const MAX_START_IN_FLIGHT = 3;
+/** Answers in a row that must announce a looser policy before the limiter follows it (a tighter one is followed at once). */
+export const LOOSEN_AFTER = 3;
+/** A 429 stating no wait, before anything is learnt, pauses the key at least this long, doubled per 429 in a row. */
+const FIRST_UNSTATED_DELAY_MS = 1000;
+const MAX_UNSTATED_DELAY_MS = 60_000;
+/** Keys whose learning is kept; past it the least recently used is forgotten. */
+const MAX_KEYS = 10_000;
+
+interface Quota {
+  remaining: number;
+  resetAt: number;
+  sentAt: number;
+}
+
+interface KeyLearning {
+  policy: LearntPolicy;
+  /** What the store is handed: the same array while the policy holds. */
+  rules: readonly StoreRule[];
+  answeredThisRound: number;
+  /** Answers without a 429. */
+  answered: number;
+  /** A limit stated without its window; the quota of the latest request answered, and the lowest (the latest of those). */
+  statedLimit?: number;
+  latest?: Quota;
+  emptiest?: Quota;
+  /** Since the last 429's pause: requests sent before it belong to the one before. The first send answered, and the answers. */
+  episodeFloor: number;
+  episodeStart: number;
+  accepted: number;
+  refusalsInRow: number;
+  /** A 429 that stated no wait, ending an episode: the first answer after its pause finishes the estimate. */
+  unstated?: { accepted: number; firstSent: number; answeredIn: number };
+  search?: WindowSearch;
+  /** A looser policy announced, and in how many answers in a row. */
+  looser?: { signature: string; seen: number };
+}
+
+const NO_JITTER = Number.POSITIVE_INFINITY;
+const inFlightRule = (limit: number): StoreRule => ({ limit, windowMs: 1, jitterMs: NO_JITTER, startsFrom: { fromLog: true } });
+/** While a stated quota is followed, the store's budget bounds what goes: the rule only counts what is in flight. */
+const FOLLOWING_QUOTA = inFlightRule(2 ** 31);
+const signatureOf = (rules: Limit[]) => rules.map((r) => `${r.limit}/${r.windowMs}`).join(',');
+const describe = (rules: Limit[]) => rules.map((r) => `${r.limit} per ${r.windowMs} ms`).join(' and ');
+
+/** The most requests `rules` let go in any `spanMs`, as far as a sliding log of each allows. */
+const allowedIn = (rules: Limit[], spanMs: number) => Math.min(...rules.map((r) => r.limit * Math.ceil(spanMs / r.windowMs)));
+
+/** Whether `next` lets more go than `current` over some span. */
+const looser = (next: Limit[], current: Limit[]) =>
+  [...next, ...current].some(({ windowMs }) => allowedIn(next, windowMs) > allowedIn(current, windowMs));
+
+/**
+ * Learns each key's policy from the server's answers for `rules: 'auto'`: the quotas it announces, else a stated limit
+ * whose window the resets show, else its 429s. Tightens at once, loosens on `LOOSEN_AFTER` answers in a row.
+ */
+export function createLearner() {
+  const keys = new Map<string, KeyLearning>();
+
+  const get = (key: string): KeyLearning => {
+    let k = keys.get(key);
+    if (k) {
+      keys.delete(key);
+      keys.set(key, k);
+      return k;
+    }
+    if (keys.size >= MAX_KEYS) keys.delete(keys.keys().next().value as string);
+    k = {
+      policy: { source: 'start', rules: [], inFlight: 1 },
+      rules: [inFlightRule(1)],
+      answeredThisRound: 0,
+      answered: 0,
+      episodeFloor: Number.NEGATIVE_INFINITY,
+      episodeStart: Number.POSITIVE_INFINITY,
+      accepted: 0,
+      refusalsInRow: 0,
+    };
+    keys.set(key, k);
+    return k;
+  };
+
+  const adopt = (k: KeyLearning, source: PolicySource, rules: StoreRule[], evidence: string): Learnt => {
+    k.rules = rules;
+    k.policy = { source, rules: rules.map(({ limit, windowMs }) => ({ limit, windowMs })) };
+    k.looser = undefined;
+    return { policy: k.policy, evidence };
+  };
+
+  const restart = (k: KeyLearning) => {
+    k.policy = { source: 'start', rules: [], inFlight: 1 };
+    k.rules = [inFlightRule(1)];
+    k.answeredThisRound = 0;
+    k.search = undefined;
+  };
+
+  // Nothing learnt yet: one more request in flight per round answered without a 429.
+  const slowStart = (k: KeyLearning) => {
+    const cap = k.policy.inFlight ?? 1;
+    if (++k.answeredThisRound < cap || cap >= MAX_START_IN_FLIGHT) return;
+    k.answeredThisRound = 0;
+    k.policy = { source: 'start', rules: [], inFlight: cap + 1 };
+    k.rules = [inFlightRule(cap + 1)];
+  };
+
+  // A tighter policy (or the first) at once; a looser one once LOOSEN_AFTER answers in a row announce it.
+  const follow = (k: KeyLearning, rules: StoreRule[], evidence: string): Learnt | undefined => {
+    const signature = signatureOf(rules);
+    if (k.policy.source === 'announced' && signatureOf(k.policy.rules) === signature) return void (k.looser = undefined);
+    if (k.policy.source !== 'start' && looser(rules, k.policy.rules)) {
+      k.looser = k.looser?.signature === signature ? { signature, seen: k.looser.seen + 1 } : { signature, seen: 1 };
+      if (k.looser.seen < LOOSEN_AFTER) return undefined;
+      evidence += `, in ${LOOSEN_AFTER} answers in a row`;
+    }
+    k.search = undefined;
+    return adopt(k, 'announced', rules, evidence);
+  };
+
+  // `RateLimit-Policy` states each quota and its window: each becomes a rule, holding what the server counted.
+  const announced = (k: KeyLearning, quotas: AnnouncedQuota[], answer: Answer) => {
+    const rules = [...quotas]
+      .sort((a, b) => a.windowMs - b.windowMs || a.limit - b.limit)
+      .map(({ limit, windowMs }): StoreRule => {
+        const named = answer.limit === limit || quotas.length === 1;
+        const counted = named && answer.remaining !== undefined ? limit - answer.remaining : k.answered;
+        return { limit, windowMs, jitterMs: NO_JITTER, startsFrom: { fromLog: true, counted, at: answer.at } };
+      });
+    return follow(k, rules, `RateLimit-Policy announced ${describe(rules)}`);
+  };
+
+  // A limit without its window. Until the window is known, the store keeps to each answer's quota (`quotaTrusted`):
+  // safe whatever the server counts with. The window shows when a quota partly spent is all back (this request counted
+  // alone) for a request sent after that quota's reset: a fixed window's reset steps by at least its length; a sliding
+  // log's reset lies at least its length after this request's send (it counts this one alone); a token bucket refilled
+  // at least `limit - 1 - remaining` between the two requests. A quota freed a few at a time says nothing safe of the
+  // window (a sliding log and a bucket look alike in whole seconds): the store keeps following the quota. No search
+  // follows either: a window too short sends before any answer can show it.
+  const limitAndReset = (k: KeyLearning, answer: Answer & Quota & { limit: number }): Learnt | undefined => {
+    const { limit, remaining, resetAt, sentAt } = answer;
+    const current = k.policy.source === 'limit-and-reset' ? k.policy.rules[0] : undefined;
+    if (k.statedLimit !== limit) {
+      if (current && limit > current.limit) {
+        // A higher limit: once consistent, as any loosening, its window is learnt anew.
+        const signature = String(limit);
+        k.looser = k.looser?.signature === signature ? { signature, seen: k.looser.seen + 1 } : { signature, seen: 1 };
+        if (k.looser.seen < LOOSEN_AFTER) return undefined;
+        restart(k);
+      }
+      k.statedLimit = limit;
+      k.latest = k.emptiest = undefined;
+      if (k.policy.source === 'start') {
+        k.policy = { source: 'start', rules: [] };
+        k.rules = [FOLLOWING_QUOTA];
+      }
+      // A lower limit: at once, over the same window; the log keeps its entries.
+      if (current && limit < current.limit) {
+        const rule: StoreRule = { limit, windowMs: current.windowMs, jitterMs: NO_JITTER, startsFrom: { fromLog: true } };
+        return adopt(k, 'limit-and-reset', [rule], `the stated limit fell to ${limit}`);
+      }
+    }
+    if (k.policy.source === 'limit-and-reset') return undefined;
+    const { latest, emptiest } = k;
+    const quota = { remaining, resetAt, sentAt };
+    if (!latest || sentAt >= latest.sentAt) k.latest = quota;
+    if (!emptiest || remaining < emptiest.remaining || (remaining === emptiest.remaining && sentAt >= emptiest.sentAt)) k.emptiest = quota;
+    if (!latest || !emptiest || emptiest.remaining >= limit - 1 || sentAt < latest.resetAt || remaining !== limit - 1) return undefined;
+    const refilled = Math.ceil(((answer.at - emptiest.sentAt) * limit) / (limit - 1 - emptiest.remaining));
+    const windowMs = Math.max(resetAt - latest.resetAt, resetAt - sentAt, refilled);
+    const rule: StoreRule = { limit, windowMs, jitterMs: NO_JITTER, startsFrom: { counted: 1, at: answer.at } };
+    return adopt(k, 'limit-and-reset', [rule], `a limit of ${limit}, all of it back after a reset, the reset ${windowMs} ms on`);
+  };
+
+  // No quota stated. The requests answered since the last pause all fit: at most that many per the time from the first
+  // of them to the moment the server took one more (for a sliding log met from empty, its limit and at least its
+  // window). That moment is this 429's stated wait on; with none stated, the first answer without a 429 after the pause.
+  // Each later 429 tightens: fewer, or a longer window (an eighth longer, if nothing else); one to the first request
+  // after a pause halves the limit.
+  const estimate = (k: KeyLearning, accepted: number, firstSent: number, freeAt: number, evidence: string) => {
+    const current = k.policy.source === 'refusals' ? k.policy.rules[0] : undefined;
+    const spanMs = Math.ceil(freeAt - firstSent);
+    let next: Limit;
+    if (accepted === 0) {
+      if (!current) return undefined;
+      next = { limit: Math.max(1, Math.floor(current.limit / 2)), windowMs: current.windowMs };
+    } else
+      next = current
+        ? { limit: Math.min(current.limit, accepted), windowMs: Math.max(current.windowMs, spanMs) }
+        : { limit: accepted, windowMs: spanMs };
+    // A 429 the learnt rule let through that the estimate does not explain still tightens it: a longer window.
+    if (current && next.limit >= current.limit && next.windowMs <= current.windowMs)
+      next = { limit: current.limit, windowMs: Math.ceil(current.windowMs * (1 + SEARCH_STEP)) };
+    k.search = startSearch(next, k.search?.over);
+    return adopt(k, 'refusals', [{ ...next, jitterMs: NO_JITTER, startsFrom: { fullUntil: freeAt } }], evidence);
+  };
+
+  // A 429 to the rule the search tried: the one that held before it, full as the server is until the pause ends.
+  const searchRefused = (k: KeyLearning, fullUntil: number): Learnt | undefined => {
+    const current = k.policy.rules[0];
+    const held = current && k.policy.source === 'refusals' ? searchBack(k.search, current) : undefined;
+    if (!current || !held) return undefined;
+    const rule: StoreRule = { ...held, jitterMs: NO_JITTER, startsFrom: { fullUntil } };
+    return adopt(k, 'refusals', [rule], `a 429 to a window of ${current.windowMs} ms: back to ${held.windowMs} ms`);
+  };
+
+  const searchOn = (k: KeyLearning): Learnt | undefined => {
+    const current = k.policy.rules[0];
+    const windowMs = current ? searchFurther(k.search, current) : undefined;
+    if (!current || windowMs === undefined) return undefined;
+    const rule: StoreRule = { limit: current.limit, windowMs, jitterMs: NO_JITTER, startsFrom: { fromLog: true } };
+    return adopt(k, 'refusals', [rule], `${current.limit * SEARCH_AFTER_LIMITS} answers without a 429: trying a window of ${windowMs} ms`);
+  };
+
+  const refused = (k: KeyLearning, answer: Answer): Learnt | undefined => {
+    // A 429 to a request sent before the last pause is that pause's.
+    if (answer.sentAt < k.episodeFloor) return undefined;
+    const retryAt = answer.retryAt ?? answer.at;
+    const accepted = k.accepted;
+    const firstSent = Math.min(k.episodeStart, answer.sentAt);
+    k.refusalsInRow++;
+    k.episodeFloor = retryAt;
+    k.episodeStart = Number.POSITIVE_INFINITY;
+    k.accepted = 0;
+    const back = searchRefused(k, retryAt);
+    if (back) return back;
+    // Where the server states its quota, a 429 is the store's to follow (it pauses the key), not a measure of the limit.
+    if (k.policy.source === 'announced' || k.policy.source === 'limit-and-reset' || k.statedLimit !== undefined) return undefined;
+    if (k.policy.source === 'start') restart(k);
+    if (!answer.delayStated) {
+      // The wait is a guess: the first answer after the pause tells when the server took one more.
+      if (accepted > 0) k.unstated = { accepted, firstSent, answeredIn: answer.at - firstSent };
+      return undefined;
+    }
+    k.unstated = undefined;
+    const evidence = `a 429 after ${accepted} requests answered in ${Math.round(answer.at - firstSent)} ms, asking to wait ${Math.round(retryAt - answer.at)} ms`;
+    return estimate(k, accepted, firstSent, retryAt, evidence);
+  };
+
+  const answered = (k: KeyLearning, answer: Answer, quotas: AnnouncedQuota[]) => {
+    k.refusalsInRow = 0;
+    k.answered++;
+    const afterPause = answer.sentAt >= k.episodeFloor;
+    const unstated = afterPause ? k.unstated : undefined;
+    if (afterPause) {
+      k.unstated = undefined;
+      k.accepted++;
+      k.episodeStart = Math.min(k.episodeStart, answer.sentAt);
+    }
+    if (quotas.length) return announced(k, quotas, answer);
+    if (unstated && k.statedLimit === undefined) {
+      const freeAt = answer.at;
+      const evidence = `a 429 stating no wait after ${unstated.accepted} requests answered in ${Math.round(unstated.answeredIn)} ms; an answer again ${Math.round(freeAt - unstated.firstSent)} ms after the first of them`;
+      return estimate(k, unstated.accepted, unstated.firstSent, freeAt, evidence);
+    }
+    const { limit, remaining, resetAt } = answer;
+    if (limit !== undefined && remaining !== undefined && resetAt !== undefined && k.policy.source !== 'refusals') {
+      const learnt = limitAndReset(k, { ...answer, limit, remaining, resetAt });
+      if (learnt) return learnt;
+    }
+    if (k.policy.source === 'start') return void (k.statedLimit === undefined && slowStart(k));
+    return k.policy.source === 'refusals' ? searchOn(k) : undefined;
+  };
+
+  return {
+    /** The rules a key is held to now; the same array while they hold. */
+    rulesOf: (key: string): readonly StoreRule[] => get(key).rules,
+    policyOf: (key: string): LearntPolicy | undefined => keys.get(key)?.policy,
+    /** Whether the store must keep to the answers' quota whatever its log explains: nothing learnt yet, no rule to explain it. */
+    trustsQuota: (key: string) => keys.get(key)?.policy.source === 'start',
+    /**
+     * How long a 429 that states no wait pauses the key: as the 429 before it, for a request sent before that pause;
+     * the learnt window; else as long as the requests answered before it took (a sliding log's window is longer), at
+     * least a second, doubled per 429 in a row.
+     */
+    unstatedDelay(key: string, sentAt: number, at: number): number {
+      const k = get(key);
+      if (sentAt < k.episodeFloor) return Math.max(0, k.episodeFloor - at);
+      if (k.policy.source !== 'start') return Math.max(...k.policy.rules.map((r) => r.windowMs));
+      const answeredIn = Number.isFinite(k.episodeStart) ? at - k.episodeStart : 0;
+      return Math.min(MAX_UNSTATED_DELAY_MS, Math.max(FIRST_UNSTATED_DELAY_MS, answeredIn) * 2 ** k.refusalsInRow);
+    },
+    /** Learns from an answer, after the store did; returns what changed, to announce. */
+    learn(key: string, answer: Answer, quotas: AnnouncedQuota[]): Learnt | undefined {
+      if (answer.status === undefined) return undefined;
+      const k = get(key);
+      return answer.status === 429 ? refused(k, answer) : answered(k, answer, quotas);
+    },
+  };
+}

@@ -1,0 +1,101 @@
+// rules: 'auto' (issue 18) at every scale: what a server announces is followed, never loosened on one answer, and a
+// policy learnt from quota headers sends nothing over the server's limit, whatever it counts with.
+import { compose } from '@sluice/core';
+import { createFakeTransport, createTestClock } from '@sluice/core/testing';
+import { LOOSEN_AFTER, rateLimit } from '@sluice/rate-limit';
+import fc from 'fast-check';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { counter, quotaHeaders } from '../bench/scale-servers.mjs';
+import { seeded } from '../rate-limit/models.js';
+import { heavy } from './config.js';
+import { runUntil } from './run.js';
+
+const KEY = 'https://api.example';
+const quota = fc
+  .record({ limit: fc.integer({ min: 1, max: 1000 }), windowMs: fc.constantFrom(1000, 10_000, 60_000, 3_600_000) })
+  .map(({ limit, windowMs }) => ({ limit, windowMs }));
+/** The most a policy lets go over `spanMs`, each rule read as a sliding log. */
+const allowedIn = (rules: { limit: number; windowMs: number }[], spanMs: number) =>
+  Math.min(...rules.map((r) => r.limit * Math.ceil(spanMs / r.windowMs)));
+const looser = (a: { limit: number; windowMs: number }, b: { limit: number; windowMs: number }) =>
+  [a.windowMs, b.windowMs].some((w) => allowedIn([a], w) > allowedIn([b], w));
+
+test('announced policies: a tighter one holds at once; a looser one only once announced in LOOSEN_AFTER answers in a row', async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.array(quota, { minLength: 1, maxLength: 12 }), async (announced) => {
+      const clock = createTestClock();
+      const transport = createFakeTransport({ clock });
+      const limiter = rateLimit({ rules: 'auto' });
+      const api = compose([limiter], { fetch: transport.fetch, clock });
+      let held: { limit: number; windowMs: number } | undefined;
+      for (let i = 0; i < announced.length; i++) {
+        const q = announced[i] as { limit: number; windowMs: number };
+        transport.queue(new Response(null, { headers: { 'ratelimit-policy': `"q";q=${q.limit};w=${q.windowMs / 1000}` } }));
+        const call = api(`${KEY}/v2/a`);
+        await clock.runAll();
+        await call;
+        const now = limiter.policyOf(KEY)?.rules[0];
+        const inARow = announced.slice(Math.max(0, i - LOOSEN_AFTER + 1), i + 1);
+        const consistent = inARow.length === LOOSEN_AFTER && inARow.every((a) => a.limit === q.limit && a.windowMs === q.windowMs);
+        if (!held || !looser(q, held) || consistent) assert.equal(now, q, `answer ${i}`);
+        else assert.equal(now, held, `answer ${i}: one looser answer must not loosen`);
+        held = now;
+      }
+      await api.close();
+    }),
+    heavy,
+  );
+});
+
+type Kind = 'sliding' | 'fixed' | 'bucket';
+const logUniform = (min: number, max: number) => fc.double({ min: Math.log(min), max: Math.log(max), noNaN: true }).map(Math.exp);
+
+test("rules: 'auto' at any window (100 ms to a day) and limit (1 to a million), against every server kind stating its quota: no request over the limit", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.record({
+        kind: fc.constantFrom<Kind>('sliding', 'fixed', 'bucket'),
+        headers: fc.constantFrom<'x-ratelimit' | 'ietf'>('x-ratelimit', 'ietf'),
+        // Whole milliseconds, and for the IETF policy a window it can state (`w` in seconds, three decimals).
+        windowMs: logUniform(100, 86_400_000).map((w) => Math.max(100, Math.round(w))),
+        limit: logUniform(1, 1_000_000).map((l) => Math.max(1, Math.round(l))),
+        floorMs: fc.nat({ max: 200 }),
+        noiseMs: fc.nat({ max: 200 }),
+        requests: fc.integer({ min: 1, max: 200 }),
+        seed: fc.integer(),
+      }),
+      async (s) => {
+        const clock = createTestClock({ flushRounds: 1 });
+        const random = seeded(s.seed);
+        const server = counter(s.kind, s.limit, s.windowMs);
+        const way = () => s.floorMs + random() * s.noiseMs;
+        let overLimit = 0;
+        const transport = async () => {
+          await clock.sleep(way());
+          const now = clock.now();
+          const admitted = server.admit(now);
+          if (!admitted) overLimit++;
+          const headers = quotaHeaders(s.headers, s.limit, s.windowMs, server.quota(now), now);
+          await clock.sleep(way());
+          return new Response(null, { status: admitted ? 200 : 429, headers });
+        };
+        const limiter = rateLimit({ rules: 'auto', concurrency: 1000, maxQueue: 100_000, key: () => KEY });
+        const api = compose([limiter], { fetch: transport, clock });
+        let settled = 0;
+        for (let i = 0; i < s.requests; i++)
+          api(`${KEY}/v2/e${i % 3}`).then(
+            () => settled++,
+            () => settled++,
+          );
+        assert.ok(await runUntil(clock, () => settled === s.requests), 'every call settled');
+        assert.is(overLimit, 0, `over the limit, learnt ${JSON.stringify(limiter.policyOf(KEY))}`);
+        await api.close();
+        assert.is(clock.pending, 0, 'no timer left');
+      },
+    ),
+    heavy,
+  );
+});
+
+test.run();
