@@ -33,3 +33,14 @@ const sync: number = createMemoryStore().pause('k', 0, 0, []);
 const error: QueueError = new QueueFullError('k', '/v2/a', new Request('https://api.example/v2/a'));
 
 export { error, store, sync };
+
+// rules: 'auto' learns the policy; the learnt event carries it.
+const learning = rateLimit({ rules: 'auto' });
+learning.policyOf('k')?.rules satisfies { limit: number; windowMs: number }[] | undefined;
+api.events.on('rate-limit:learned', (e) => [
+  e.evidence satisfies string,
+  e.policy?.source,
+  e.tokenExchangeCounted satisfies boolean | undefined,
+]);
+// @ts-expect-error only 'auto' or an array of rules
+rateLimit({ rules: 'learn' });

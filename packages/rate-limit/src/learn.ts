@@ -4,13 +4,14 @@ import type { StoreRule } from './rule-state.js';
 import type { Answer } from './store.js';
 
 /** Where a key's learnt policy comes from. */
-export type PolicySource = 'start' | 'announced' | 'limit-and-reset' | 'refusals';
+export type PolicySource = 'start' | 'quota' | 'announced' | 'limit-and-reset' | 'refusals';
 
 /** What `rules: 'auto'` holds a key to now. */
 export interface LearntPolicy {
   /**
-   * `'start'`: nothing learnt yet. `'announced'`: `RateLimit-Policy` stated each limit and window. `'limit-and-reset'`:
-   * a limit was stated, its window read from how the reset moved. `'refusals'`: no quota stated; 429s bounded it.
+   * `'start'`: nothing learnt yet. `'quota'`: the server states what is left and when it resets, followed as it goes;
+   * no rule is known yet. `'announced'`: `RateLimit-Policy` stated each limit and window. `'limit-and-reset'`: a limit
+   * was stated, its window read from how the reset moved. `'refusals'`: no quota stated; 429s bounded it.
    */
   source: PolicySource;
   rules: Limit[];
@@ -113,6 +114,13 @@ export function createLearner() {
     return { policy: k.policy, evidence };
   };
 
+  // The server states its quota: the store follows it (`quotaTrusted`); the rule only counts what is in flight.
+  const followQuota = (k: KeyLearning) => {
+    k.policy = { source: 'quota', rules: [] };
+    k.rules = [FOLLOWING_QUOTA];
+    k.search = undefined;
+  };
+
   const restart = (k: KeyLearning) => {
     k.policy = { source: 'start', rules: [], inFlight: 1 };
     k.rules = [inFlightRule(1)];
@@ -170,21 +178,17 @@ export function createLearner() {
         const signature = String(limit);
         k.looser = k.looser?.signature === signature ? { signature, seen: k.looser.seen + 1 } : { signature, seen: 1 };
         if (k.looser.seen < LOOSEN_AFTER) return undefined;
-        restart(k);
+        followQuota(k);
       }
       k.statedLimit = limit;
       k.latest = k.emptiest = undefined;
-      if (k.policy.source === 'start') {
-        k.policy = { source: 'start', rules: [] };
-        k.rules = [FOLLOWING_QUOTA];
-      }
       // A lower limit: at once, over the same window; the log keeps its entries.
       if (current && limit < current.limit) {
         const rule: StoreRule = { limit, windowMs: current.windowMs, jitterMs: NO_JITTER, startsFrom: { fromLog: true } };
         return adopt(k, 'limit-and-reset', [rule], `the stated limit fell to ${limit}`);
       }
     }
-    if (k.policy.source === 'limit-and-reset') return undefined;
+    if (k.policy.source !== 'quota') return undefined;
     const { latest, emptiest } = k;
     const quota = { remaining, resetAt, sentAt };
     if (!latest || sentAt >= latest.sentAt) k.latest = quota;
@@ -249,7 +253,7 @@ export function createLearner() {
     const back = searchRefused(k, retryAt);
     if (back) return back;
     // Where the server states its quota, a 429 is the store's to follow (it pauses the key), not a measure of the limit.
-    if (k.policy.source === 'announced' || k.policy.source === 'limit-and-reset' || k.statedLimit !== undefined) return undefined;
+    if (k.policy.source !== 'start' && k.policy.source !== 'refusals') return undefined;
     if (k.policy.source === 'start') restart(k);
     if (!answer.delayStated) {
       // The wait is a guess: the first answer after the pause tells when the server took one more.
@@ -278,11 +282,15 @@ export function createLearner() {
       return estimate(k, unstated.accepted, unstated.firstSent, freeAt, evidence);
     }
     const { limit, remaining, resetAt } = answer;
-    if (limit !== undefined && remaining !== undefined && resetAt !== undefined && k.policy.source !== 'refusals') {
-      const learnt = limitAndReset(k, { ...answer, limit, remaining, resetAt });
-      if (learnt) return learnt;
+    let learnt: Learnt | undefined;
+    if (remaining !== undefined && resetAt !== undefined && k.policy.source === 'start') {
+      followQuota(k);
+      learnt = { policy: k.policy, evidence: 'the server states what is left and when it resets: followed as it goes' };
     }
-    if (k.policy.source === 'start') return void (k.statedLimit === undefined && slowStart(k));
+    if (limit !== undefined && remaining !== undefined && resetAt !== undefined && k.policy.source !== 'refusals')
+      learnt = limitAndReset(k, { ...answer, limit, remaining, resetAt }) ?? learnt;
+    if (learnt) return learnt;
+    if (k.policy.source === 'start') return void slowStart(k);
     return k.policy.source === 'refusals' ? searchOn(k) : undefined;
   };
 
@@ -291,7 +299,10 @@ export function createLearner() {
     rulesOf: (key: string): readonly StoreRule[] => get(key).rules,
     policyOf: (key: string): LearntPolicy | undefined => keys.get(key)?.policy,
     /** Whether the store must keep to the answers' quota whatever its log explains: nothing learnt yet, no rule to explain it. */
-    trustsQuota: (key: string) => keys.get(key)?.policy.source === 'start',
+    trustsQuota: (key: string) => {
+      const source = keys.get(key)?.policy.source;
+      return source === 'start' || source === 'quota';
+    },
     /**
      * How long a 429 that states no wait pauses the key: as the 429 before it, for a request sent before that pause;
      * the learnt window; else as long as the requests answered before it took (a sliding log's window is longer), at
@@ -300,7 +311,7 @@ export function createLearner() {
     unstatedDelay(key: string, sentAt: number, at: number): number {
       const k = get(key);
       if (sentAt < k.episodeFloor) return Math.max(0, k.episodeFloor - at);
-      if (k.policy.source !== 'start') return Math.max(...k.policy.rules.map((r) => r.windowMs));
+      if (k.policy.rules.length) return Math.max(...k.policy.rules.map((r) => r.windowMs));
       const answeredIn = Number.isFinite(k.episodeStart) ? at - k.episodeStart : 0;
       return Math.min(MAX_UNSTATED_DELAY_MS, Math.max(FIRST_UNSTATED_DELAY_MS, answeredIn) * 2 ** k.refusalsInRow);
     },
