@@ -3,16 +3,10 @@
 // to a node:http upstream that answers in 20 ms. Every contender bursts at once, each under its own gateway key
 // (header X-Bench-Client), so they run side by side without sharing a bucket. 429s are counted from nginx's access log.
 // Usage: node test/bench/gateway.mjs [--quick]
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { ensureDebianPackage, findBinary } from '../debian.mjs';
 import { fmt, loadSluice, log, quick, report, sleep, table } from './common.mjs';
 import { createContender, PEERS } from './contenders.mjs';
+import { countLog, findNginx, freePort, nginxConfig, nginxPrefix, PROXY, startNginx, startUpstream, stopNginx } from './nginx.mjs';
 
 const RATE = 10; // requests per second, per client key
 const BURST = 10;
@@ -25,80 +19,28 @@ const n = quick ? 30 : 60;
 const DEADLINE = quick ? 8_000 : 15_000; // ms a peer gets to finish its burst
 const title = '3b. Limit efficiency against nginx limit_req / limit_conn (real time)';
 
-const freePort = () =>
-  new Promise((resolve, reject) => {
-    const server = createNetServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-
+// The upstream: the token exchange, and the API for a bearer of its token.
 function upstream() {
   const token = JSON.stringify({ access_token: `tok_${'g'.repeat(40)}`, expires_in: 900 });
-  const server = createServer((request, response) => {
-    request.resume();
-    request.on('end', () => {
-      const isToken = request.method === 'POST' && request.url === '/v2/auth/token/access';
-      const authorized = isToken || /^Bearer tok_/.test(request.headers.authorization ?? '');
-      setTimeout(() => {
-        const body = !authorized ? '{"error":"unauthorized"}' : isToken ? token : '{"ok":true}';
-        response.writeHead(authorized ? 200 : 401, { 'content-type': 'application/json' });
-        response.end(body);
-      }, LATENCY);
-    });
+  return startUpstream(LATENCY, (request) => {
+    const isToken = request.method === 'POST' && request.url === '/v2/auth/token/access';
+    const authorized = isToken || /^Bearer tok_/.test(request.headers.authorization ?? '');
+    return { status: authorized ? 200 : 401, body: !authorized ? '{"error":"unauthorized"}' : isToken ? token : '{"ok":true}' };
   });
-  server.keepAliveTimeout = 60_000;
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
-function config(prefix, upstreamPort, ports) {
-  const proxy = `proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection "";`;
-  return `
-worker_processes 1;
-daemon off;
-pid ${prefix}/nginx.pid;
-error_log ${prefix}/error.log warn;
-events { worker_connections 1024; }
-http {
-  log_format bench '$http_x_bench_client $status $msec';
-  access_log ${prefix}/access.log bench;
-  client_body_temp_path ${prefix}/tmp/body;
-  proxy_temp_path ${prefix}/tmp/proxy;
-  fastcgi_temp_path ${prefix}/tmp/fastcgi;
-  uwsgi_temp_path ${prefix}/tmp/uwsgi;
-  scgi_temp_path ${prefix}/tmp/scgi;
-  limit_req_zone $http_x_bench_client zone=strict:1m rate=${RATE}r/s;
+const config = (prefix, upstreamPort, ports) =>
+  nginxConfig(
+    prefix,
+    upstreamPort,
+    `  limit_req_zone $http_x_bench_client zone=strict:1m rate=${RATE}r/s;
   limit_req_zone $http_x_bench_client zone=bursty:1m rate=${RATE}r/s;
   limit_conn_zone $http_x_bench_client zone=conn:1m;
   limit_req_status 429;
   limit_conn_status 429;
-  upstream app { server 127.0.0.1:${upstreamPort}; keepalive 32; }
-  server { listen 127.0.0.1:${ports.strict}; location / { limit_req zone=strict; limit_conn conn ${CONN}; ${proxy} } }
-  server { listen 127.0.0.1:${ports.burst}; location / { limit_req zone=bursty burst=${BURST} nodelay; limit_conn conn ${CONN}; ${proxy} } }
-}
-`;
-}
-
-async function startNginx(bin, prefix, ports) {
-  mkdirSync(join(prefix, 'tmp'), { recursive: true, mode: 0o777 });
-  const child = spawn(bin, ['-p', prefix, '-c', join(prefix, 'nginx.conf'), '-e', join(prefix, 'error.log')], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  for (let i = 0; i < 100; i++) {
-    if (child.exitCode !== null) break;
-    const up = await fetch(`http://127.0.0.1:${ports.strict}/`).then(
-      () => true,
-      () => false,
-    );
-    if (up) return child;
-    await sleep(50);
-  }
-  child.kill('SIGKILL');
-  throw new Error(`nginx did not start: ${stderr || readFileSync(join(prefix, 'error.log'), 'utf8')}`);
-}
+  server { listen 127.0.0.1:${ports.strict}; location / { limit_req zone=strict; limit_conn conn ${CONN}; ${PROXY} } }
+  server { listen 127.0.0.1:${ports.burst}; location / { limit_req zone=bursty burst=${BURST} nodelay; limit_conn conn ${CONN}; ${PROXY} } }`,
+  );
 
 // Sluice configured to the gateway's rule: a spacing rule for limit_req without burst; for burst=B, a bucket rule of B + 1
 // refilled at the rate (nginx lets B through beyond the one the rate allows); limit_conn as one endpoint.
@@ -163,24 +105,7 @@ async function scenario(s, name, port, prefix) {
   return results;
 }
 
-function countLog(prefix) {
-  const counts = new Map();
-  for (const line of readFileSync(join(prefix, 'access.log'), 'utf8').split('\n')) {
-    const [client, status, msec] = line.split(' ');
-    if (!client || client === '-') continue;
-    const c = counts.get(client) ?? { requests: 0, refused: 0, refusedAt: [] };
-    c.requests++;
-    if (status === '429') {
-      c.refused++;
-      c.refusedAt.push(Number(msec) * 1000);
-    }
-    counts.set(client, c);
-  }
-  return counts;
-}
-
-const problem = ensureDebianPackage('nginx', 'nginx', log);
-const bin = findBinary('nginx');
+const { bin, version, problem } = findNginx(log);
 if (!bin) {
   log(`\n*** gateway section NOT RUN: ${problem} ***\n`);
   report({
@@ -192,14 +117,12 @@ if (!bin) {
 }
 
 const s = await loadSluice();
-const prefix = mkdtempSync(join(tmpdir(), 'sluice-nginx-'));
 const app = await upstream();
 const ports = { strict: await freePort(), burst: await freePort() };
-writeFileSync(join(prefix, 'nginx.conf'), config(prefix, app.address().port, ports));
-const version = spawnSync(bin, ['-v'], { encoding: 'utf8' }).stderr.trim().replace('nginx version: ', '');
+const { prefix, remove } = nginxPrefix((dir) => config(dir, app.address().port, ports));
 let nginx;
 try {
-  nginx = await startNginx(bin, prefix, ports);
+  nginx = await startNginx(bin, prefix, ports.strict);
   log(`${version} on 127.0.0.1:${ports.strict} (no burst) and :${ports.burst} (burst=${BURST} nodelay), prefix ${prefix}`);
   const results = [];
   for (const name of ['strict', 'burst']) {
@@ -265,14 +188,10 @@ try {
     data: results.map(({ refusedAt, epoch0, ...r }) => ({ ...r, minimumMs: minimum[r.scenario], deadlineMs: DEADLINE })),
   });
 } finally {
-  if (nginx && nginx.exitCode === null) {
-    nginx.kill('SIGQUIT');
-    await Promise.race([new Promise((resolve) => nginx.once('exit', resolve)), sleep(3000)]);
-    if (nginx.exitCode === null) nginx.kill('SIGKILL');
-  }
+  await stopNginx(nginx);
   app.closeAllConnections?.();
   app.close();
-  rmSync(prefix, { recursive: true, force: true });
+  remove();
 }
 // Peers cut off at the deadline may still hold backoff timers: they are not waited for.
 process.exit(0);

@@ -1,7 +1,7 @@
 // `pnpm bench`: runs every benchmark section in its own process against the built packages, prints a markdown table
 // per measure and a summary of the goals, and writes test/bench/RESULTS.md (date, machine, command, tables).
 // Usage: node --expose-gc test/bench/run.mjs [section ...] [--quick] [--no-write] [--charts]
-//   sections: overhead profile loopback limits gateway scale herd memory size fleet (default: all; fleet only if
+//   sections: overhead profile loopback limits gateway scale learn herd memory size fleet (default: all; fleet only if
 //   test/bench/fleet.mjs exists). --quick shrinks every section for a smoke run and never writes RESULTS.md.
 //   The charts in test/bench/charts/ are drawn when RESULTS.md is written, or with --charts from the sections run.
 import { spawn } from 'node:child_process';
@@ -20,6 +20,7 @@ const SECTIONS = [
   { name: 'limits', file: 'limits.mjs' },
   { name: 'gateway', file: 'gateway.mjs' },
   { name: 'scale', file: 'scale.mjs' },
+  { name: 'learn', file: 'learn.mjs' },
   { name: 'herd', file: 'herd.mjs' },
   { name: 'memory', file: 'memory.mjs' },
   { name: 'size', file: 'size.mjs' },

@@ -9,12 +9,15 @@ import { createHeapClock } from './vclock.mjs';
 export const LATENCY = { min: 5, max: 50 };
 // A day boundary: every window of the matrix starts with the burst, so a fixed window's least time is a sliding log's.
 export const START = Date.UTC(2026, 0, 1);
+/** Where a burst sends its requests: one key (the origin) of three endpoints. */
+export const ORIGIN = 'https://api.example';
 
 /** Requests per cell: several windows' worth for small limits, two and a quarter for large ones. */
 export const countFor = (limit) => (limit <= 60 ? Math.max(4 * limit, 20) : Math.ceil(2.25 * limit));
 const rulesFor = (kind, limit, windowMs) => [{ limit, windowMs, ...(kind === 'bucket' ? { burst: limit } : {}) }];
 
-function seeded(seed) {
+/** A seeded generator (mulberry32): every run of a cell sees the same latencies. */
+export function seeded(seed) {
   return () => {
     seed = (seed + 0x6d2b79f5) | 0;
     let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
@@ -24,7 +27,7 @@ function seeded(seed) {
 }
 
 /** The server of a cell: a counter of its kind answering with its header form. */
-function serverOf(kind, form, limit, windowMs) {
+export function serverOf(kind, form, limit, windowMs) {
   const count = counter(kind, limit, windowMs);
   let refused = 0;
   return {
@@ -47,30 +50,39 @@ export async function pipelineCell(s, kind, form, limit, windowMs) {
   const random = seeded(limit * 31 + windowMs);
   const leg = () => LATENCY.min + random() * (LATENCY.max - LATENCY.min);
   const server = serverOf(kind, form, limit, windowMs);
-  const transport = async () => {
-    await clock.sleep(leg());
-    const { status, headers } = server.answer(clock.now());
-    await clock.sleep(leg());
-    return new Response(null, { status, headers });
-  };
   const limiter = s.rateLimit.rateLimit({
     rules: rulesFor(kind, limit, windowMs),
     concurrency: Number.POSITIVE_INFINITY,
     maxQueue: Number.POSITIVE_INFINITY,
     key: () => 'k',
   });
-  const api = s.core.compose([limiter], { fetch: transport, clock });
-  const count = countFor(limit);
+  const api = s.core.compose([limiter], { fetch: transportTo(server, clock, leg), clock });
+  const last = await burst(api, clock, countFor(limit));
+  await api.close();
+  return { refused: server.refused, completionMs: last - START, via: 'pipeline' };
+}
+
+/** A fetch to `server` on `clock`: `leg()` ms there, counted and answered on arrival, `leg()` ms back. */
+export function transportTo(server, clock, leg) {
+  return async () => {
+    await clock.sleep(leg());
+    const { status, headers } = server.answer(clock.now());
+    await clock.sleep(leg());
+    return new Response(null, { status, headers });
+  };
+}
+
+/** Sends `count` requests through `api` at once over three endpoints and drives `clock` until all are answered; returns when the last was. */
+export async function burst(api, clock, count) {
   let settled = 0;
-  let last = START;
+  let last = clock.now();
   for (let i = 0; i < count; i++)
-    api(`https://api.example/v2/e${i % 3}`).then(() => {
+    api(`${ORIGIN}/v2/e${i % 3}`).then(() => {
       settled++;
       last = clock.now();
     });
   await clock.run(() => settled === count);
-  await api.close();
-  return { refused: server.refused, completionMs: last - START, via: 'pipeline' };
+  return last;
 }
 
 // The store driven directly: requests wait in one first-come-first-served line; the first asks the store whenever it

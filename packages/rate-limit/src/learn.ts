@@ -202,25 +202,21 @@ export function createLearner() {
 
   // No quota stated. The requests answered since the last pause all fit: at most that many per the time from the first
   // of them to the moment the server took one more (for a sliding log met from empty, its limit and at least its
-  // window). That moment is this 429's stated wait on; with none stated, the first answer without a 429 after the pause.
-  // Each later 429 tightens: fewer, or a longer window (an eighth longer, if nothing else); one to the first request
-  // after a pause halves the limit.
-  const estimate = (k: KeyLearning, accepted: number, firstSent: number, freeAt: number, evidence: string) => {
+  // window). That moment is this 429's stated wait on (the server full until then), or, with none stated, the first
+  // answer after the pause (the server full with it). A later 429 keeps the slower of the rule and the new estimate,
+  // and if the rule was the slower, lengthens its window by an eighth.
+  const estimate = (k: KeyLearning, accepted: number, firstSent: number, freeAt: number, newestAtFree: boolean, evidence: string) => {
     const current = k.policy.source === 'refusals' ? k.policy.rules[0] : undefined;
-    const spanMs = Math.ceil(freeAt - firstSent);
-    let next: Limit;
-    if (accepted === 0) {
-      if (!current) return undefined;
-      next = { limit: Math.max(1, Math.floor(current.limit / 2)), windowMs: current.windowMs };
-    } else
-      next = current
-        ? { limit: Math.min(current.limit, accepted), windowMs: Math.max(current.windowMs, spanMs) }
-        : { limit: accepted, windowMs: spanMs };
-    // A 429 the learnt rule let through that the estimate does not explain still tightens it: a longer window.
-    if (current && next.limit >= current.limit && next.windowMs <= current.windowMs)
+    const measured = accepted > 0 ? { limit: accepted, windowMs: Math.ceil(freeAt - firstSent) } : undefined;
+    const rate = (l: Limit) => l.limit / l.windowMs;
+    let next: Limit | undefined = measured;
+    if (current && (!measured || rate(measured) >= rate(current)))
       next = { limit: current.limit, windowMs: Math.ceil(current.windowMs * (1 + SEARCH_STEP)) };
+    if (!next) return undefined;
     k.search = startSearch(next, k.search?.over);
-    return adopt(k, 'refusals', [{ ...next, jitterMs: NO_JITTER, startsFrom: { fullUntil: freeAt } }], evidence);
+    // Full at `freeAt`, spread over the window before it; with the newest request at `freeAt` itself, a step later.
+    const fullUntil = newestAtFree ? freeAt + next.windowMs / next.limit : freeAt;
+    return adopt(k, 'refusals', [{ ...next, jitterMs: NO_JITTER, startsFrom: { fullUntil } }], evidence);
   };
 
   // A 429 to the rule the search tried: the one that held before it, full as the server is until the pause ends.
@@ -232,11 +228,18 @@ export function createLearner() {
     return adopt(k, 'refusals', [rule], `a 429 to a window of ${current.windowMs} ms: back to ${held.windowMs} ms`);
   };
 
-  const searchOn = (k: KeyLearning): Learnt | undefined => {
+  const searchOn = (k: KeyLearning, at: number): Learnt | undefined => {
     const current = k.policy.rules[0];
     const windowMs = current ? searchFurther(k.search, current) : undefined;
     if (!current || windowMs === undefined) return undefined;
-    const rule: StoreRule = { limit: current.limit, windowMs, jitterMs: NO_JITTER, startsFrom: { fromLog: true } };
+    // Full now, one request a step of the new window from now: a shorter window taking the log over would free several
+    // requests at once, and a 429 to each.
+    const rule: StoreRule = {
+      limit: current.limit,
+      windowMs,
+      jitterMs: NO_JITTER,
+      startsFrom: { fullUntil: at + windowMs / current.limit },
+    };
     return adopt(k, 'refusals', [rule], `${current.limit * SEARCH_AFTER_LIMITS} answers without a 429: trying a window of ${windowMs} ms`);
   };
 
@@ -262,7 +265,7 @@ export function createLearner() {
     }
     k.unstated = undefined;
     const evidence = `a 429 after ${accepted} requests answered in ${Math.round(answer.at - firstSent)} ms, asking to wait ${Math.round(retryAt - answer.at)} ms`;
-    return estimate(k, accepted, firstSent, retryAt, evidence);
+    return estimate(k, accepted, firstSent, retryAt, false, evidence);
   };
 
   const answered = (k: KeyLearning, answer: Answer, quotas: AnnouncedQuota[]) => {
@@ -279,7 +282,7 @@ export function createLearner() {
     if (unstated && k.statedLimit === undefined) {
       const freeAt = answer.at;
       const evidence = `a 429 stating no wait after ${unstated.accepted} requests answered in ${Math.round(unstated.answeredIn)} ms; an answer again ${Math.round(freeAt - unstated.firstSent)} ms after the first of them`;
-      return estimate(k, unstated.accepted, unstated.firstSent, freeAt, evidence);
+      return estimate(k, unstated.accepted, unstated.firstSent, freeAt, true, evidence);
     }
     const { limit, remaining, resetAt } = answer;
     let learnt: Learnt | undefined;
@@ -291,7 +294,7 @@ export function createLearner() {
       learnt = limitAndReset(k, { ...answer, limit, remaining, resetAt }) ?? learnt;
     if (learnt) return learnt;
     if (k.policy.source === 'start') return void slowStart(k);
-    return k.policy.source === 'refusals' ? searchOn(k) : undefined;
+    return k.policy.source === 'refusals' ? searchOn(k, answer.at) : undefined;
   };
 
   return {

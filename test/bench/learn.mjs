@@ -1,0 +1,273 @@
+// 3d. Learnt limits: `rateLimit({ rules: 'auto' })`, given no limit, learns each key's policy from the server's answers.
+// On virtual time, a burst against the scale section's server models (sliding log, fixed window, GCRA bucket) at 20 per
+// 2 s and 60 per 60 s, each answering with one kind of evidence: the IETF RateLimit headers with RateLimit-Policy,
+// X-RateLimit-*, only Retry-After on its 429s, or nothing at all. Then on real time, nginx `limit_req` 10 r/s without
+// burst, which sends no rate-limit header at all.
+// Usage: node test/bench/learn.mjs [--quick]
+import { performance } from 'node:perf_hooks';
+import { fmt, loadSluice, log, quick, report, table } from './common.mjs';
+import { findNginx, freePort, nginxConfig, nginxPrefix, PROXY, startNginx, startUpstream, stopNginx } from './nginx.mjs';
+import { burst, ORIGIN, START, seeded, serverOf, transportTo } from './scale-cells.mjs';
+import { leastTime } from './scale-servers.mjs';
+import { createHeapClock } from './vclock.mjs';
+
+const COUNT = 300;
+const LATENCY = { min: 25, max: 75 }; // ms each way, on virtual time
+const KINDS = ['sliding', 'fixed', 'bucket'];
+const POLICIES = quick
+  ? [{ limit: 20, windowMs: 2000 }]
+  : [
+      { limit: 20, windowMs: 2000 },
+      { limit: 60, windowMs: 60_000 },
+    ];
+const EVIDENCE = ['ietf', 'x-ratelimit', 'retry-after', 'nothing'];
+// The issue's floors, per kind of evidence: most 429s in a cell, and most completion over the least time.
+const FLOORS = {
+  ietf: { refused: 0, ratio: 1.1, name: 'IETF RateLimit + RateLimit-Policy' },
+  'x-ratelimit': { refused: 0, ratio: 1.1, name: 'X-RateLimit-*' },
+  'retry-after': { refused: 3, ratio: 1.25, name: 'only Retry-After on 429s' },
+  nothing: { refused: 5, ratio: 1.35, name: 'nothing (bare 429s)' },
+};
+// The scale section's server answers in a header form, with Retry-After on each 429; with nothing, that goes too.
+const FORM = { ietf: 'ietf', 'x-ratelimit': 'x-ratelimit', 'retry-after': 'none', nothing: 'none' };
+const NGINX = { rate: 10, upstreamMs: 20, count: quick ? 60 : COUNT };
+// The least time through nginx: one request per 1/rate (the first at once), then the last one's upstream answer.
+const NGINX_LEAST_MS = ((NGINX.count - 1) * 1000) / NGINX.rate + NGINX.upstreamMs;
+// Real time: a run still going at this many times the least time is cut off (its requests left are counted, not waited
+// for): learning that does not converge could otherwise take many minutes.
+const NGINX_DEADLINE_TIMES = 4;
+const NGINX_DEADLINE_MS = NGINX_DEADLINE_TIMES * NGINX_LEAST_MS;
+const title = '3d. Learnt limits (no limit given)';
+
+const KIND_NAME = { sliding: 'sliding log', fixed: 'fixed window', bucket: 'GCRA bucket' };
+
+function windowName(ms) {
+  return ms < 1000 ? `${ms} ms` : ms < 60_000 ? `${ms / 1000} s` : `${ms / 60_000} min`;
+}
+
+/** A learnt policy as "20/2000 ms (announced)". */
+function describe(policy) {
+  if (!policy) return 'none';
+  if (policy.source === 'start') return `nothing learnt (${policy.inFlight ?? 'the quota followed'} in flight)`;
+  // 'quota': what is left and when it resets, followed answer by answer, with no rule.
+  if (!policy.rules.length) return `no rule (${policy.source})`;
+  return `${policy.rules.map((r) => `${r.limit}/${r.windowMs} ms`).join(' + ')} (${policy.source})`;
+}
+
+const s = await loadSluice();
+
+/** The server of a cell, answering with the evidence asked for. */
+function serverWith(kind, evidence, { limit, windowMs }) {
+  const server = serverOf(kind, FORM[evidence], limit, windowMs);
+  if (evidence !== 'nothing') return server;
+  return {
+    answer(now) {
+      const { status, headers } = server.answer(now);
+      delete headers['retry-after'];
+      return { status, headers };
+    },
+  };
+}
+
+/**
+ * Runs `send(api)` through `rateLimit({ rules: 'auto' })` over `fetch`; `send` resolves with when its last request was
+ * answered (on `now`'s time) and how many were not. A 429 is returned to the caller, not retried. The 429s are split by
+ * when their request was sent: up to the last `rate-limit:learned` (while learning), or after it (let through by the
+ * policy it settled on).
+ */
+async function learning({ fetch, clock, now, key, send }) {
+  const limiter = s.rateLimit.rateLimit({ rules: 'auto' });
+  const refusedSentAt = [];
+  const watched = async (...args) => {
+    const sentAt = now();
+    const response = await fetch(...args);
+    if (response.status === 429) refusedSentAt.push(sentAt);
+    return response;
+  };
+  const api = s.core.compose([limiter], { fetch: watched, clock });
+  let settledAt = Number.NEGATIVE_INFINITY;
+  let changes = 0;
+  api.events.on('rate-limit:learned', (event) => {
+    if (!event.policy) return; // a token exchange counted: not this section's
+    settledAt = now();
+    changes++;
+  });
+  const t0 = now();
+  const { last, unfinished } = await send(api);
+  await api.close();
+  return {
+    unfinished,
+    refusedLearning: refusedSentAt.filter((at) => at <= settledAt).length,
+    refusedAfter: refusedSentAt.filter((at) => at > settledAt).length,
+    completionMs: last - t0,
+    settledMs: changes ? settledAt - t0 : undefined,
+    changes,
+    policy: limiter.policyOf(key),
+  };
+}
+
+async function virtualCell(kind, evidence, policy) {
+  const clock = createHeapClock(START);
+  const random = seeded(policy.limit * 31 + policy.windowMs);
+  const leg = () => LATENCY.min + random() * (LATENCY.max - LATENCY.min);
+  const result = await learning({
+    fetch: transportTo(serverWith(kind, evidence, policy), clock, leg),
+    clock,
+    now: clock.now,
+    key: ORIGIN,
+    send: async (api) => ({ last: await burst(api, clock, COUNT), unfinished: 0 }),
+  });
+  const minimumMs = leastTime(kind, COUNT, policy.limit, policy.windowMs, LATENCY.min);
+  const server = `${policy.limit}/${windowName(policy.windowMs)} ${KIND_NAME[kind]}`;
+  return { server, kind, evidence, ...policy, ...result, minimumMs, ratio: result.completionMs / minimumMs };
+}
+
+// ── virtual time: the server models ──────────────────────────────────────────────────────────────────────────────
+const cells = [];
+for (const policy of POLICIES)
+  for (const kind of KINDS)
+    for (const evidence of EVIDENCE) {
+      const cell = await virtualCell(kind, evidence, policy);
+      cells.push(cell);
+      log(
+        `learn ${kind} ${policy.limit}/${policy.windowMs} ${evidence}: ${cell.refusedLearning} + ${cell.refusedAfter} 429s, ${cell.ratio.toFixed(3)}x, ${describe(cell.policy)}`,
+      );
+    }
+
+// ── real time: nginx limit_req without burst ─────────────────────────────────────────────────────────────────────
+const gateway = await nginxRun();
+
+/** 300 requests (60 with --quick) at once through nginx `limit_req` at 10 r/s without burst; `{ problem }` without nginx. */
+async function nginxRun() {
+  const { bin, version, problem } = findNginx(log);
+  if (!bin) {
+    log(`nginx unavailable: ${problem}`);
+    return { problem };
+  }
+  const app = await startUpstream(NGINX.upstreamMs);
+  const port = await freePort();
+  // Keyed by X-Bench-Client: the start-up probe, without it, is not counted (nginx skips an empty key).
+  const { prefix, remove } = nginxPrefix((dir) =>
+    nginxConfig(
+      dir,
+      app.address().port,
+      `  limit_req_zone $http_x_bench_client zone=learn:1m rate=${NGINX.rate}r/s;
+  limit_req_status 429;
+  server { listen 127.0.0.1:${port}; location / { limit_req zone=learn; ${PROXY} } }`,
+    ),
+  );
+  let nginx;
+  try {
+    nginx = await startNginx(bin, prefix, port);
+    const base = `http://127.0.0.1:${port}`;
+    const now = () => performance.now();
+    const send = async (api) => {
+      let last = now();
+      let answered = 0;
+      const headers = { 'x-bench-client': 'learn' };
+      const paths = ['/v2/e0', '/v2/e1', '/v2/e2'];
+      const all = Promise.all(
+        Array.from({ length: NGINX.count }, (_, i) =>
+          api(`${base}${paths[i % paths.length]}`, { headers }).then(
+            async (response) => {
+              await response.arrayBuffer();
+              answered++;
+              last = now();
+            },
+            () => {}, // cut off at the deadline: the limiter closed
+          ),
+        ),
+      );
+      let timer;
+      const deadline = new Promise((resolve) => (timer = setTimeout(resolve, NGINX_DEADLINE_MS, false)));
+      const finished = await Promise.race([all.then(() => true), deadline]);
+      clearTimeout(timer);
+      return { last: finished ? last : now(), unfinished: NGINX.count - answered };
+    };
+    const result = await learning({ fetch: globalThis.fetch, now, key: base, send });
+    log(
+      `learn nginx: ${result.refusedLearning} + ${result.refusedAfter} 429s, ${fmt.s(result.completionMs)}, ${result.unfinished} unfinished, ${describe(result.policy)}`,
+    );
+    const server = `nginx limit_req ${NGINX.rate}r/s, no burst`;
+    return { server, evidence: 'nothing', version, ...result, minimumMs: NGINX_LEAST_MS, ratio: result.completionMs / NGINX_LEAST_MS };
+  } finally {
+    await stopNginx(nginx);
+    app.closeAllConnections?.();
+    app.close();
+    remove();
+  }
+}
+
+// ── report ───────────────────────────────────────────────────────────────────────────────────────────────────────
+const refusedIn = (c) => c.refusedLearning + c.refusedAfter;
+// A run cut off at its deadline took longer than the figure shows.
+const completion = (c) => (c.unfinished ? `> ${fmt.s(c.completionMs)} (${c.unfinished} unanswered)` : fmt.s(c.completionMs));
+const overLeast = (c) => `${c.unfinished ? '> ' : ''}${fmt.x(c.ratio)}`;
+// Cut off, a run may still have been learning: its last change is no convergence.
+const convergedAt = (c) =>
+  c.settledMs === undefined ? '–' : c.unfinished ? `not by the cut-off (last change at ${fmt.s(c.settledMs)})` : fmt.s(c.settledMs);
+const row = (c) => [
+  c.server,
+  FLOORS[c.evidence].name,
+  c.refusedLearning,
+  c.refusedAfter,
+  convergedAt(c),
+  completion(c),
+  fmt.s(c.minimumMs),
+  overLeast(c),
+  describe(c.policy),
+];
+const meets = (c, { refused, ratio }) => !c.unfinished && refusedIn(c) <= refused && c.ratio <= ratio;
+const within = (ratio) => `${Math.round((ratio - 1) * 100)}%`;
+
+/** The goal of one kind of evidence, over its worst cell: the most 429s and the slowest completion. */
+function goalOf(evidence) {
+  const floor = FLOORS[evidence];
+  const mine = cells.filter((c) => c.evidence === evidence);
+  const mostRefused = mine.reduce((a, b) => (refusedIn(b) > refusedIn(a) ? b : a));
+  const slowest = mine.reduce((a, b) => (b.ratio > a.ratio ? b : a));
+  return {
+    goal: `Learnt limits, ${floor.name}: ${floor.refused ? `at most ${floor.refused}` : 'no'} 429s and completion within ${within(floor.ratio)} of the least time, in every cell`,
+    figure: `most ${refusedIn(mostRefused)} 429s (${mostRefused.server}, ${mostRefused.refusedAfter} after converging); slowest ${overLeast(slowest)} (${slowest.server})`,
+    met: mine.every((c) => meets(c, floor)),
+  };
+}
+
+// nginx gives no evidence but its 429s: the floors of nothing.
+const gatewayGoal = {
+  goal: `Learnt limits, nginx limit_req ${NGINX.rate}r/s without burst (no headers): at most ${FLOORS.nothing.refused} 429s and completion within ${within(FLOORS.nothing.ratio)} of the least time`,
+  figure: gateway.problem
+    ? `not run: ${gateway.problem}`
+    : `${refusedIn(gateway)} 429s (${gateway.refusedAfter} after ${gateway.unfinished ? 'its last policy change' : 'converging'}), ${completion(gateway)} vs ${fmt.s(gateway.minimumMs)} (${overLeast(gateway)})`,
+  met: gateway.problem ? null : meets(gateway, FLOORS.nothing),
+};
+
+const header = [
+  'server',
+  'evidence',
+  '429s while learning',
+  '429s after',
+  'converged at',
+  'completion',
+  'least time',
+  'over the least time',
+  'learnt policy',
+];
+report({
+  title,
+  markdown: [
+    `The client is given no limit: \`rateLimit({ rules: 'auto' })\`, every other option its default (5 in flight per endpoint); it learns the key's policy from the answers. ${COUNT} requests at once over 3 endpoints of one origin; a 429 is returned to the caller, not retried. On virtual time, against the scale section's server models counting on arrival (a sliding log, fixed windows aligned to the epoch, a GCRA bucket of burst \`limit\`) at ${POLICIES.map((p) => `${p.limit} per ${windowName(p.windowMs)}`).join(' and ')}, ${LATENCY.min} to ${LATENCY.max} ms each way (seeded), each answering with one kind of evidence: the IETF \`RateLimit\` header with \`RateLimit-Policy\`, \`X-RateLimit-*\` (no window stated), only \`Retry-After\` on its 429s (whole seconds until the model admits again, at least 1), or nothing (a bare 429). 429s while learning: to requests sent up to the last \`rate-limit:learned\` event (converged at: its time); after: to requests sent later, let through by the policy it settled on (of a run cut off, the policy it last held). Least time: as in the scale section, the greedy schedule at the least latency.`,
+    '',
+    table(header, cells.map(row)),
+    '',
+    gateway.problem
+      ? `nginx: **not run** (${gateway.problem}).`
+      : [
+          `${gateway.version} on loopback, \`limit_req\` ${NGINX.rate} r/s without burst (\`limit_req_status 429\`, no rate-limit header, no Retry-After) in front of a node:http upstream answering in ${NGINX.upstreamMs} ms; ${NGINX.count} requests at once, real time, cut off at ${fmt.s(NGINX_DEADLINE_MS)} (${NGINX_DEADLINE_TIMES} times the least time). Least time: \`(n − 1)/rate\` plus the last answer's ${NGINX.upstreamMs} ms.`,
+          '',
+          table(header, [row(gateway)]),
+        ].join('\n'),
+  ].join('\n'),
+  goals: [...EVIDENCE.map(goalOf), gatewayGoal],
+  data: { cells, nginx: gateway },
+});
