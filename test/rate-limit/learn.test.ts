@@ -119,8 +119,9 @@ for (const counting of ['sliding', 'fixed', 'bucket'] as const) {
       assert.ok(r.refused <= (evidence === 'nothing' ? 6 : 5), `${r.refused} 429s`);
       assert.is(r.refusedAfter, 0, 'no 429 once the policy settled');
       assert.is(r.policy?.source, 'refusals');
-      // Measured: 1.02x to 1.27x with Retry-After, 1.02x to 1.85x with nothing (test/bench, section 3d).
-      assert.ok(r.ratio <= (evidence === 'nothing' ? 2 : 1.3), `${r.ratio.toFixed(3)}x the least time`);
+      // A regression guard, not the goal: the bench's section 3d measures 1.01x to 1.33x with Retry-After and 1.10x to
+      // 1.63x with nothing, over both scales.
+      assert.ok(r.ratio <= (evidence === 'nothing' ? 1.9 : 1.4), `${r.ratio.toFixed(3)}x the least time`);
     });
   }
 }
