@@ -171,6 +171,32 @@ test('auto starts one request at a time, and one more in flight per round answer
   assert.is(Math.max(...most), MAX_START_IN_FLIGHT);
 });
 
+test('a key that follows its quota, its state dropped while idle, sends one request alone before it knows the quota again', async () => {
+  const store = createMemoryStore();
+  const { api, clock, transport, sent } = harness({ rules: 'auto', store });
+  let left = 10;
+  transport.fallback(async () => {
+    await clock.sleep(20);
+    left--;
+    const reset = String(Math.ceil((clock.now() + 60_000) / 1000));
+    return new Response('ok', { headers: { 'x-ratelimit-remaining': String(left), 'x-ratelimit-reset': reset } });
+  });
+  const first = Array.from({ length: 3 }, () => api(URL_A));
+  await clock.runAll();
+  await Promise.all(first);
+  // A minute on, the quota's reset is past and nothing is in flight: the key's state goes.
+  await clock.advance(120_000);
+  assert.is(store.prune(clock.now()), 0);
+  left = 10;
+  const before = sent().length;
+  const again = Array.from({ length: 3 }, () => api(URL_A));
+  await clock.advance(10);
+  assert.is(sent().length - before, 1, 'one request alone');
+  await clock.runAll();
+  await Promise.all(again);
+  assert.is(sent().length - before, 3);
+});
+
 test('an announced policy is followed at once when tighter, and only after three answers in a row when looser', async () => {
   const { api, clock, transport, limiter, of } = harness({ rules: 'auto' });
   const policy = (q: number) => new Response('ok', { headers: { 'ratelimit-policy': `"p";q=${q};w=60` } });

@@ -67,7 +67,7 @@ interface KeyLearning {
 const NO_JITTER = Number.POSITIVE_INFINITY;
 const inFlightRule = (limit: number): StoreRule => ({ limit, windowMs: 1, jitterMs: NO_JITTER, startsFrom: { fromLog: true } });
 /** While a stated quota is followed, the store's budget bounds what goes: the rule only counts what is in flight. */
-const FOLLOWING_QUOTA = inFlightRule(2 ** 31);
+const FOLLOWING_QUOTA: StoreRule = { ...inFlightRule(2 ** 31), startsFrom: { fromLog: true, followsQuota: true } };
 const signatureOf = (rules: Limit[]) => rules.map((r) => `${r.limit}/${r.windowMs}`).join(',');
 const describe = (rules: Limit[]) => rules.map((r) => `${r.limit} per ${r.windowMs} ms`).join(' and ');
 

@@ -210,6 +210,9 @@ function statesFor(key: KeyState, rules: readonly StoreRule[]): RuleState[] {
     return state;
   });
   key.rulesUsed = rules;
+  // A key that follows its quota, made anew (its state dropped while idle), knows none yet: one request goes first.
+  if (rules.some((rule) => rule.startsFrom?.followsQuota))
+    key.quota ??= { floor: Number.POSITIVE_INFINITY, until: 0, epochSeq: key.nextSeq };
   return key.rules;
 }
 
@@ -249,6 +252,7 @@ export function createMemoryStore(): MemoryStore {
     k.probe === undefined || (k.probe === 'due' ? now >= k.pausedUntil + longestWindow(k.rulesUsed) : now >= k.probe.until);
   const idle = (k: KeyState, now: number) =>
     now >= k.pausedUntil &&
+    (!k.quota || now >= k.quota.until) &&
     probeOver(k, now) &&
     now >= k.budget.until &&
     k.rules.every((state) => busyUntil(state) <= now) &&
