@@ -410,9 +410,13 @@ export function createMemoryStore(): MemoryStore {
       // past its pause would meet a server with nothing of the key left to count: none is needed.
       if (typeof k.probe === 'object' && now >= k.probe.until) k.probe = 'due';
       const quota = k.quota;
-      if (quota && now >= quota.until) k.probe ??= 'due';
-      else if (k.probe === 'due' && now >= k.pausedUntil + longestWindow(rules)) k.probe = undefined;
       const inFlight = states[0]?.pending.size ?? 0;
+      // A followed quota's next epoch starts with a request sent alone, once the last epoch's reset is past and what was
+      // sent in it is answered (a bucket's reset is its next token, which a request still on its way may take).
+      if (quota && now >= quota.until) {
+        if (inFlight > 0) keyWait = Math.max(keyWait, states[0]?.pending.last ?? now);
+        else k.probe ??= 'due';
+      } else if (k.probe === 'due' && now >= k.pausedUntil + longestWindow(rules)) k.probe = undefined;
       if (quota && now < quota.until && quota.floor - inFlight < 1) keyWait = Math.max(keyWait, quota.until);
       if (typeof k.probe === 'object') keyWait = Math.max(keyWait, k.probe.until);
       if (now < k.budget.until && k.budget.left < 1) keyWait = Math.max(keyWait, k.budget.until);
