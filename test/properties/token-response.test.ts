@@ -160,6 +160,11 @@ test('a token answer yields a usable token with a finite future expiry, or a Tok
   );
 });
 
+test('a token answer whose expires_in is an object that cannot become a number is a TokenResponseError, not a TypeError', async () => {
+  const out = await exchangeOnce('{"access_token":"tok_0123456789","expires_in":{"toString":{}}}');
+  assert.ok('error' in out && out.error instanceof TokenResponseError);
+});
+
 test('a token answer with a positive expires_in too small to move the clock is a TokenResponseError', async () => {
   const out = await exchangeOnce('{"access_token":"tok_0123456789","expires_in":1e-12}');
   assert.ok('error' in out && out.error instanceof TokenResponseError);

@@ -59,10 +59,9 @@ export function parseAnswer(text: string, issuedAt: number, o: Resolved): Stored
   // Header values must be visible ASCII; anything else could not travel in the header anyway.
   if (typeof token !== 'string' || !/^[!-~]+$/.test(token)) return `no ${o.tokenField}`;
   if (seconds !== undefined) {
-    const expiresAt = issuedAt + (seconds as number) * 1000;
-    return typeof seconds === 'number' && expiresAt > issuedAt && expiresAt < Infinity
-      ? { token, issuedAt, expiresAt }
-      : `${o.expiresInField} not a positive number`;
+    // The type first: arithmetic on an object runs its toString, which may throw (`{"toString":{}}`).
+    const expiresAt = typeof seconds === 'number' ? issuedAt + seconds * 1000 : Number.NaN;
+    return expiresAt > issuedAt && expiresAt < Infinity ? { token, issuedAt, expiresAt } : `${o.expiresInField} not a positive number`;
   }
   try {
     exp = JSON.parse(atob(token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))).exp * 1000;
