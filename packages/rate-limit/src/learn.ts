@@ -1,6 +1,6 @@
 import type { AnnouncedQuota } from '@sluice/core/http';
 import { type Limit, SEARCH_AFTER_LIMITS, SEARCH_STEP, searchBack, searchFurther, startSearch, type WindowSearch } from './learn-search.js';
-import type { StoreRule } from './rule-state.js';
+import type { RuleStart, StoreRule } from './rule-state.js';
 import type { Answer } from './store.js';
 
 /** Where a key's learnt policy comes from. */
@@ -64,10 +64,16 @@ interface KeyLearning {
   looser?: { signature: string; seen: number };
 }
 
-const NO_JITTER = Number.POSITIVE_INFINITY;
-const inFlightRule = (limit: number): StoreRule => ({ limit, windowMs: 1, jitterMs: NO_JITTER, startsFrom: { fromLog: true } });
+/** A learnt rule as the store takes it: no `jitterMs` (requests in flight count until answered), and where it starts. */
+const learntRule = ({ limit, windowMs }: Limit, startsFrom: RuleStart): StoreRule => ({
+  limit,
+  windowMs,
+  jitterMs: Number.POSITIVE_INFINITY,
+  startsFrom,
+});
+const inFlightRule = (limit: number) => learntRule({ limit, windowMs: 1 }, { fromLog: true });
 /** While a stated quota is followed, the store's budget bounds what goes: the rule only counts what is in flight. */
-const FOLLOWING_QUOTA: StoreRule = { ...inFlightRule(2 ** 31), startsFrom: { fromLog: true, followsQuota: true } };
+const FOLLOWING_QUOTA = learntRule({ limit: 2 ** 31, windowMs: 1 }, { fromLog: true, followsQuota: true });
 const signatureOf = (rules: Limit[]) => rules.map((r) => `${r.limit}/${r.windowMs}`).join(',');
 const describe = (rules: Limit[]) => rules.map((r) => `${r.limit} per ${r.windowMs} ms`).join(' and ');
 
@@ -137,13 +143,18 @@ export function createLearner() {
     k.rules = [inFlightRule(cap + 1)];
   };
 
+  // Counts one more answer in a row announcing the looser policy `signature`: whether there are LOOSEN_AFTER now.
+  const looserInARow = (k: KeyLearning, signature: string) => {
+    k.looser = k.looser?.signature === signature ? { signature, seen: k.looser.seen + 1 } : { signature, seen: 1 };
+    return k.looser.seen >= LOOSEN_AFTER;
+  };
+
   // A tighter policy (or the first) at once; a looser one once LOOSEN_AFTER answers in a row announce it.
   const follow = (k: KeyLearning, rules: StoreRule[], evidence: string): Learnt | undefined => {
     const signature = signatureOf(rules);
     if (k.policy.source === 'announced' && signatureOf(k.policy.rules) === signature) return void (k.looser = undefined);
     if (k.policy.source !== 'start' && looser(rules, k.policy.rules)) {
-      k.looser = k.looser?.signature === signature ? { signature, seen: k.looser.seen + 1 } : { signature, seen: 1 };
-      if (k.looser.seen < LOOSEN_AFTER) return undefined;
+      if (!looserInARow(k, signature)) return undefined;
       evidence += `, in ${LOOSEN_AFTER} answers in a row`;
     }
     k.search = undefined;
@@ -157,7 +168,7 @@ export function createLearner() {
       .map(({ limit, windowMs }): StoreRule => {
         const named = answer.limit === limit || quotas.length === 1;
         const counted = named && answer.remaining !== undefined ? limit - answer.remaining : k.answered;
-        return { limit, windowMs, jitterMs: NO_JITTER, startsFrom: { fromLog: true, counted, at: answer.at } };
+        return learntRule({ limit, windowMs }, { fromLog: true, counted, at: answer.at });
       });
     return follow(k, rules, `RateLimit-Policy announced ${describe(rules)}`);
   };
@@ -175,16 +186,14 @@ export function createLearner() {
     if (k.statedLimit !== limit) {
       if (current && limit > current.limit) {
         // A higher limit: once consistent, as any loosening, its window is learnt anew.
-        const signature = String(limit);
-        k.looser = k.looser?.signature === signature ? { signature, seen: k.looser.seen + 1 } : { signature, seen: 1 };
-        if (k.looser.seen < LOOSEN_AFTER) return undefined;
+        if (!looserInARow(k, String(limit))) return undefined;
         followQuota(k);
       }
       k.statedLimit = limit;
       k.latest = k.emptiest = undefined;
       // A lower limit: at once, over the same window; the log keeps its entries.
       if (current && limit < current.limit) {
-        const rule: StoreRule = { limit, windowMs: current.windowMs, jitterMs: NO_JITTER, startsFrom: { fromLog: true } };
+        const rule = learntRule({ limit, windowMs: current.windowMs }, { fromLog: true });
         return adopt(k, 'limit-and-reset', [rule], `the stated limit fell to ${limit}`);
       }
     }
@@ -196,7 +205,7 @@ export function createLearner() {
     if (!latest || !emptiest || emptiest.remaining >= limit - 1 || sentAt < latest.resetAt || remaining !== limit - 1) return undefined;
     const refilled = Math.ceil(((answer.at - emptiest.sentAt) * limit) / (limit - 1 - emptiest.remaining));
     const windowMs = Math.max(resetAt - latest.resetAt, resetAt - sentAt, refilled);
-    const rule: StoreRule = { limit, windowMs, jitterMs: NO_JITTER, startsFrom: { counted: 1, at: answer.at } };
+    const rule = learntRule({ limit, windowMs }, { counted: 1, at: answer.at });
     return adopt(k, 'limit-and-reset', [rule], `a limit of ${limit}, all of it back after a reset, the reset ${windowMs} ms on`);
   };
 
@@ -216,7 +225,7 @@ export function createLearner() {
     k.search = startSearch(next, k.search?.over);
     // Full at `freeAt`, spread over the window before it; with the newest request at `freeAt` itself, a step later.
     const fullUntil = newestAtFree ? freeAt + next.windowMs / next.limit : freeAt;
-    return adopt(k, 'refusals', [{ ...next, jitterMs: NO_JITTER, startsFrom: { fullUntil } }], evidence);
+    return adopt(k, 'refusals', [learntRule(next, { fullUntil })], evidence);
   };
 
   // A 429 to the rule the search tried: the one that held before it, full as the server is until the pause ends.
@@ -224,7 +233,7 @@ export function createLearner() {
     const current = k.policy.rules[0];
     const held = current && k.policy.source === 'refusals' ? searchBack(k.search, current) : undefined;
     if (!current || !held) return undefined;
-    const rule: StoreRule = { ...held, jitterMs: NO_JITTER, startsFrom: { fullUntil } };
+    const rule = learntRule(held, { fullUntil });
     return adopt(k, 'refusals', [rule], `a 429 to a window of ${current.windowMs} ms: back to ${held.windowMs} ms`);
   };
 
@@ -234,12 +243,7 @@ export function createLearner() {
     if (!current || windowMs === undefined) return undefined;
     // Full now, one request a step of the new window from now: a shorter window taking the log over would free several
     // requests at once, and a 429 to each.
-    const rule: StoreRule = {
-      limit: current.limit,
-      windowMs,
-      jitterMs: NO_JITTER,
-      startsFrom: { fullUntil: at + windowMs / current.limit },
-    };
+    const rule = learntRule({ limit: current.limit, windowMs }, { fullUntil: at + windowMs / current.limit });
     return adopt(k, 'refusals', [rule], `${current.limit * SEARCH_AFTER_LIMITS} answers without a 429: trying a window of ${windowMs} ms`);
   };
 

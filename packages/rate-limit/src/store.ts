@@ -47,8 +47,8 @@ export interface Answer {
   limit?: number;
   windowMs?: number;
   /**
-   * The rules are not known to hold (a limit learnt without its window): keep to `remaining` until `resetAt` whatever the
-   * log explains, and once the reset is past, send one request alone until an answer tells the quota anew.
+   * No rule is known yet (`rules: 'auto'` before it learnt one): the quota the answer states is the rule, followed epoch
+   * by epoch (`FollowedQuota`) whatever the log explains.
    */
   quotaTrusted?: boolean;
 }
@@ -139,6 +139,9 @@ interface FollowedQuota {
   epochSeq: number;
 }
 
+/** A followed quota's epoch from send `epochSeq` on, none of its answers read yet; until `until` unless its first answer says. */
+const newEpoch = (epochSeq: number, until: number): FollowedQuota => ({ floor: Number.POSITIVE_INFINITY, until, epochSeq });
+
 /** A token exchange: when it went and was answered, and the instant each rule counted it at (to take it back). */
 interface Exchange {
   seq: number;
@@ -211,8 +214,7 @@ function statesFor(key: KeyState, rules: readonly StoreRule[]): RuleState[] {
   });
   key.rulesUsed = rules;
   // A key that follows its quota, made anew (its state dropped while idle), knows none yet: one request goes first.
-  if (rules.some((rule) => rule.startsFrom?.followsQuota))
-    key.quota ??= { floor: Number.POSITIVE_INFINITY, until: 0, epochSeq: key.nextSeq };
+  if (rules.some((rule) => rule.startsFrom?.followsQuota)) key.quota ??= newEpoch(key.nextSeq, 0);
   return key.rules;
 }
 
@@ -374,7 +376,7 @@ export function createMemoryStore(): MemoryStore {
     if (seq < k.firstSeq) return undefined;
     const states = statesFor(k, k.rulesUsed);
     if (typeof k.probe === 'object' && seq >= k.probe.seq) k.probe = undefined;
-    if (answer.quotaTrusted && answer.remaining !== undefined) k.quota ??= { floor: Number.POSITIVE_INFINITY, until: 0, epochSeq: seq };
+    if (answer.quotaTrusted && answer.remaining !== undefined) k.quota ??= newEpoch(seq, 0);
     if (k.quota && (answer.quotaTrusted || answer.status === undefined)) follow(k.quota, seq, answer);
     else if (answer.status !== undefined) k.quota = undefined;
     if (answer.status === 429) return refuse(k, states, seq, answer);
@@ -430,7 +432,7 @@ export function createMemoryStore(): MemoryStore {
       if (slots && slots.length >= concurrency) return { ok: false, retryAt: slots[0] as number, blocked: 'endpoint' };
 
       const seq = k.nextSeq++;
-      if (quota && now >= quota.until) k.quota = { floor: Number.POSITIVE_INFINITY, until: Number.POSITIVE_INFINITY, epochSeq: seq };
+      if (quota && now >= quota.until) k.quota = newEpoch(seq, Number.POSITIVE_INFINITY);
       topSeq = Math.max(topSeq, k.nextSeq);
       const slotEnd = now + leaseMs;
       if (slots) take(slots, slotEnd);
