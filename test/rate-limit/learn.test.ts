@@ -2,7 +2,6 @@
 // the three server models with each kind of evidence they may give.
 import { authToken, keyFingerprint } from '@sluice/auth-token';
 import { compose, type SluiceEvents } from '@sluice/core';
-import { parseRateLimit } from '@sluice/core/http';
 import { createTestClock } from '@sluice/core/testing';
 import { createMockServer, demoKeys } from '@sluice/mock-server';
 import { createMemoryStore, MAX_START_IN_FLIGHT, type RateLimitOptions, type RateLimitStore, rateLimit } from '@sluice/rate-limit';
@@ -10,30 +9,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { drive } from '../helpers/index.js';
 import { harness, URL_A } from './harness.js';
-import { type Counting, createServer, minimumCompletion, seeded } from './models.js';
+import { type Counting, createServer, type Evidence, minimumCompletion, reform, seeded } from './models.js';
 
 const ORIGIN = 'https://api.example';
-type Evidence = 'ietf' | 'x-ratelimit' | 'retry-after' | 'nothing';
-
-/** The model's answer in the header form asked for: its quota as IETF or X-RateLimit headers, only Retry-After, or nothing. */
-function reform(response: Response, evidence: Evidence, limit: number, windowMs: number, now: number): Response {
-  const info = parseRateLimit(response.headers, now);
-  const headers = new Headers();
-  const retryAfter = response.headers.get('retry-after');
-  if (retryAfter !== null && evidence !== 'nothing') headers.set('retry-after', retryAfter);
-  if (info?.remaining !== undefined && info.resetAt !== undefined) {
-    if (evidence === 'x-ratelimit') {
-      headers.set('x-ratelimit-limit', String(limit));
-      headers.set('x-ratelimit-remaining', String(info.remaining));
-      headers.set('x-ratelimit-reset', String(Math.ceil(info.resetAt / 1000)));
-    } else if (evidence === 'ietf') {
-      headers.set('ratelimit', `limit=${limit}, remaining=${info.remaining}, reset=${Math.ceil(Math.max(0, info.resetAt - now) / 1000)}`);
-      headers.set('ratelimit-policy', `${limit};w=${windowMs / 1000}`);
-    }
-  }
-  return new Response(response.body, { status: response.status, headers });
-}
-
 async function run(counting: Counting, evidence: Evidence, { count = 300, limit = 20, windowMs = 2000 } = {}) {
   const clock = createTestClock();
   const server = createServer({ clock, counting, random: seeded(18), limit, windowMs, latency: [25, 75] });

@@ -1,7 +1,8 @@
 // In-test server models on the virtual clock. Each counts a request when it arrives (send + one-way
 // latency), answers 429 over its limit or over `concurrency` requests of one endpoint being served,
 // and reports its quota in headers the way servers of its kind do.
-import type { TestClock } from '@sluice/core/testing';
+import type { Clock } from '@sluice/core';
+import { parseRateLimit } from '@sluice/core/http';
 
 export type Counting = 'sliding' | 'fixed' | 'bucket';
 
@@ -110,7 +111,7 @@ export function tokenBucket(limit: number, windowMs: number, start: number): Cou
 }
 
 export interface ServerOptions {
-  clock: TestClock;
+  clock: Clock;
   counting: Counting;
   random: () => number;
   limit?: number;
@@ -226,4 +227,25 @@ export function minimumCompletion(counting: Counting, issues: number[], limit: n
 }
 
 /** The simulator's own seeded generator (mulberry32), so every run of a test sees the same traffic. */
+export type Evidence = 'ietf' | 'x-ratelimit' | 'retry-after' | 'nothing';
+
+/** The model's answer in the header form asked for: its quota as IETF or X-RateLimit headers, only Retry-After, or nothing. */
+export function reform(response: Response, evidence: Evidence, limit: number, windowMs: number, now: number): Response {
+  const info = parseRateLimit(response.headers, now);
+  const headers = new Headers();
+  const retryAfter = response.headers.get('retry-after');
+  if (retryAfter !== null && evidence !== 'nothing') headers.set('retry-after', retryAfter);
+  if (info?.remaining !== undefined && info.resetAt !== undefined) {
+    if (evidence === 'x-ratelimit') {
+      headers.set('x-ratelimit-limit', String(limit));
+      headers.set('x-ratelimit-remaining', String(info.remaining));
+      headers.set('x-ratelimit-reset', String(Math.ceil(info.resetAt / 1000)));
+    } else if (evidence === 'ietf') {
+      headers.set('ratelimit', `limit=${limit}, remaining=${info.remaining}, reset=${Math.ceil(Math.max(0, info.resetAt - now) / 1000)}`);
+      headers.set('ratelimit-policy', `${limit};w=${windowMs / 1000}`);
+    }
+  }
+  return new Response(response.body, { status: response.status, headers });
+}
+
 export { seededRandom as seeded } from '@sluice/mock-server';

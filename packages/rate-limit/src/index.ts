@@ -26,6 +26,7 @@ export {
   type RateLimitStore,
   type Refusal,
   type RuleStart,
+  type SharedPolicy,
   type StoreRule,
 } from './store.js';
 
@@ -63,9 +64,22 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
   let closed = false;
   let queued = 0;
 
+  // A store shared by a fleet keeps what each process learns, for the others and for those that start later.
+  const sharing = learner && store.sharePolicy ? learner : undefined;
+
   const now = () => (env as SetupContext).clock.now();
-  const ask = ({ key, endpoint, tokenExchange }: Call, t: number) =>
-    store.acquire({ key, endpoint, now: t, rules: rulesOf(key), concurrency: o.concurrency, leaseMs: o.leaseMs, tokenExchange });
+  const ask = ({ key, endpoint, tokenExchange }: Call, t: number) => {
+    const input = { key, endpoint, now: t, rules: rulesOf(key), concurrency: o.concurrency, leaseMs: o.leaseMs, tokenExchange };
+    if (!sharing) return store.acquire(input);
+    const result = store.acquire({ ...input, policyStamp: sharing.stampOf(key) });
+    return thenable(result) ? result.then((r) => adoptShared(key, r)) : adoptShared(key, result);
+  };
+  // The fleet learnt another policy for the key: it holds from this process's next request on.
+  const adoptShared = (key: string, result: Acquired) => {
+    const learnt = result.shared && sharing?.adoptShared(key, result.shared);
+    if (learnt) emit('rate-limit:learned', { key, policy: learnt.policy, evidence: learnt.evidence });
+    return result;
+  };
   const emit = <K extends keyof SluiceEvents & string>(type: K, payload: SluiceEvents[K]) => env?.bus.emit(type, payload);
 
   // Ends a wait; the waiter's own loop returns the lease or throws the error, and the next in line takes the timer.
@@ -242,7 +256,9 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
   // What the learner made of an answer (`rules: 'auto'`): a policy to announce.
   const learnFrom = (key: string, answer: Answer, quotas: AnnouncedQuota[]) => {
     const learnt: Learnt | undefined = learner?.learn(key, answer, quotas);
-    if (learnt) emit('rate-limit:learned', { key, policy: learnt.policy, evidence: learnt.evidence });
+    if (!learnt) return;
+    emit('rate-limit:learned', { key, policy: learnt.policy, evidence: learnt.evidence });
+    if (sharing) after(store.sharePolicy?.(key, learnt, now()), (stamp) => stamp && sharing.shared(key, stamp, learnt.policy));
   };
 
   // Reports what the store made of an answer: a pause it started, a fact it learnt.

@@ -1,7 +1,7 @@
 import type { AnnouncedQuota } from '@sluice/core/http';
 import { type Limit, SEARCH_AFTER_LIMITS, SEARCH_STEP, searchBack, searchFurther, startSearch, type WindowSearch } from './learn-search.js';
 import type { RuleStart, StoreRule } from './rule-state.js';
-import type { Answer } from './store.js';
+import type { Answer, SharedPolicy } from './store.js';
 
 /** Where a key's learnt policy comes from. */
 export type PolicySource = 'start' | 'quota' | 'announced' | 'limit-and-reset' | 'refusals';
@@ -62,6 +62,8 @@ interface KeyLearning {
   search?: WindowSearch;
   /** A looser policy announced, and in how many answers in a row. */
   looser?: { signature: string; seen: number };
+  /** The stamp of the fleet's policy (a shared store's) this one is, or was learnt after; 0: none. */
+  stamp: number;
 }
 
 /** A learnt rule as the store takes it: no `jitterMs` (requests in flight count until answered), and where it starts. */
@@ -108,6 +110,7 @@ export function createLearner() {
       episodeStart: Number.POSITIVE_INFINITY,
       accepted: 0,
       refusalsInRow: 0,
+      stamp: 0,
     };
     keys.set(key, k);
     return k;
@@ -301,6 +304,25 @@ export function createLearner() {
     return k.policy.source === 'refusals' ? searchOn(k, answer.at) : undefined;
   };
 
+  // The fleet's policy for the key, learnt by another process: held as this process's own, without a search of its own
+  // (the process that learnt it searches, and shares what it finds).
+  const adoptShared = (k: KeyLearning, { stamp, policy, evidence }: SharedPolicy): Learnt | undefined => {
+    k.stamp = stamp;
+    if (policy.source === k.policy.source && signatureOf(policy.rules) === signatureOf(k.policy.rules)) return undefined;
+    k.search = undefined;
+    k.looser = undefined;
+    if (policy.source === 'limit-and-reset') k.statedLimit = policy.rules[0]?.limit;
+    if (policy.source === 'quota') followQuota(k);
+    else
+      adopt(
+        k,
+        policy.source,
+        policy.rules.map((rule) => learntRule(rule, { fromLog: true })),
+        '',
+      );
+    return { policy: k.policy, evidence: `learnt by another process of the fleet: ${evidence}` };
+  };
+
   return {
     /** The rules a key is held to now; the same array while they hold. */
     rulesOf: (key: string): readonly StoreRule[] => get(key).rules,
@@ -321,6 +343,15 @@ export function createLearner() {
       if (k.policy.rules.length) return Math.max(...k.policy.rules.map((r) => r.windowMs));
       const answeredIn = Number.isFinite(k.episodeStart) ? at - k.episodeStart : 0;
       return Math.min(MAX_UNSTATED_DELAY_MS, Math.max(FIRST_UNSTATED_DELAY_MS, answeredIn) * 2 ** k.refusalsInRow);
+    },
+    /** The stamp of the fleet's policy the key's is (0: none), for a store that shares policies. */
+    stampOf: (key: string) => keys.get(key)?.stamp ?? 0,
+    /** Holds the fleet's policy a shared store answered with; returns what changed, to announce. */
+    adoptShared: (key: string, shared: SharedPolicy) => adoptShared(get(key), shared),
+    /** The store kept `policy` as the fleet's, under `stamp`: the key holds that stamp while it holds that policy. */
+    shared(key: string, stamp: number, policy: LearntPolicy) {
+      const k = keys.get(key);
+      if (k?.policy === policy) k.stamp = stamp;
     },
     /** Learns from an answer, after the store did; returns what changed, to announce. */
     learn(key: string, answer: Answer, quotas: AnnouncedQuota[]): Learnt | undefined {

@@ -91,7 +91,7 @@ export function resolveOptions(options: RateLimitOptions) {
     throw new TypeError(`\`countedAt\` must be 'arrival' or 'answer', got ${JSON.stringify(o.countedAt)}`);
   const auto = o.rules === 'auto';
   if (auto && o.store && !o.store.takesLearntRules)
-    throw new TypeError("`rules: 'auto'` needs a store that takes learnt rules (the memory store); a shared store does not yet");
+    throw new TypeError("`rules: 'auto'` needs a store that takes learnt rules (`takesLearntRules`: the memory store, the Redis store)");
   if (!auto && !Array.isArray(o.rules)) throw new TypeError("`rules` must be an array of { limit, windowMs }, or 'auto'");
   const rules = (auto ? [] : (o.rules as readonly Rule[]))
     .map((rule: Rule, i) => {

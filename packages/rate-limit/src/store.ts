@@ -1,3 +1,4 @@
+import type { LearntPolicy } from './learn.js';
 import {
   busyUntil,
   countedSince,
@@ -27,6 +28,19 @@ export interface AcquireInput {
   leaseMs: number;
   /** The request exchanges an API key for a token: it counts against the rules unless answers showed the server leaves it out. */
   tokenExchange?: boolean;
+  /**
+   * With `rules: 'auto'` on a store that shares learnt policies (`sharePolicy`): the stamp of the one the limiter holds
+   * (0: none). A store keeping a policy of another stamp for the key answers with it (`shared`).
+   */
+  policyStamp?: number;
+}
+
+/** A key's learnt policy as a shared store keeps it for the fleet; `stamp` tells its versions apart. */
+export interface SharedPolicy {
+  stamp: number;
+  policy: LearntPolicy;
+  /** What it was learnt from, as the process that learnt it said. */
+  evidence: string;
 }
 
 /** What an answer (or a failure) says, as the limiter hands it to the store. */
@@ -63,6 +77,8 @@ export interface Outcome {
 
 export interface Lease {
   ok: true;
+  /** The policy the fleet learnt for the key, when it is not the one the limiter holds (`policyStamp`). */
+  shared?: SharedPolicy;
   /** Number of this send among the key's sends. Never reused by the store, even after the key's state is dropped. */
   seq: number;
   /**
@@ -79,7 +95,7 @@ export interface Lease {
 }
 
 /** Why a request cannot go yet: nothing of its key can (`'key'`), or only its endpoint's slots are taken (`'endpoint'`). */
-export type Refusal = { ok: false; retryAt: number; blocked: 'key' | 'endpoint' };
+export type Refusal = { ok: false; retryAt: number; blocked: 'key' | 'endpoint'; shared?: SharedPolicy };
 
 export type Acquired = Lease | Refusal;
 
@@ -106,6 +122,16 @@ export interface RateLimitStore {
    * answers with `quotaTrusted`. The memory store does.
    */
   readonly takesLearntRules?: boolean;
+  /**
+   * For a store shared by processes: keeps a policy `rules: 'auto'` learnt for the key, for every process of the fleet
+   * (each gets it in `acquire`'s answer) and for those that start later. Resolves to its stamp, or undefined when it
+   * could not be kept.
+   */
+  sharePolicy?(
+    key: string,
+    learnt: { policy: LearntPolicy; evidence: string },
+    now: number,
+  ): number | undefined | Promise<number | undefined>;
 }
 
 export interface MemoryStore extends RateLimitStore {

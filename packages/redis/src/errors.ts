@@ -9,7 +9,7 @@ export class RedisUnavailableError extends SluiceError {
   constructor(
     /** Which store failed. */
     readonly store: StoreName,
-    /** The store operation: `acquire`, `release`, `pause`, `sync`, `get`, `set`, `delete`, `lock`. */
+    /** The store operation: `acquire`, `release`, `pause`, `share`, `sync`, `get`, `set`, `delete`, `lock`. */
     readonly operation: string,
     /** `timeout` (no answer within `commandTimeoutMs`), `down` (a recent failure, not retried yet) or `error`. */
     readonly reason: 'timeout' | 'down' | 'error',

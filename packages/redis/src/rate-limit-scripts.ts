@@ -16,16 +16,22 @@ local function f(x) return string.format('%.17g', x) end
 local function opt(x) if x == nil or x == '' then return nil end return tonumber(x) end
 local function keep(key, ms) if redis.call('PTTL', key) < ms then redis.call('PEXPIRE', key, math.ceil(ms)) end end
 
--- Rules come as ARGV groups of four from \`first\`: limit, windowMs, jitterMs (-1: none), burst (0: a sliding log). Each
--- rule's state and in-flight set are the KEYS pair from \`firstKey\`.
+-- Rules come as ARGV groups of RULE_ARGS from \`first\`: id, limit, windowMs, jitterMs (-1: none), burst (0: a sliding
+-- log), then what a learnt rule starts from ('' for a rule given by hand): learnt (1/0), fromLog (1/0), followsQuota
+-- (1/0), counted, at, fullUntil. Each rule's state and in-flight set are the KEYS pair from \`firstKey\`; learnt rules
+-- share one in-flight set (each counts every request of the key, whatever rule it was sent under).
+local RULE_ARGS = 11
 local function read_rules(first, firstKey)
   local rules = {}
   local i = 0
-  while ARGV[first + i * 4] do
-    local jitter = tonumber(ARGV[first + i * 4 + 2])
+  while ARGV[first + i * RULE_ARGS] do
+    local a = first + i * RULE_ARGS
+    local jitter = tonumber(ARGV[a + 3])
     rules[i + 1] = {
-      limit = tonumber(ARGV[first + i * 4]), windowMs = tonumber(ARGV[first + i * 4 + 1]),
-      jitterMs = jitter < 0 and INF or jitter, burst = tonumber(ARGV[first + i * 4 + 3]),
+      id = ARGV[a], limit = tonumber(ARGV[a + 1]), windowMs = tonumber(ARGV[a + 2]),
+      jitterMs = jitter < 0 and INF or jitter, burst = tonumber(ARGV[a + 4]),
+      learnt = ARGV[a + 5] == '1', fromLog = ARGV[a + 6] == '1', followsQuota = ARGV[a + 7] == '1',
+      counted = opt(ARGV[a + 8]), at = opt(ARGV[a + 9]), fullUntil = opt(ARGV[a + 10]),
       stateKey = KEYS[firstKey + i * 2], pendingKey = KEYS[firstKey + i * 2 + 1], index = i + 1,
     }
     i = i + 1
@@ -40,8 +46,17 @@ local function load_state(rule)
   state.counts = state.counts or {}
   state.ahead = state.ahead or {}
   rule.state = state
+  rule.fresh = not packed
   rule.inFlight = redis.call('ZCARD', rule.pendingKey)
   return state
+end
+
+-- Sets of requests in flight that this script already took a member from (learnt rules share one): member to whether it was there.
+local removed = {}
+local function remove_pending(rule, seq)
+  local id = rule.pendingKey .. '#' .. f(seq)
+  if removed[id] == nil then removed[id] = redis.call('ZREM', rule.pendingKey, f(seq)) == 1 end
+  return removed[id]
 end
 
 local function save_state(rule, ttl)
@@ -112,11 +127,17 @@ local function fold(rule, at)
   if at >= (state.emptiedAt or -INF) then state.assumedArrival = math.max(state.assumedArrival or -INF, offset) + step end
 end
 
+-- What each in-flight set held that is past: read and removed once per script, however many rules share it.
+local settled = {}
 local function settle(rule, now)
-  local past = redis.call('ZRANGEBYSCORE', rule.pendingKey, '-inf', f(now), 'WITHSCORES')
+  local past = settled[rule.pendingKey]
+  if not past then
+    past = redis.call('ZRANGEBYSCORE', rule.pendingKey, '-inf', f(now), 'WITHSCORES')
+    if #past > 0 then redis.call('ZREMRANGEBYSCORE', rule.pendingKey, '-inf', f(now)) end
+    settled[rule.pendingKey] = past
+  end
   if #past > 0 then
     for k = 2, #past, 2 do record(rule, tonumber(past[k])) end
-    redis.call('ZREMRANGEBYSCORE', rule.pendingKey, '-inf', f(now))
     rule.inFlight = rule.inFlight - #past / 2
   end
   local state = rule.state
@@ -216,18 +237,22 @@ local function longest_window(rules)
 end
 
 local FIELDS = { 'pausedUntil', 'probe', 'probeUntil', 'budgetLeft', 'budgetUntil', 'budgetFrom', 'refusals', 'pauseSeq',
-  'exchangeCounted', 'exchangeSeq', 'exchangeSentAt', 'exchangeAnsweredAt', 'nextSeq', 'firstSeq', 'waitingAt' }
+  'exchangeCounted', 'exchangeSeq', 'exchangeSentAt', 'exchangeAnsweredAt', 'nextSeq', 'firstSeq', 'waitingAt',
+  'quotaEpoch', 'quotaUntil', 'quotaFloor', 'learntRules' }
 
 local function load_key(stateKey)
   local values = redis.call('HMGET', stateKey, unpack(FIELDS))
   local k = {}
   for i, name in ipairs(FIELDS) do k[name] = values[i] or '' end
   for _, name in ipairs({ 'pausedUntil', 'probeUntil', 'budgetLeft', 'budgetUntil', 'budgetFrom', 'refusals', 'pauseSeq',
-    'exchangeSeq', 'exchangeSentAt', 'exchangeAnsweredAt', 'nextSeq', 'firstSeq', 'waitingAt' }) do
+    'exchangeSeq', 'exchangeSentAt', 'exchangeAnsweredAt', 'nextSeq', 'firstSeq', 'waitingAt', 'quotaEpoch', 'quotaUntil',
+    'quotaFloor' }) do
     k[name] = opt(k[name])
   end
   k.pausedUntil, k.refusals = k.pausedUntil or 0, k.refusals or 0
   k.budgetUntil, k.budgetLeft, k.budgetFrom = k.budgetUntil or 0, k.budgetLeft or 0, k.budgetFrom or 0
+  -- A followed quota's epoch whose first answer is not in yet lasts until it is (kept as '': Lua prints infinity as inf).
+  if k.quotaEpoch and not k.quotaUntil then k.quotaUntil = INF end
   return k
 end
 
@@ -235,12 +260,84 @@ local function save_key(stateKey, k, ttl)
   local pairs_ = {}
   for _, name in ipairs(FIELDS) do
     local value = k[name]
-    if value == nil then value = '' elseif type(value) == 'number' then value = f(value) end
+    if value == nil or value == INF then value = '' elseif type(value) == 'number' then value = f(value) end
     pairs_[#pairs_ + 1] = name
     pairs_[#pairs_ + 1] = value
   end
   redis.call('HSET', stateKey, unpack(pairs_))
   keep(stateKey, ttl)
+end
+
+-- The quota followed where no rule is known yet (the memory store's FollowedQuota): an epoch from send quotaEpoch on,
+-- until quotaUntil, the lowest remaining of its answers quotaFloor (nil: none yet).
+local function new_epoch(k, seq, untilAt)
+  k.quotaEpoch, k.quotaUntil, k.quotaFloor = seq, untilAt, nil
+end
+
+local function follow(k, seq, answer)
+  if answer.status == nil or answer.remaining == nil then
+    if k.quotaFloor then k.quotaFloor = k.quotaFloor - 1 end
+    if seq == k.quotaEpoch then k.quotaUntil = 0 end
+    return
+  end
+  k.quotaFloor = math.min(k.quotaFloor or INF, answer.remaining)
+  if seq == k.quotaEpoch then
+    k.quotaUntil = answer.resetAt or answer.at
+  elseif seq > k.quotaEpoch and answer.resetAt then
+    k.quotaUntil = math.max(k.quotaUntil, answer.resetAt)
+  end
+end
+
+-- A learnt rule with no state yet starts as its startsFrom says: from a copy of the log of a rule the key used last and
+-- uses no more whose window is at least as long, else from what the server was seen to count. Remembers the learnt
+-- rules in use, for the next change and for releases of requests sent under these.
+local function start_learnt(k, rules)
+  local used, current = {}, {}
+  for _, rule in ipairs(rules) do
+    if rule.learnt then
+      used[#used + 1] = { rule.id, rule.limit, rule.windowMs }
+      current[rule.id] = true
+    end
+  end
+  if #used == 0 then return end
+  local previous = k.learntRules ~= '' and cmsgpack.unpack(k.learntRules) or {}
+  for _, rule in ipairs(rules) do
+    if rule.learnt and rule.fresh then
+      local best
+      if rule.fromLog then
+        for _, p in ipairs(previous) do
+          if not current[p[1]] and p[3] >= rule.windowMs and (not best or p[3] < best[3]) then best = p end
+        end
+      end
+      local packed = best and redis.call('GET', KEYS[1] .. ':rule:' .. best[1])
+      if packed then
+        local state = cmsgpack.unpack(packed)
+        state.entries, state.counts, state.ahead = state.entries or {}, state.counts or {}, state.ahead or {}
+        rule.state = state
+      elseif rule.fullUntil then
+        fill(rule, rule.fullUntil)
+      elseif rule.counted and rule.counted > 0 and rule.at then
+        add_entry(rule, rule.at, math.min(rule.counted, rule.limit))
+      end
+    end
+  end
+  k.learntRules = cmsgpack.pack(used)
+end
+
+-- The learnt rules the key uses now that \`rules\` (a request's, sent before they changed) lacks, with a state: a
+-- release counts for them too, as for a rule that took over the log it was sent under.
+local function current_learnt(k, rules)
+  if k.learntRules == '' then return {} end
+  local known, extra = {}, {}
+  for _, rule in ipairs(rules) do known[rule.id] = true end
+  for _, p in ipairs(cmsgpack.unpack(k.learntRules)) do
+    local stateKey = KEYS[1] .. ':rule:' .. p[1]
+    if not known[p[1]] and redis.call('EXISTS', stateKey) == 1 then
+      extra[#extra + 1] = { id = p[1], limit = p[2], windowMs = p[3], jitterMs = INF, burst = 0, learnt = true,
+        stateKey = stateKey, pendingKey = KEYS[1] .. ':pending:learnt', index = #rules + #extra + 1 }
+    end
+  end
+  return extra
 end
 
 local function hold(k, untilAt)
@@ -296,7 +393,7 @@ local function learn_exchange(k, rules, seq, answer)
   if answer.remaining ~= limit - 1 or k.exchangeSentAt <= answer.at - windowMs then return nil end
   k.exchangeCounted = '0'
   for i, r in ipairs(rules) do
-    if redis.call('ZREM', r.pendingKey, f(k.exchangeSeq)) == 1 then
+    if remove_pending(r, k.exchangeSeq) then
       r.inFlight = r.inFlight - 1
     else
       local at = opt(redis.call('HGET', KEYS[1], 'exchangeAt:' .. i))
@@ -329,6 +426,12 @@ end
 local function learn(k, rules, seq, answer)
   if seq < (k.firstSeq or -INF) then return { '', '', '' } end
   if tonumber(k.probe) and seq >= tonumber(k.probe) then k.probe = '' end
+  if answer.quotaTrusted and answer.remaining and not k.quotaEpoch then new_epoch(k, seq, 0) end
+  if k.quotaEpoch and (answer.quotaTrusted or not answer.status) then
+    follow(k, seq, answer)
+  elseif answer.status then
+    k.quotaEpoch, k.quotaUntil, k.quotaFloor = nil, nil, nil
+  end
   if answer.status == 429 then
     local paused = refuse(k, rules, seq, answer)
     if paused then return { f(paused[1]), paused[2], '' } end
@@ -336,7 +439,7 @@ local function learn(k, rules, seq, answer)
   end
   if answer.status then k.refusals = 0 end
   local learned = learn_exchange(k, rules, seq, answer) or ''
-  if answer.remaining == nil then return { '', '', learned } end
+  if answer.remaining == nil or k.quotaEpoch then return { '', '', learned } end
   if seq < k.budgetFrom and answer.at < k.budgetUntil then return { '', '', learned } end
   if explains(rules, answer) then
     k.budgetLeft, k.budgetUntil, k.budgetFrom = 0, 0, seq
@@ -353,16 +456,21 @@ local function learn(k, rules, seq, answer)
 end
 `;
 
+/** A learnt policy the fleet shares is kept this long after the last request that used it (7 days). */
+const POLICY_TTL_MS = 7 * 86_400_000;
+
 /**
- * KEYS: the key's state, the endpoint's slots, then per rule its state and its in-flight set. ARGV: now, concurrency
- * (-1: none), leaseMs, ttlMs, pollMs (-1: none), tokenExchange (1/0), claim (an id the caller made, to end the send
- * should this answer be lost), then per rule limit, windowMs, jitterMs, burst.
- * Returns { 1, seq, counted } or { 0, retryAt, 'key' | 'endpoint' }.
+ * KEYS: the key's state, the endpoint's slots, the key's shared policy, then per rule its state and its in-flight set.
+ * ARGV: now, concurrency (-1: none), leaseMs, ttlMs, pollMs (-1: none), tokenExchange (1/0), claim (an id the caller
+ * made, to end the send should this answer be lost), the stamp of the shared policy the caller holds ('': it shares
+ * none), then per rule its RULE_ARGS.
+ * Returns { 1, seq, counted, stamp, policy } or { 0, retryAt, 'key' | 'endpoint', stamp, policy }: stamp and policy
+ * are the shared policy's when the caller holds another stamp, else ''.
  */
 export const ACQUIRE = `${common}
 local now, concurrency, leaseMs, ttl, poll = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-local tokenExchange, claim = ARGV[6] == '1', ARGV[7]
-local rules = read_rules(8, 3)
+local tokenExchange, claim, knownStamp = ARGV[6] == '1', ARGV[7], ARGV[8]
+local rules = read_rules(9, 4)
 local k = load_key(KEYS[1])
 -- A new state numbers its sends above any number an expired one gave (1,024 per ms of the clock), so a late answer to
 -- one of those is told apart (firstSeq) and cannot widen the budget.
@@ -370,14 +478,35 @@ if not k.nextSeq then
   k.nextSeq = math.floor(now) * 1024
   k.firstSeq, k.pauseSeq = k.nextSeq, k.nextSeq
 end
+local sharedStamp, sharedPolicy = '', ''
+if knownStamp ~= '' then
+  local stored = redis.call('HMGET', KEYS[3], 'stamp', 'policy')
+  if stored[1] and stored[1] ~= knownStamp then sharedStamp, sharedPolicy = stored[1], stored[2] or '' end
+  if stored[1] and redis.call('PTTL', KEYS[3]) < ${POLICY_TTL_MS / 2} then redis.call('PEXPIRE', KEYS[3], ${POLICY_TTL_MS}) end
+end
+for _, rule in ipairs(rules) do load_state(rule) end
+start_learnt(k, rules)
+-- A key that follows its quota, made anew (its state expired while idle), knows none yet: one request goes first.
+for _, rule in ipairs(rules) do if rule.followsQuota and not k.quotaEpoch then new_epoch(k, k.nextSeq, 0) end end
 -- hard: bounds no release can bring forward; soft: ones another process's release or answer can.
 local hard, soft = k.pausedUntil, 0
 if tonumber(k.probe) and now >= k.probeUntil then k.probe = 'due' end
-if k.probe == 'due' and now >= k.pausedUntil + longest_window(rules) then k.probe = '' end
+local inFlight = rules[1] and rules[1].inFlight or 0
+-- A followed quota's next epoch starts with a request sent alone, once the last epoch's reset is past and what was sent
+-- in it is answered.
+if k.quotaEpoch and now >= k.quotaUntil then
+  if inFlight > 0 then
+    soft = math.max(soft, tonumber(redis.call('ZRANGE', rules[1].pendingKey, -1, -1, 'WITHSCORES')[2]))
+  elseif k.probe == '' then
+    k.probe = 'due'
+  end
+elseif k.probe == 'due' and now >= k.pausedUntil + longest_window(rules) then
+  k.probe = ''
+end
+if k.quotaEpoch and now < k.quotaUntil and (k.quotaFloor or INF) - inFlight < 1 then hard = math.max(hard, k.quotaUntil) end
 if tonumber(k.probe) then soft = math.max(soft, k.probeUntil) end
 if now < k.budgetUntil and k.budgetLeft < 1 then soft = math.max(soft, k.budgetUntil) end
 for _, rule in ipairs(rules) do
-  load_state(rule)
   settle(rule, now)
   local at, onPending = rule_wait(rule, now)
   if onPending then soft = math.max(soft, at) else hard = math.max(hard, at) end
@@ -387,7 +516,7 @@ local function refused(at, blocked)
   save_key(KEYS[1], k, ttl)
   for _, rule in ipairs(rules) do save_state(rule, ttl) end
   if poll >= 0 and soft > hard then at = math.max(hard, math.min(at, now + poll)) end
-  return { 0, f(at), blocked }
+  return { 0, f(at), blocked, sharedStamp, sharedPolicy }
 end
 local keyWait = math.max(hard, soft)
 if keyWait > now then return refused(keyWait, 'key') end
@@ -399,6 +528,7 @@ if concurrency >= 0 and redis.call('ZCARD', KEYS[2]) >= concurrency then
 end
 local seq = k.nextSeq
 k.nextSeq = seq + 1
+if k.quotaEpoch and now >= k.quotaUntil then new_epoch(k, seq, INF) end
 -- Without a cap no slot is kept: nothing would read it.
 if concurrency >= 0 then
   redis.call('ZADD', KEYS[2], f(now + leaseMs), f(seq))
@@ -418,7 +548,7 @@ end
 if tokenExchange then k.exchangeSeq, k.exchangeSentAt, k.exchangeAnsweredAt = seq, now, nil end
 redis.call('HSET', KEYS[1], 'claim:' .. claim, f(seq) .. (counted and ':1' or ':0'))
 save_key(KEYS[1], k, ttl)
-return { 1, f(seq), counted and 1 or 0 }
+return { 1, f(seq), counted and 1 or 0, sharedStamp, sharedPolicy }
 `;
 
 /**
@@ -426,7 +556,7 @@ return { 1, f(seq), counted and 1 or 0 }
  * KEYS: as ACQUIRE's. ARGV: claim (ACQUIRE's: the send's number and whether it counted are found by it, even when the
  * acquire's answer was lost), release (1/0), countedBy ('-inf' or a time), acquiredAt, leaseMs, ttlMs,
  * channel ('': publish nothing) and the message to publish there, answered (1/0), sentAt, at, status, retryAt,
- * remaining, resetAt, limit, windowMs ('' when unknown), then per rule limit, windowMs, jitterMs, burst.
+ * remaining, resetAt, limit, windowMs ('' when unknown), quotaTrusted (1/0), then per rule its RULE_ARGS.
  * Returns { pausedUntil, reason, tokenExchangeCounted }, each '' when unset.
  */
 export const FINISH = `${common}
@@ -438,9 +568,10 @@ local seq, counted = tonumber(string.match(claimed, '^[^:]+')), string.sub(claim
 if release then redis.call('HDEL', KEYS[1], 'claim:' .. claim) end
 local channel, message, answered = ARGV[7], ARGV[8], ARGV[9] == '1'
 local answer = { sentAt = opt(ARGV[10]), at = opt(ARGV[11]), status = opt(ARGV[12]), retryAt = opt(ARGV[13]), remaining = opt(ARGV[14]),
-  resetAt = opt(ARGV[15]), limit = opt(ARGV[16]), windowMs = opt(ARGV[17]) }
-local rules = read_rules(18, 3)
+  resetAt = opt(ARGV[15]), limit = opt(ARGV[16]), windowMs = opt(ARGV[17]), quotaTrusted = ARGV[18] == '1' }
+local rules = read_rules(19, 4)
 local k = load_key(KEYS[1])
+for _, rule in ipairs(current_learnt(k, rules)) do rules[#rules + 1] = rule end
 for _, rule in ipairs(rules) do load_state(rule) end
 if release then
   if countedBy == '-inf' then redis.call('ZREM', KEYS[2], f(seq)) else redis.call('ZADD', KEYS[2], 'XX', 'LT', countedBy, f(seq)) end
@@ -449,7 +580,7 @@ if release then
   if counted then
     for _, rule in ipairs(rules) do
       local latest = acquiredAt + math.min(rule.jitterMs, leaseMs)
-      if redis.call('ZREM', rule.pendingKey, f(seq)) == 1 then
+      if remove_pending(rule, seq) then
         rule.inFlight = rule.inFlight - 1
         if countedBy ~= '-inf' then
           local at = math.min(latest, tonumber(countedBy))
@@ -486,4 +617,12 @@ if untilAt <= k.pausedUntil then return '0' end
 hold(k, untilAt)
 save_key(KEYS[1], k, ttl + untilAt - now)
 return f(untilAt)
+`;
+
+/** KEYS: the key's shared policy. ARGV: the policy (JSON, as the store wrote it). Stores it; returns its new stamp. */
+export const SHARE = `
+local stamp = redis.call('HINCRBY', KEYS[1], 'stamp', 1)
+redis.call('HSET', KEYS[1], 'policy', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ${POLICY_TTL_MS})
+return stamp
 `;

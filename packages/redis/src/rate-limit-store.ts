@@ -6,12 +6,14 @@ import {
   type Lease,
   type Outcome,
   type RateLimitStore,
+  type SharedPolicy,
   type StoreRule,
 } from '@sluice/rate-limit';
 import { type SubscriberLike, toSubscriber } from './client.js';
 import { createGuard } from './guard.js';
 import { positive, type RedisStoreOptions, randomId, resolveCommon, tagged } from './options.js';
-import { ACQUIRE, FINISH, PAUSE } from './rate-limit-scripts.js';
+import { ACQUIRE, FINISH, PAUSE, SHARE } from './rate-limit-scripts.js';
+import { decodePolicy, encodePolicy } from './shared-policy.js';
 
 export interface RedisRateLimitStoreOptions extends RedisStoreOptions {
   /**
@@ -37,12 +39,15 @@ export interface RedisRateLimitStore extends RateLimitStore {
   acquire(input: AcquireInput): Promise<Acquired>;
   pause(key: string, until: number, now: number, rules: readonly StoreRule[]): Promise<number>;
   onFreed(listener: (key: string) => void): () => void;
+  sharePolicy(key: string, learnt: SharedPolicyInput, now: number): Promise<number | undefined>;
   /**
    * Resolves once the calls in flight have settled: a release that `rateLimit()` sends after a response is not awaited
    * by the pipeline's `close()`. Call it after that and before quitting the client. The store stays usable.
    */
   close(): Promise<void>;
 }
+
+type SharedPolicyInput = Omit<SharedPolicy, 'stamp'>;
 
 export const rateLimitStoreDefaults = Object.freeze({ pollMs: 100, fallbackShare: 1 });
 
@@ -67,7 +72,7 @@ export function redisRateLimitStore(options: RedisRateLimitStoreOptions): RedisR
   if (!(share > 0 && share <= 1)) throw new RangeError(`\`fallbackShare\` must be a number in (0, 1], got ${String(share)}`);
   const subscriber = options.subscriber === undefined ? undefined : toSubscriber(options.subscriber);
   const local = options.fallback ?? createMemoryStore();
-  const guard = createGuard({ ...common, store: 'rate-limit', scripts: [ACQUIRE, FINISH, PAUSE] });
+  const guard = createGuard({ ...common, store: 'rate-limit', scripts: [ACQUIRE, FINISH, PAUSE, SHARE] });
   const channel = `${common.prefix}:rl:freed`;
   const freed = new Set<(key: string) => void>();
   const hear = (key: string) => {
@@ -85,13 +90,35 @@ export function redisRateLimitStore(options: RedisRateLimitStoreOptions): RedisR
   };
 
   const state = (key: string) => tagged(common.prefix, 'rl', key);
+  const policyKey = (key: string) => `${state(key)}:policy`;
+  // Learnt rules share one set of requests in flight: each counts every request of the key, whatever rule it went under.
   const keysOf = (key: string, endpoint: string, rules: readonly StoreRule[]) => [
     state(key),
     `${state(key)}:slots:${endpoint}`,
-    ...rules.flatMap((r) => [`${state(key)}:rule:${ruleId(r)}`, `${state(key)}:pending:${ruleId(r)}`]),
+    policyKey(key),
+    ...rules.flatMap((r) => [
+      `${state(key)}:rule:${ruleId(r)}`,
+      r.startsFrom ? `${state(key)}:pending:learnt` : `${state(key)}:pending:${ruleId(r)}`,
+    ]),
   ];
+  const flag = (b: boolean | undefined) => (b ? '1' : '0');
   const ruleArgs = (rules: readonly StoreRule[]) =>
-    rules.flatMap((r) => [String(r.limit), String(r.windowMs), finite(r.jitterMs), String(r.burst ?? 0)]);
+    rules.flatMap((r) => {
+      const from = r.startsFrom;
+      return [
+        ruleId(r),
+        String(r.limit),
+        String(r.windowMs),
+        finite(r.jitterMs),
+        String(r.burst ?? 0),
+        flag(from !== undefined),
+        flag(from?.fromLog),
+        flag(from?.followsQuota),
+        optional(from?.counted),
+        optional(from?.at),
+        optional(from?.fullUntil),
+      ];
+    });
   // Long enough for every window, bucket refill, lease and pause in use; only reclaims keys nobody uses any more.
   const ttl = (rules: readonly StoreRule[], leaseMs: number) =>
     2 * (Math.min(leaseMs, 86_400_000) + Math.max(0, ...rules.map((r) => Math.max(r.windowMs, ((r.burst ?? 0) * r.windowMs) / r.limit)))) +
@@ -158,6 +185,7 @@ export function redisRateLimitStore(options: RedisRateLimitStoreOptions): RedisR
           answer?.limit,
           answer?.windowMs,
         ].map(optional),
+        flag(answer?.quotaTrusted),
         ...ruleArgs(rules),
       ];
       const again = (later: number) => finish(release, countedBy, undefined, later, true);
@@ -194,6 +222,7 @@ export function redisRateLimitStore(options: RedisRateLimitStoreOptions): RedisR
   };
 
   return {
+    takesLearntRules: true,
     async acquire(input): Promise<Acquired> {
       const { key, endpoint, now, rules, concurrency, leaseMs, tokenExchange } = input;
       if (guard.skip(now)) {
@@ -211,6 +240,7 @@ export function redisRateLimitStore(options: RedisRateLimitStoreOptions): RedisR
         finite(poll),
         tokenExchange ? '1' : '0',
         claim,
+        optional(input.policyStamp),
         ...ruleArgs(rules),
       ];
       if (pending.size > 0) retryPending(now);
@@ -225,9 +255,14 @@ export function redisRateLimitStore(options: RedisRateLimitStoreOptions): RedisR
         if (guard.open) return acquireLocal(input);
         throw error;
       }
-      const [ok, value, detail] = reply as [unknown, unknown, unknown];
-      if (Number(ok) !== 1) return { ok: false, retryAt: toNumber(value), blocked: detail === 'endpoint' ? 'endpoint' : 'key' };
-      return redisLease(input, Number(value), claim);
+      const [ok, value, detail, stamp, policy] = reply as unknown[];
+      const shared = stamp ? decodePolicy(stamp, policy) : undefined;
+      const result: Acquired =
+        Number(ok) === 1
+          ? redisLease(input, Number(value), claim)
+          : { ok: false, retryAt: toNumber(value), blocked: detail === 'endpoint' ? 'endpoint' : 'key' };
+      if (shared) result.shared = shared;
+      return result;
     },
 
     async pause(key, until, now, rules) {
@@ -242,6 +277,16 @@ export function redisRateLimitStore(options: RedisRateLimitStoreOptions): RedisR
       } catch (error) {
         if (guard.open) return inLocal();
         throw error;
+      }
+    },
+
+    async sharePolicy(key, learnt, now) {
+      if (guard.skip(now)) return undefined;
+      try {
+        return Number(await call('share', SHARE, [policyKey(key)], [encodePolicy(learnt)], now));
+      } catch {
+        // The fleet keeps the policy it had; this process holds its own, and shares the next it learns.
+        return undefined;
       }
     },
 

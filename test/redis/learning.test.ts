@@ -1,0 +1,217 @@
+// rules: 'auto' on the Redis store: learnt rules start and change as in the memory store (the same answers, side by
+// side), the quota a key follows is kept in Redis, and a learnt policy is shared with the fleet and with processes that
+// start later.
+import { authToken } from '@sluice/auth-token';
+import { compose, type SluiceEvents } from '@sluice/core';
+import { createTestClock } from '@sluice/core/testing';
+import { createMockServer } from '@sluice/mock-server';
+import { type Answer, rateLimit, type StoreRule } from '@sluice/rate-limit';
+import { fromNodeRedis, redisRateLimitStore } from '@sluice/redis';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createServer, type Evidence, reform, seeded } from '../rate-limit/models.js';
+import { connectNodeRedis, createIo, input, type NodeRedisClient, steppingClock, T, uniquePrefix } from './helpers.js';
+import { type RedisServer, startRedis } from './server.js';
+import { type TwinLease, twin } from './twin.js';
+
+let server: RedisServer;
+let client: NodeRedisClient;
+let fleetClients: NodeRedisClient[] = [];
+test.before(async () => {
+  server = await startRedis();
+  client = await connectNodeRedis(server.port);
+  fleetClients = await Promise.all(Array.from({ length: 4 }, () => connectNodeRedis(server.port)));
+});
+test.after(async () => {
+  client.destroy();
+  for (const c of fleetClients) c.destroy();
+  await server.stop();
+});
+
+const inf = Number.POSITIVE_INFINITY;
+const learnt = (limit: number, windowMs: number, startsFrom: StoreRule['startsFrom']): StoreRule => ({
+  limit,
+  windowMs,
+  jitterMs: inf,
+  startsFrom,
+});
+/** The rule `rules: 'auto'` holds a key to while it follows the quota the server states. */
+const followingQuota = [learnt(2 ** 31, 1, { fromLog: true, followsQuota: true })];
+const lease = (r: TwinLease | number) => {
+  assert.type(r, 'object', 'expected a slot');
+  return r as TwinLease;
+};
+const quota = (sentAt: number, at: number, remaining: number, resetAt: number): Answer => ({
+  sentAt,
+  at,
+  status: 200,
+  remaining,
+  resetAt,
+  quotaTrusted: true,
+});
+
+test('a followed quota goes epoch by epoch alike: a request alone, then what the lowest remaining leaves, then alone again', async () => {
+  const s = twin(client, uniquePrefix());
+  const at = (now: number) => input(now, { rules: followingQuota, concurrency: 10 });
+  const probe = lease(await s.acquire(at(T), 'probe'));
+  assert.is(await s.acquire(at(T + 10), 'while the probe is out'), T + 300_000);
+  await probe.release(T + 50, quota(T, T + 50, 2, T + 1000));
+  const a = lease(await s.acquire(at(T + 60), 'a'));
+  const b = lease(await s.acquire(at(T + 60), 'b'));
+  assert.is(await s.acquire(at(T + 61), 'the quota spent by what is in flight'), T + 1000);
+  await a.release(T + 100, quota(T + 60, T + 100, 1, T + 1000));
+  // A failure may have been counted: it costs the epoch one more.
+  await b.release(T + 110, { sentAt: T + 60, at: T + 110 });
+  assert.is(await s.acquire(at(T + 120), 'spent'), T + 1000);
+  const next = lease(await s.acquire(at(T + 1000), 'the next epoch'));
+  assert.is(await s.acquire(at(T + 1001), 'alone again'), T + 301_000);
+  await next.release(T + 1040, quota(T + 1000, T + 1040, 0, T + 2000));
+  assert.is(await s.acquire(at(T + 1050), 'nothing left'), T + 2000);
+  // An answer that states no quota ends the following: the rule alone counts.
+  lease(await s.acquire(at(T + 2000)));
+});
+
+test('a learnt rule starts alike from what the server counted, from a 429, and from the log of the rule it follows', async () => {
+  const s = twin(client, uniquePrefix());
+  const counted = [learnt(3, 1000, { counted: 2, at: T })];
+  lease(await s.acquire(input(T, { key: 'counted', rules: counted })));
+  assert.is(await s.acquire(input(T + 1, { key: 'counted', rules: counted })), T + 1000);
+  const full = [learnt(2, 1000, { fullUntil: T + 500 })];
+  assert.is(await s.acquire(input(T, { key: 'full', rules: full })), T + 500);
+  lease(await s.acquire(input(T + 500, { key: 'full', rules: full })));
+  // Three sent under 5 per 2 s, one answered: 3 per second takes the log over, and the two in flight, as they end.
+  const wide = [learnt(5, 2000, { fromLog: true })];
+  const sent = [];
+  for (let i = 0; i < 3; i++) sent.push(lease(await s.acquire(input(T + i * 10, { key: 'log', rules: wide }))));
+  await sent[0]?.release(T + 100, { sentAt: T, at: T + 100, status: 200 });
+  const narrow = [learnt(3, 1000, { fromLog: true })];
+  assert.is(await s.acquire(input(T + 200, { key: 'log', rules: narrow }), 'taken over'), T + 1100);
+  await sent[1]?.release(T + 300, { sentAt: T + 10, at: T + 300, status: 200 });
+  assert.is(await s.acquire(input(T + 400, { key: 'log', rules: narrow }), 'counted in the log taken over'), T + 1100);
+  lease(await s.acquire(input(T + 1100, { key: 'log', rules: narrow })));
+  assert.is(await s.acquire(input(T + 1100, { key: 'log', rules: narrow })), T + 1300);
+});
+
+test('a learnt policy is kept for the fleet: another process gets it with its next acquire, stamp and all', async () => {
+  const prefix = uniquePrefix();
+  const a = redisRateLimitStore({ client, prefix, onError: 'fail-closed' });
+  const b = redisRateLimitStore({ client, prefix, onError: 'fail-closed' });
+  const rules = [learnt(1, 1, { fromLog: true })];
+  const first = await b.acquire(input(T, { rules, policyStamp: 0 }));
+  assert.is(first.shared, undefined, 'nothing kept yet');
+  const policy = { source: 'announced' as const, rules: [{ limit: 20, windowMs: 2000 }] };
+  const stamp = await a.sharePolicy('fleet', { policy, evidence: 'RateLimit-Policy announced 20 per 2000 ms' }, T);
+  assert.is(stamp, 1);
+  const second = await b.acquire(input(T + 1, { rules, policyStamp: 0 }));
+  assert.equal(second.shared, { stamp: 1, policy, evidence: 'RateLimit-Policy announced 20 per 2000 ms' });
+  const third = await b.acquire(input(T + 2, { rules, policyStamp: 1 }));
+  assert.is(third.shared, undefined, 'the caller holds it already');
+  // Something else under the key (damaged, or another version's) is not a policy.
+  await client.hSet(`${prefix}:rl:{fleet}:policy`, 'policy', '{"source":"announced","rules":[{"limit":0}]}');
+  assert.is((await b.acquire(input(T + 3, { rules, policyStamp: 0 }))).shared, undefined);
+});
+
+const ORIGIN = 'https://api.example';
+const LIMIT = 20;
+const WINDOW_MS = 2000;
+
+/**
+ * `count` requests spread over `processes` pipelines (each its own limiter, learner and Redis connection) with
+ * `rules: 'auto'`, against a sliding log of 20 per 2 s stating its quota as `evidence` says, on one virtual clock.
+ */
+async function fleetRun(processes: number, evidence: Evidence, { count = 120, prefix = uniquePrefix('learn') } = {}) {
+  const virtual = steppingClock(createTestClock({ now: T }));
+  const clock = virtual.clock;
+  const io = createIo();
+  const model = createServer({ clock, counting: 'sliding', random: seeded(18), limit: LIMIT, windowMs: WINDOW_MS, latency: [25, 75] });
+  const fetch = async (request: Request) => reform(await model.fetch(request), evidence, LIMIT, WINDOW_MS, clock.now());
+  const limiters = fleetClients
+    .slice(0, processes)
+    .map((c) => rateLimit({ rules: 'auto', store: redisRateLimitStore({ client: io.wrap(fromNodeRedis(c)), prefix }) }));
+  const learnt: SluiceEvents['rate-limit:learned'][][] = limiters.map(() => []);
+  const apis = limiters.map((limiter, i) => {
+    const api = compose([limiter], { fetch, clock });
+    api.events.on('rate-limit:learned', (e) => learnt[i]?.push(e));
+    return api;
+  });
+  let done = 0;
+  let last = T;
+  for (let i = 0; i < count; i++)
+    apis[i % processes]?.(`${ORIGIN}/v2/e${i % 3}`).then(
+      (r) => {
+        done++;
+        last = clock.now();
+        return r.body?.cancel();
+      },
+      () => done++,
+    );
+  await virtual.drive(io, () => done === count);
+  await Promise.all(apis.map((api) => api.close()));
+  await io.settle();
+  return { refused: model.refused, elapsedMs: last - T, policies: limiters.map((l) => l.policyOf(ORIGIN)), learnt };
+}
+
+for (const evidence of ['ietf', 'x-ratelimit', 'retry-after', 'nothing'] as const)
+  test(`a fleet of 4 learns from ${evidence} headers with no more 429s than one process, and holds one policy`, async () => {
+    const one = await fleetRun(1, evidence);
+    const four = await fleetRun(4, evidence);
+    assert.ok(four.refused <= one.refused, `fleet ${four.refused} 429s, one process ${one.refused}`);
+    if (evidence === 'ietf') assert.is(four.refused, 0);
+    assert.ok(four.elapsedMs <= one.elapsedMs * 1.1, `fleet ${four.elapsedMs} ms, one process ${one.elapsedMs} ms`);
+    const signatures = new Set(four.policies.map((p) => JSON.stringify(p)));
+    assert.is(signatures.size, 1, `one policy across the fleet: ${[...signatures].join(' | ')}`);
+    console.log(
+      `  ${evidence}: one process ${one.refused} 429s in ${one.elapsedMs} ms; fleet of 4 ${four.refused} in ${four.elapsedMs} ms; ${[...signatures][0]}`,
+    );
+  });
+
+test('a process that starts later holds what the fleet learnt from its first request on', async () => {
+  const prefix = uniquePrefix('later');
+  await fleetRun(2, 'ietf', { count: 60, prefix });
+  const later = await fleetRun(1, 'ietf', { count: 5, prefix });
+  const adopted = later.learnt[0]?.[0];
+  assert.ok(adopted?.evidence.startsWith('learnt by another process of the fleet: RateLimit-Policy'), adopted?.evidence);
+  assert.equal(adopted?.policy, { source: 'announced', rules: [{ limit: LIMIT, windowMs: WINDOW_MS }] });
+});
+
+test('against the reference simulator a fleet of 4 follows the quota it states together: no 429, the documented pace', async () => {
+  const virtual = steppingClock(createTestClock({ now: T }));
+  const clock = virtual.clock;
+  const io = createIo();
+  const mock = createMockServer({ clock, latencyMs: { min: 5, max: 80 }, seed: 7 });
+  const prefix = uniquePrefix('reference');
+  const base = 'https://tenant.cyberhaven.io';
+  const limiters = fleetClients.map((c) =>
+    rateLimit({ rules: 'auto', store: redisRateLimitStore({ client: io.wrap(fromNodeRedis(c)), prefix }) }),
+  );
+  const apis = limiters.map((limiter) =>
+    compose([authToken({ apiKey: 'mock_admin_key_0123456789', baseUrl: base }), limiter], { fetch: mock.fetch, clock }),
+  );
+  const policies: string[] = [];
+  for (const api of apis) api.events.on('rate-limit:learned', (e) => e.policy && policies.push(e.policy.source));
+  const statuses: number[] = [];
+  let last = T;
+  for (let i = 0; i < 150; i++)
+    apis[i % 4]?.(`${base}/v2/admin/api-keys`).then(
+      async (r) => {
+        await r.body?.cancel();
+        statuses.push(r.status);
+        last = clock.now();
+      },
+      () => statuses.push(0),
+    );
+  await virtual.drive(io, () => statuses.length === 150);
+  await Promise.all(apis.map((api) => api.close()));
+  await io.settle();
+  const stats = mock.stats();
+  assert.is(stats.rateLimited, 0, 'no 429');
+  assert.equal(statuses, Array(150).fill(200));
+  // 150 requests and the fleet's token exchanges at 60 a minute: the last minute starts once the first ones are a minute old.
+  const least = Math.floor((stats.requests - 1) / 60) * 60_000;
+  assert.ok(last - T <= least * 1.1 + 5000, `${last - T} ms for ${stats.requests} requests (least ${least} ms)`);
+  console.log(
+    `  reference: ${stats.rateLimited} 429s, ${stats.requests} requests in ${(last - T) / 1000} s, ${stats.tokenExchanges} exchanges; policies learnt: ${policies.join(', ')}`,
+  );
+});
+
+test.run();
