@@ -2,6 +2,8 @@
 // (@sluice/redis, with a subscriber connection each) against memory stores. Two servers: the reference API's limits with
 // time compressed 60 times (a minute of the API in a second), and a strict sliding log of 20 per 2 s in real time with
 // 25 to 75 ms of latency, whose X-RateLimit-Reset comes in whole seconds (issue 17 measured 1.49x the least time there).
+// Then, given no limit (\`rules: 'auto'\`), the fleet learns the limits through Redis, against one process that learns them
+// alone and sends all the requests.
 // Prints a markdown table (429s, throughput as a share of the limit, token exchanges per token lifetime), then one line
 // `@@result <json>`. Needs the built packages (`npx -y pnpm@12.4.2 build`) and redis-server on PATH; starts and stops its own.
 // Usage: node test/bench/fleet.mjs [--per-worker 150]   (about a minute)
@@ -44,7 +46,9 @@ async function worker(config) {
   let stores = {};
   const bus = core.createBus();
   let subscriber;
-  if (config.mode === 'redis') {
+  // 'learnt': the fleet learns the limits through Redis; 'learnt-one': one process learns them alone, in memory.
+  const auto = config.mode === 'learnt' || config.mode === 'learnt-one';
+  if (config.mode === 'redis' || config.mode === 'learnt') {
     client = require('redis').createClient({ socket: { host: '127.0.0.1', port: config.redisPort } });
     client.on('error', () => {});
     await client.connect();
@@ -63,12 +67,15 @@ async function worker(config) {
     [
       retry.retry429(),
       auth.authToken({ apiKey: KEY, baseUrl: config.url, store: stores.tokens, refreshRatio: REFRESH_RATIO }),
-      limit.rateLimit({ rules: [{ limit: config.limit, windowMs: config.windowMs }], store: stores.limits }),
+      limit.rateLimit({ rules: auto ? 'auto' : [{ limit: config.limit, windowMs: config.windowMs }], store: stores.limits }),
     ],
     { bus },
   );
   const fallbacks = [];
   bus.on('redis:fallback', (e) => fallbacks.push(e.reason));
+  if (process.env.FLEET_DEBUG)
+    for (const type of ['rate-limit:learned', 'rate-limit:paused', 'redis:fallback', 'redis:recovered'])
+      bus.on(type, (e) => log(Date.now() % 100_000, process.pid, type, JSON.stringify(e).slice(0, 160)));
   // Warm up what a cold process loads on first use (fetch, the scripts, WebCrypto), outside the measured burst.
   await (await fetch(`${config.url}/_mock/stats`)).arrayBuffer();
   if (stores.limits) {
@@ -119,8 +126,8 @@ async function worker(config) {
 // ── parent: redis-server, the simulator, two runs of four workers ─────────────────────────────────────────────────────
 
 // Starts the workers, waits until each is ready, then tells them all to go; resolves with their results.
-async function runWorkers(config) {
-  const children = Array.from({ length: WORKERS }, () =>
+async function runWorkers(config, workers) {
+  const children = Array.from({ length: workers }, () =>
     fork(self, ['--worker', JSON.stringify(config)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
   );
   const results = children.map(
@@ -141,7 +148,13 @@ async function fleetRun(scenario, mode, served, redisPort, count) {
   await new Promise((r) => setTimeout(r, 2 * clientWindowMs)); // the previous run's window is over
   served.mock.resetStats();
   const prefix = `bench${process.pid}${scenario}${mode}`;
-  const results = await runWorkers({ mode, url: served.url, redisPort, prefix, count, limit, windowMs: clientWindowMs });
+  // One process learning alone sends what the fleet sends.
+  const workers = mode === 'learnt-one' ? 1 : WORKERS;
+  const perWorker = (count * WORKERS) / workers;
+  const results = await runWorkers(
+    { mode, url: served.url, redisPort, prefix, count: perWorker, limit, windowMs: clientWindowMs },
+    workers,
+  );
   const stats = served.mock.stats();
   const go = Math.min(...results.map((r) => r.first));
   const firstAnswer = Math.min(...results.map((r) => r.firstAnswer));
@@ -155,6 +168,7 @@ async function fleetRun(scenario, mode, served, redisPort, count) {
   return {
     scenario,
     mode,
+    workers,
     requests: WORKERS * count,
     ok,
     rateLimited: stats.rateLimited,
@@ -172,36 +186,59 @@ async function main() {
   const redis = await startRedisServer();
   const runs = [];
   try {
+    // --only reference:learnt runs one scenario's one mode (to look into it); the results are not written anywhere.
+    const only = argValue('only', undefined)?.split(':');
     for (const [scenario, { timeScale, limit, windowMs, latencyMs, tokenTtlMs, count = perWorker }] of Object.entries(SCENARIOS)) {
+      if (only && only[0] !== scenario) continue;
       const served = await node.serve({ port: 0, timeScale, limit, windowMs, tokenTtlMs, latencyMs, seed: 3 });
       try {
         log(`${scenario}: ${WORKERS} workers x ${count} requests, ${limit} per ${windowMs / timeScale} ms of real time`);
+        if (only) {
+          log(JSON.stringify(await fleetRun(scenario, only[1], served, redis.port, count)));
+          continue;
+        }
         runs.push(await fleetRun(scenario, 'redis', served, redis.port, count));
         log('redis stores:', JSON.stringify(runs.at(-1)));
         if (scenario === 'reference') {
           runs.push(await fleetRun(scenario, 'memory', served, redis.port, count));
           log('memory stores:', JSON.stringify(runs.at(-1)));
         }
+        for (const mode of ['learnt', 'learnt-one']) {
+          runs.push(await fleetRun(scenario, mode, served, redis.port, count));
+          log(`${mode}:`, JSON.stringify(runs.at(-1)));
+        }
       } finally {
         await served.close();
       }
     }
+    if (only) return;
     const pct = (x) => `${(x * 100).toFixed(1)}%`;
     const describe = {
       reference: `the reference API, ${SCENARIOS.reference.limit} a minute, time x${SCENARIOS.reference.timeScale}`,
       strict: `a sliding log of ${SCENARIOS.strict.limit} per ${SCENARIOS.strict.windowMs / 1000} s, real time, 25-75 ms`,
     };
+    const modeName = {
+      redis: '@sluice/redis (shared)',
+      memory: 'memory (per process)',
+      learnt: "no limit given (`rules: 'auto'`), @sluice/redis: learnt by the fleet",
+      'learnt-one': "no limit given (`rules: 'auto'`), memory: one process alone",
+    };
     const row = (r) =>
-      `| ${describe[r.scenario]} | ${r.mode === 'redis' ? '@sluice/redis (shared)' : 'memory (per process)'} | ${r.requests} | ${r.ok} | ${r.rateLimited} | ${pct(r.share)} (${(r.elapsed / 1000).toFixed(2)} s after ${r.startMs} ms; ${(1 / r.share).toFixed(2)}x the least time) | ${r.exchanges} | ${(r.exchanges / r.needed).toFixed(2)} |`;
+      `| ${describe[r.scenario]} | ${modeName[r.mode]} | ${r.workers} | ${r.requests} | ${r.ok} | ${r.rateLimited} | ${pct(r.share)} (${(r.elapsed / 1000).toFixed(2)} s after ${r.startMs} ms; ${(1 / r.share).toFixed(2)}x the least time) | ${r.exchanges} | ${(r.exchanges / r.needed).toFixed(2)} |`;
     const markdown = [
       `${WORKERS} processes, one key, 5 concurrent per endpoint, against the simulator over loopback HTTP with its \`X-RateLimit-*\` headers (reset in whole epoch seconds); each process's Redis store has a subscriber connection. Tokens refreshed with ${REFRESH_RATIO * 100}% of their life left; "per token lifetime" divides by what one process alone needs, so 1.00 is one exchange per lifetime for the fleet:`,
       '',
-      '| server | stores | requests | 200 | 429s at the server | throughput: share of the limit (from the first answer to the last) | token exchanges | exchanges per token lifetime, fleet-wide |',
-      '| --- | --- | --- | --- | --- | --- | --- | --- |',
+      '| server | stores | processes | requests | 200 | 429s at the server | throughput: share of the limit (from the first answer to the last) | token exchanges | exchanges per token lifetime, fleet-wide |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
       ...runs.map(row),
     ].join('\n');
     console.log(markdown);
     const shared = runs.filter((r) => r.mode === 'redis');
+    const learnt = Object.keys(SCENARIOS).map((scenario) => ({
+      scenario,
+      fleet: runs.find((r) => r.scenario === scenario && r.mode === 'learnt'),
+      one: runs.find((r) => r.scenario === scenario && r.mode === 'learnt-one'),
+    }));
     const memory = runs.find((r) => r.mode === 'memory');
     const goals = [
       {
@@ -220,6 +257,11 @@ async function main() {
         met: shared.every((r) => r.exchanges <= r.needed),
       },
       { goal: 'memory stores show the 429s', figure: String(memory.rateLimited), met: memory.rateLimited > 0 },
+      ...learnt.map(({ scenario, fleet, one }) => ({
+        goal: `no limit given (${scenario}): a fleet of ${WORKERS} learns with no more 429s than one process`,
+        figure: `fleet ${fleet.rateLimited}, one process ${one.rateLimited}`,
+        met: fleet.rateLimited <= one.rateLimited,
+      })),
     ];
     console.log(`@@result ${JSON.stringify({ title: 'Fleet: 4 processes, one key (Redis vs memory stores)', markdown, goals })}`);
   } finally {

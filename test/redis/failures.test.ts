@@ -143,6 +143,31 @@ test('releases that fail in an outage are sent again once Redis answers', async 
   assert.ok((await s.acquire(input(T + 20, { concurrency: 1 }))).ok);
 });
 
+test('a release failed in an outage is sent again after retryRedisMs with no other call, and not after close()', async () => {
+  const sw = switchable(fromNodeRedis(a));
+  const prefix = uniquePrefix();
+  const s = store(sw.client, { onError: 'fail-closed', retryRedisMs: 20, prefix });
+  const other = store(fromNodeRedis(a), { onError: 'fail-closed', prefix });
+  await warm(s);
+  const held = (await s.acquire(input(T, { concurrency: 1 }))) as Lease;
+  sw.mode = 'down';
+  await held.release(T + 10);
+  sw.mode = 'up';
+  // Another process waits for that slot; this one makes no call.
+  assert.not.ok((await other.acquire(input(T + 20, { concurrency: 1 }))).ok);
+  await new Promise((r) => setTimeout(r, 60));
+  assert.ok((await other.acquire(input(T + 30, { concurrency: 1 }))).ok, 'the release was sent on the timer');
+  // After close() no timer is left: a release failed then waits for the store's next call.
+  const next = (await s.acquire(input(T + 40, { key: 'closing', concurrency: 1 }))) as Lease;
+  sw.mode = 'down';
+  await next.release(T + 50);
+  await s.close();
+  sw.mode = 'up';
+  await new Promise((r) => setTimeout(r, 60));
+  assert.not.ok((await other.acquire(input(T + 60, { key: 'closing', concurrency: 1 }))).ok, 'no retry after close()');
+  assert.ok((await s.acquire(input(T + 70, { key: 'closing', concurrency: 1 }))).ok, 'sent again first by the next call');
+});
+
 test('on the local limiter each process takes fallbackShare of every limit and of the concurrency', async () => {
   const sw = switchable(fromNodeRedis(a));
   sw.mode = 'down';

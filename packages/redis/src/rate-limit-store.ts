@@ -82,6 +82,7 @@ export function redisRateLimitStore(options: RedisRateLimitStoreOptions): RedisR
   const pending = new Map<string, (now: number) => Promise<unknown>>();
   const inflight = new Set<Promise<unknown>>();
   const call = (operation: string, script: string, keys: string[], args: string[], now: number) => {
+    latestNow = Math.max(latestNow, now);
     const promise = guard.call(operation, script, keys, args, now);
     const forget = (): void => void inflight.delete(settled);
     const settled: Promise<void> = promise.then(forget, forget);
@@ -127,8 +128,20 @@ export function redisRateLimitStore(options: RedisRateLimitStoreOptions): RedisR
     share === 1 ? rules : rules.map((r) => ({ ...r, limit: Math.max(1, Math.floor(r.limit * share)) }));
 
   // A release lost to an outage is kept and sent again first thing once Redis answers: the connection keeps order,
-  // so the next acquire sees what it frees.
-  const keepPending = (id: string, send: (now: number) => Promise<unknown>) => void (pending.size < MAX_PENDING && pending.set(id, send));
+  // so the next acquire sees what it frees. No acquire may come (every waiter of the fleet may wait for what a lost
+  // release frees: a probe's, a followed quota's in flight), so a timer also sends them after `retryRedisMs`, dated by
+  // the latest time a call carried (the store has no clock). Not after `close()`, unless the store is used again.
+  let latestNow = Number.NEGATIVE_INFINITY;
+  let retryTimer: ReturnType<typeof setTimeout> | undefined;
+  let closed = false;
+  const keepPending = (id: string, send: (now: number) => Promise<unknown>) => {
+    if (pending.size < MAX_PENDING) pending.set(id, send);
+    if (closed || retryTimer !== undefined) return;
+    retryTimer = setTimeout(() => {
+      retryTimer = undefined;
+      retryPending(latestNow);
+    }, common.retryRedisMs);
+  };
   const retryPending = (now: number) => {
     for (const [id, send] of [...pending].slice(0, 100)) {
       pending.delete(id);
@@ -225,6 +238,7 @@ export function redisRateLimitStore(options: RedisRateLimitStoreOptions): RedisR
     takesLearntRules: true,
     async acquire(input): Promise<Acquired> {
       const { key, endpoint, now, rules, concurrency, leaseMs, tokenExchange } = input;
+      closed = false;
       if (guard.skip(now)) {
         if (guard.open) return acquireLocal(input);
         throw guard.down('acquire');
@@ -300,6 +314,11 @@ export function redisRateLimitStore(options: RedisRateLimitStoreOptions): RedisR
     },
 
     async close() {
+      closed = true;
+      clearTimeout(retryTimer);
+      retryTimer = undefined;
+      // Releases still kept get one more try, awaited below.
+      if (pending.size > 0) retryPending(latestNow);
       // A settled release starts another call a few promise turns later: wait a turn of the event loop before believing it is over.
       do {
         while (inflight.size > 0) await Promise.all(inflight);
