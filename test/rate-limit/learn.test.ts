@@ -193,6 +193,12 @@ test('an announced policy is followed at once when tighter, and only after three
   assert.equal(limiter.policyOf('https://api.example')?.rules, [{ limit: 40, windowMs: 60_000 }], 'two looser answers are not enough');
   await next(policy(100));
   assert.equal(limiter.policyOf('https://api.example')?.rules, [{ limit: 100, windowMs: 60_000 }]);
+  // stats() shows every key's policy, as policyOf does.
+  assert.equal(JSON.parse(JSON.stringify(limiter.stats())), {
+    keys: 0,
+    queued: 0,
+    policies: { 'https://api.example': { source: 'announced', rules: [{ limit: 100, windowMs: 60_000 }] } },
+  });
   const learnt = of('rate-limit:learned');
   assert.is(learnt.length, 3);
   assert.match(learnt[2]?.evidence ?? '', /in 3 answers in a row/);

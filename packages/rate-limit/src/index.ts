@@ -31,8 +31,11 @@ export {
 } from './store.js';
 
 export interface RateLimiter extends Interceptor {
-  /** Keys with requests waiting, and how many wait in all. */
-  stats(): { keys: number; queued: number };
+  /**
+   * Keys with requests waiting, and how many wait in all. With `rules: 'auto'`, `policies`: what each key the limiter
+   * knows (the 10,000 used last) is held to now, as `policyOf` says; computed when read.
+   */
+  stats(): { keys: number; queued: number; readonly policies?: Record<string, LearntPolicy> };
   /** With `rules: 'auto'`: what the key is held to now and where that was learnt from; undefined otherwise, or for a key not seen. */
   policyOf(key: string): LearntPolicy | undefined;
 }
@@ -412,7 +415,11 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
       });
       return holdBody(response, () => finish(key, held, countedBy));
     },
-    stats: () => ({ keys: queues.size, queued }),
+    stats() {
+      const stats = { keys: queues.size, queued };
+      if (!learner) return stats;
+      return Object.defineProperty(stats, 'policies', { enumerable: true, get: () => learner.policies() });
+    },
     policyOf: (key) => learner?.policyOf(key),
   };
 }

@@ -327,6 +327,8 @@ export function createLearner() {
     /** The rules a key is held to now; the same array while they hold. */
     rulesOf: (key: string): readonly StoreRule[] => get(key).rules,
     policyOf: (key: string): LearntPolicy | undefined => keys.get(key)?.policy,
+    /** Every key's policy, by key. */
+    policies: (): Record<string, LearntPolicy> => Object.fromEntries([...keys].map(([key, k]) => [key, k.policy])),
     /** Whether the store must keep to the answers' quota whatever its log explains: nothing learnt yet, no rule to explain it. */
     trustsQuota: (key: string) => {
       const source = keys.get(key)?.policy.source;
