@@ -67,7 +67,7 @@ test('the interceptors are composed outermost first: error-map, retry-429, auth-
     ['error-map', 'retry-429', 'auth-token', 'rate-limit'],
   );
   assert.is(typeof client.interceptors.auth.rotate, 'function');
-  assert.equal(client.interceptors.rateLimit.stats(), { keys: 0, queued: 0 });
+  assert.equal(client.interceptors.rateLimit.stats(), { keys: 0, queued: 0, policies: {} });
 });
 
 test('close() rejects queued calls and later calls with ClosedError and leaves no timer', async () => {

@@ -44,11 +44,27 @@ test('apiKey and override sections are checked when the client is created', () =
   throwsNaming(create({ baseUrl: 'https://a.example', retry: { maxRetries: -1 } }), RangeError, /maxRetries/);
 });
 
-test('the defaults are the API documented limits, frozen', () => {
-  assert.equal(cyberhavenDefaults.rateLimit.rules, [{ limit: 60, windowMs: 60_000 }]);
+test('the defaults start from the API documented limits, learnt on from the answers, frozen', () => {
+  assert.is(cyberhavenDefaults.rateLimit.rules, 'auto');
+  assert.equal(cyberhavenDefaults.rateLimit.startFrom, [{ limit: 60, windowMs: 60_000 }]);
   assert.is(cyberhavenDefaults.rateLimit.concurrency, 5);
   assert.is(cyberhavenDefaults.auth.tokenUrl, '/v2/auth/token/access');
-  assert.ok(Object.isFrozen(cyberhavenDefaults) && Object.isFrozen(cyberhavenDefaults.rateLimit.rules[0]));
+  assert.ok(Object.isFrozen(cyberhavenDefaults) && Object.isFrozen(cyberhavenDefaults.rateLimit.startFrom[0]));
+});
+
+test('the preset holds the documented rule against the reference simulator; rules given by hand replace the learning', async () => {
+  const { clock, client } = setup();
+  await drive(clock, client.$fetch('/v2/admin/api-keys'));
+  const [key, policy] = Object.entries(client.interceptors.rateLimit.stats().policies ?? {})[0] ?? [];
+  assert.ok(key);
+  assert.equal(policy, { source: 'documented', rules: [{ limit: 60, windowMs: 60_000 }] });
+  const byHand = createCyberhavenClient({
+    baseUrl: 'https://a.example',
+    apiKey: 'k',
+    rateLimit: { rules: [{ limit: 30, windowMs: 60_000 }] },
+  });
+  assert.is(byHand.interceptors.rateLimit.stats().policies, undefined, 'no learning');
+  await byHand.close();
 });
 
 test('the concurrency cap counts the path form of event-details as one endpoint', () => {

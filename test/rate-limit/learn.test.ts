@@ -4,7 +4,14 @@ import { authToken, keyFingerprint } from '@sluice/auth-token';
 import { compose, type SluiceEvents } from '@sluice/core';
 import { createTestClock } from '@sluice/core/testing';
 import { createMockServer, demoKeys } from '@sluice/mock-server';
-import { createMemoryStore, MAX_START_IN_FLIGHT, type RateLimitOptions, type RateLimitStore, rateLimit } from '@sluice/rate-limit';
+import {
+  createMemoryStore,
+  MAX_START_IN_FLIGHT,
+  type RateLimitOptions,
+  type RateLimitStore,
+  type Rule,
+  rateLimit,
+} from '@sluice/rate-limit';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { drive } from '../helpers/index.js';
@@ -12,7 +19,11 @@ import { harness, URL_A } from './harness.js';
 import { type Counting, createServer, type Evidence, minimumCompletion, reform, seeded } from './models.js';
 
 const ORIGIN = 'https://api.example';
-async function run(counting: Counting, evidence: Evidence, { count = 300, limit = 20, windowMs = 2000 } = {}) {
+async function run(
+  counting: Counting,
+  evidence: Evidence,
+  { count = 300, limit = 20, windowMs = 2000, startFrom = undefined as Rule[] | undefined } = {},
+) {
   const clock = createTestClock();
   const server = createServer({ clock, counting, random: seeded(18), limit, windowMs, latency: [25, 75] });
   // When each request refused was sent, and when the policy last changed: requests sent after it and refused are 429s
@@ -24,7 +35,7 @@ async function run(counting: Counting, evidence: Evidence, { count = 300, limit 
     if (response.status === 429) refusedSentAt.push(sentAt);
     return response;
   };
-  const limiter = rateLimit({ rules: 'auto' });
+  const limiter = rateLimit({ rules: 'auto', startFrom });
   const api = compose([limiter], { fetch, clock });
   const learnt: SluiceEvents['rate-limit:learned'][] = [];
   let settledAt = Number.NEGATIVE_INFINITY;
@@ -217,6 +228,47 @@ test('several quotas in RateLimit-Policy all become rules', async () => {
       { limit: 1000, windowMs: 86_400_000 },
     ],
   });
+});
+
+test('startFrom: documented rules the answers agree with hold from the first request, as if typed', async () => {
+  for (const evidence of ['x-ratelimit', 'quota', 'ietf'] as const) {
+    const r = await run('sliding', evidence, { startFrom: [{ limit: 20, windowMs: 2000 }] });
+    report(`documented right, ${evidence}`, r);
+    assert.is(r.refused, 0, evidence);
+    assert.ok(r.ratio <= 1.1, `${evidence}: ${r.ratio}`);
+    assert.equal(r.policy, { source: evidence === 'ietf' ? 'announced' : 'documented', rules: [{ limit: 20, windowMs: 2000 }] });
+  }
+});
+
+test('startFrom: documented rules too loose are tightened by the first stated limit; too tight, loosened on consistent evidence', async () => {
+  const loose = await run('sliding', 'x-ratelimit', { startFrom: [{ limit: 40, windowMs: 2000 }] });
+  report('documented too loose', loose);
+  assert.is(loose.refused, 0);
+  assert.equal(loose.policy?.rules, [{ limit: 20, windowMs: 2000 }]);
+  assert.match(loose.learnt[0]?.evidence ?? '', /a stated limit of 20, under the documented 40 per 2000 ms/);
+  const tight = await run('sliding', 'ietf', { startFrom: [{ limit: 10, windowMs: 2000 }] });
+  report('documented too tight, announced', tight);
+  assert.is(tight.refused, 0);
+  assert.equal(tight.policy, { source: 'announced', rules: [{ limit: 20, windowMs: 2000 }] });
+  assert.match(tight.learnt[0]?.evidence ?? '', /in 3 answers in a row/);
+  // Only what is left is stated: more left than 10 per 2 s allows, three answers in a row, and the quota is followed.
+  const quota = await run('sliding', 'quota', { startFrom: [{ limit: 10, windowMs: 2000 }] });
+  report('documented too tight, quota', quota);
+  assert.is(quota.refused, 0);
+  assert.is(quota.policy?.source, 'quota');
+  assert.match(quota.learnt[0]?.evidence ?? '', /3 answers in a row stated more than the documented 10 per 2000 ms allow/);
+  assert.ok(quota.ratio < tight.ratio * 1.5, `following the quota: ${quota.ratio}`);
+});
+
+test('startFrom needs rules: auto, and is checked like rules', () => {
+  assert.throws(
+    () => rateLimit({ rules: [{ limit: 1, windowMs: 1000 }], startFrom: [{ limit: 1, windowMs: 1000 }] }),
+    /`startFrom` goes with `rules: 'auto'`/,
+  );
+  assert.throws(
+    () => rateLimit({ rules: 'auto', startFrom: [{ limit: 0, windowMs: 1000 }] }),
+    /`startFrom\[0\]\.limit` must be an integer >= 1/,
+  );
 });
 
 test("rules: 'auto' with a store that cannot take learnt rules is refused with a clear TypeError", () => {

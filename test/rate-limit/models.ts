@@ -227,7 +227,8 @@ export function minimumCompletion(counting: Counting, issues: number[], limit: n
 }
 
 /** The simulator's own seeded generator (mulberry32), so every run of a test sees the same traffic. */
-export type Evidence = 'ietf' | 'x-ratelimit' | 'retry-after' | 'nothing';
+/** How a model's answer states its quota; `'quota'`: only what is left and when it resets (the reference API's form). */
+export type Evidence = 'ietf' | 'x-ratelimit' | 'quota' | 'retry-after' | 'nothing';
 
 /** The model's answer in the header form asked for: its quota as IETF or X-RateLimit headers, only Retry-After, or nothing. */
 export function reform(response: Response, evidence: Evidence, limit: number, windowMs: number, now: number): Response {
@@ -236,8 +237,8 @@ export function reform(response: Response, evidence: Evidence, limit: number, wi
   const retryAfter = response.headers.get('retry-after');
   if (retryAfter !== null && evidence !== 'nothing') headers.set('retry-after', retryAfter);
   if (info?.remaining !== undefined && info.resetAt !== undefined) {
-    if (evidence === 'x-ratelimit') {
-      headers.set('x-ratelimit-limit', String(limit));
+    if (evidence === 'x-ratelimit' || evidence === 'quota') {
+      if (evidence === 'x-ratelimit') headers.set('x-ratelimit-limit', String(limit));
       headers.set('x-ratelimit-remaining', String(info.remaining));
       headers.set('x-ratelimit-reset', String(Math.ceil(info.resetAt / 1000)));
     } else if (evidence === 'ietf') {

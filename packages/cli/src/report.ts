@@ -25,7 +25,7 @@ export function recordReport(report: Report, client: CyberhavenClient, io: CliIo
   const writeFile = io.writeFile;
   if (!writeFile) throw new UsageError('--report needs a file system to write to');
   const recording = report.recordEvents(client.events, { waiting: () => client.interceptors.rateLimit.stats().queued });
-  const limit = cyberhavenDefaults.rateLimit.rules[0]!;
+  const limit = cyberhavenDefaults.rateLimit.startFrom[0]!; // the documented rule, drawn as the limit
   return async (items: number | undefined, failed: boolean, err: Write) => {
     recording.stop();
     try {

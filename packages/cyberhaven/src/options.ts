@@ -43,11 +43,15 @@ export function cyberhavenEndpoint(request: Request, ctx: Context): string {
   return prefix ? prefix.slice(0, -1) : path;
 }
 
-/** What the Cyberhaven v2 API documents: tokens from `/v2/auth/token/access`, 60 requests a minute per key, 5 in flight per endpoint. */
+/**
+ * What the Cyberhaven v2 API documents: tokens from `/v2/auth/token/access`, 60 requests a minute per key, 5 in flight
+ * per endpoint. The documented rule is where the limiter starts; the answers confirm or correct it (`rules: 'auto'`).
+ */
 export const cyberhavenDefaults = Object.freeze({
   auth: Object.freeze({ tokenUrl: '/v2/auth/token/access' }),
   rateLimit: Object.freeze({
-    rules: Object.freeze([Object.freeze({ limit: 60, windowMs: 60_000 })]),
+    rules: 'auto' as const,
+    startFrom: Object.freeze([Object.freeze({ limit: 60, windowMs: 60_000 })]),
     concurrency: 5,
     endpoint: cyberhavenEndpoint,
   }),
@@ -90,7 +94,10 @@ export function resolveOptions(options: CyberhavenOptions) {
     throw new TypeError('`createCyberhavenClient()` needs an options object with `baseUrl` and `apiKey`');
   const origin = originOf(options.baseUrl);
   const auth = { ...cyberhavenDefaults.auth, ...section('auth', options.auth) };
-  const rateLimit = { ...cyberhavenDefaults.rateLimit, ...section('rateLimit', options.rateLimit) };
+  const given = section('rateLimit', options.rateLimit);
+  // Rules given by hand replace the learning, and where it starts.
+  const preset = Array.isArray(given.rules) ? { ...cyberhavenDefaults.rateLimit, startFrom: undefined } : cyberhavenDefaults.rateLimit;
+  const rateLimit = { ...preset, ...given };
   const retry = { ...cyberhavenDefaults.retry, ...section('retry', options.retry) };
   const errors = { ...cyberhavenDefaults.errors, ...section('errors', options.errors) };
   // Checked here so the message names the preset's option, not `timeout()`'s `ms`.

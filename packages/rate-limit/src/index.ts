@@ -54,7 +54,7 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
   const { rules } = o;
   const longest = Math.max(0, ...rules.map((r) => r.windowMs)) || 60_000;
   // With `rules: 'auto'`, each key's rules are learnt from its answers.
-  const learner = o.auto ? createLearner() : undefined;
+  const learner = o.auto ? createLearner(o.startFrom) : undefined;
   const rulesOf = (key: string) => (learner ? learner.rulesOf(key) : rules);
   const store = o.store ?? createMemoryStore();
   const queues = new Map<string, WaitingQueue>();

@@ -4,12 +4,12 @@ import type { RuleStart, StoreRule } from './rule-state.js';
 import type { Answer, SharedPolicy } from './store.js';
 
 /** Where a key's learnt policy comes from. */
-export type PolicySource = 'start' | 'quota' | 'announced' | 'limit-and-reset' | 'refusals';
+export type PolicySource = 'start' | 'documented' | 'quota' | 'announced' | 'limit-and-reset' | 'refusals';
 
 /** What `rules: 'auto'` holds a key to now. */
 export interface LearntPolicy {
   /**
-   * `'start'`: nothing learnt yet. `'quota'`: the server states what is left and when it resets, followed as it goes;
+   * `'start'`: nothing learnt yet. `'documented'`: the rules given as `startFrom`, which no answer contradicted. `'quota'`: the server states what is left and when it resets, followed as it goes;
    * no rule is known yet. `'announced'`: `RateLimit-Policy` stated each limit and window. `'limit-and-reset'`: a limit
    * was stated, its window read from how the reset moved. `'refusals'`: no quota stated; 429s bounded it.
    */
@@ -90,8 +90,14 @@ const looser = (next: Limit[], current: Limit[]) =>
  * Learns each key's policy from the server's answers for `rules: 'auto'`: the quotas it announces, else a stated limit
  * whose window the resets show, else its 429s. Tightens at once, loosens on `LOOSEN_AFTER` answers in a row.
  */
-export function createLearner() {
+export function createLearner(documented?: readonly StoreRule[]) {
   const keys = new Map<string, KeyLearning>();
+  // Where each key starts: the documented rules (a log each, taking over what the key counted), else one request in flight.
+  const documentedRules = documented?.map((rule): StoreRule => ({ ...rule, startsFrom: { fromLog: true } }));
+  const documentedPolicy: LearntPolicy | undefined = documented && {
+    source: 'documented',
+    rules: documented.map(({ limit, windowMs }) => ({ limit, windowMs })),
+  };
 
   const get = (key: string): KeyLearning => {
     let k = keys.get(key);
@@ -102,8 +108,8 @@ export function createLearner() {
     }
     if (keys.size >= MAX_KEYS) keys.delete(keys.keys().next().value as string);
     k = {
-      policy: { source: 'start', rules: [], inFlight: 1 },
-      rules: [inFlightRule(1)],
+      policy: documentedPolicy ?? { source: 'start', rules: [], inFlight: 1 },
+      rules: documentedRules ?? [inFlightRule(1)],
       answeredThisRound: 0,
       answered: 0,
       episodeFloor: Number.NEGATIVE_INFINITY,
@@ -161,6 +167,7 @@ export function createLearner() {
       evidence += `, in ${LOOSEN_AFTER} answers in a row`;
     }
     k.search = undefined;
+    if (k.policy.source === 'documented' && signatureOf(k.policy.rules) === signature) evidence += ': the documented rules, confirmed';
     return adopt(k, 'announced', rules, evidence);
   };
 
@@ -210,6 +217,30 @@ export function createLearner() {
     const windowMs = Math.max(resetAt - latest.resetAt, resetAt - sentAt, refilled);
     const rule = learntRule({ limit, windowMs }, { counted: 1, at: answer.at });
     return adopt(k, 'limit-and-reset', [rule], `a limit of ${limit}, all of it back after a reset, the reset ${windowMs} ms on`);
+  };
+
+  // The documented rules against a stated quota. A stated limit below each documented one is followed at once, over
+  // the longest documented window; more stated, or more left than the rules allow in a window, shows them too tight:
+  // once LOOSEN_AFTER answers in a row say so, the key follows the quota and learns as if nothing was documented. A
+  // quota they explain holds them (the store keeps to any quota spent by others, as with rules given).
+  const checkDocumented = (k: KeyLearning, answer: Answer, remaining: number): Learnt | undefined => {
+    const rules = k.policy.rules;
+    const most = Math.max(...rules.map((r) => r.limit));
+    const least = Math.min(...rules.map((r) => r.limit));
+    const longest = Math.max(...rules.map((r) => r.windowMs));
+    if (answer.limit !== undefined && answer.limit < least) {
+      const rule = learntRule({ limit: answer.limit, windowMs: longest }, { fromLog: true });
+      return adopt(k, 'limit-and-reset', [rule], `a stated limit of ${answer.limit}, under the documented ${describe(rules)}`);
+    }
+    const stated = answer.limit ?? remaining + 1;
+    if (stated <= most) return void (k.looser = undefined);
+    if (!looserInARow(k, 'more than documented')) return undefined;
+    followQuota(k);
+    k.statedLimit = undefined;
+    return {
+      policy: k.policy,
+      evidence: `${LOOSEN_AFTER} answers in a row stated more than the documented ${describe(rules)} allow (${answer.limit === undefined ? `${remaining} left` : `a limit of ${answer.limit}`}): the quota is followed as it goes`,
+    };
   };
 
   // No quota stated. The requests answered since the last pause all fit: at most that many per the time from the first
@@ -292,6 +323,7 @@ export function createLearner() {
       return estimate(k, unstated.accepted, unstated.firstSent, freeAt, true, evidence);
     }
     const { limit, remaining, resetAt } = answer;
+    if (k.policy.source === 'documented') return remaining === undefined ? undefined : checkDocumented(k, answer, remaining);
     let learnt: Learnt | undefined;
     if (remaining !== undefined && resetAt !== undefined && k.policy.source === 'start') {
       followQuota(k);

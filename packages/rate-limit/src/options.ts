@@ -28,6 +28,12 @@ export interface RateLimitOptions {
    * @default [{ limit: 60, windowMs: 60_000 }]
    */
   rules?: readonly Rule[] | 'auto';
+  /**
+   * With `rules: 'auto'`: the rules the server documents, held from the first request instead of a cautious start, and
+   * corrected by what the answers show (a tighter announcement or stated limit at once; a looser one, or more left than
+   * they allow, once `LOOSEN_AFTER` answers in a row say so). @default none: start with one request in flight
+   */
+  startFrom?: readonly Rule[];
   /** Requests in flight per endpoint of a key. @default 5 */
   concurrency?: number;
   /**
@@ -67,14 +73,29 @@ export const defaults = Object.freeze({
   key: (request: Request, ctx: Context): string => ctx.state.keyId ?? new URL(request.url).origin,
   // The path sliced from the serialised URL: no URL object per request.
   endpoint: (request: Request, ctx: Context): string => ctx.state.endpoint ?? request.url.replace(/^[^/]*\/\/[^/]*|[?#].*/gs, ''),
-}) satisfies Required<Omit<RateLimitOptions, 'store'>>;
+}) satisfies Required<Omit<RateLimitOptions, 'store' | 'startFrom'>>;
 
-export type Resolved = Required<Omit<RateLimitOptions, 'store' | 'rules'>> & Pick<RateLimitOptions, 'store'>;
+export type Resolved = Required<Omit<RateLimitOptions, 'store' | 'rules' | 'startFrom'>> & Pick<RateLimitOptions, 'store'>;
 
 const check = (name: string, value: number, min: number, integer?: boolean) => {
   if (!(value >= min) || (integer && !Number.isInteger(value) && value !== Number.POSITIVE_INFINITY))
     throw new RangeError(`\`${name}\` must be ${integer ? 'an integer' : 'a number'} >= ${min}, got ${value}`);
 };
+
+/** Checks each rule (jitterMs and burst may be left out; limit and windowMs may not); drops those with an infinite limit. */
+const checkRules = (name: string, rules: readonly Rule[]) =>
+  rules
+    .map((rule: Rule, i) => {
+      for (const [field, min, integer, optional] of [
+        ['limit', 1, true],
+        ['windowMs', 1],
+        ['jitterMs', 0, false, true],
+        ['burst', 1, true, true],
+      ] as const)
+        check(`${name}[${i}].${field}`, (optional ? (rule[field] ?? min) : rule[field]) as number, min, integer);
+      return { ...rule, jitterMs: rule.jitterMs ?? Number.POSITIVE_INFINITY };
+    })
+    .filter((r) => r.limit < Number.POSITIVE_INFINITY);
 
 /** Merges the options over the defaults once, checking each; rules with an infinite limit are dropped. */
 export function resolveOptions(options: RateLimitOptions) {
@@ -93,18 +114,10 @@ export function resolveOptions(options: RateLimitOptions) {
   if (auto && o.store && !o.store.takesLearntRules)
     throw new TypeError("`rules: 'auto'` needs a store that takes learnt rules (`takesLearntRules`: the memory store, the Redis store)");
   if (!auto && !Array.isArray(o.rules)) throw new TypeError("`rules` must be an array of { limit, windowMs }, or 'auto'");
-  const rules = (auto ? [] : (o.rules as readonly Rule[]))
-    .map((rule: Rule, i) => {
-      // jitterMs and burst may be left out; limit and windowMs may not.
-      for (const [name, min, integer, optional] of [
-        ['limit', 1, true],
-        ['windowMs', 1],
-        ['jitterMs', 0, false, true],
-        ['burst', 1, true, true],
-      ] as const)
-        check(`rules[${i}].${name}`, (optional ? (rule[name] ?? min) : rule[name]) as number, min, integer);
-      return { ...rule, jitterMs: rule.jitterMs ?? Number.POSITIVE_INFINITY };
-    })
-    .filter((r) => r.limit < Number.POSITIVE_INFINITY);
-  return { ...o, rules, auto };
+  if (options.startFrom !== undefined && !auto) throw new TypeError("`startFrom` goes with `rules: 'auto'`: it is where learning starts");
+  if (options.startFrom !== undefined && !Array.isArray(options.startFrom))
+    throw new TypeError('`startFrom` must be an array of { limit, windowMs }');
+  const rules = checkRules('rules', auto ? [] : (o.rules as readonly Rule[]));
+  const startFrom = options.startFrom && checkRules('startFrom', options.startFrom);
+  return { ...o, rules, auto, startFrom: startFrom?.length ? startFrom : undefined };
 }
