@@ -12,6 +12,7 @@ import {
   type Rule,
   rateLimit,
 } from '@sluice/rate-limit';
+import { retry429 } from '@sluice/retry-429';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { drive } from '../helpers/index.js';
@@ -258,6 +259,59 @@ test('startFrom: documented rules too loose are tightened by the first stated li
   assert.is(quota.policy?.source, 'quota');
   assert.match(quota.learnt[0]?.evidence ?? '', /3 answers in a row stated more than the documented 10 per 2000 ms allow/);
   assert.ok(quota.ratio < tight.ratio * 1.5, `following the quota: ${quota.ratio}`);
+});
+
+test('a 429 stating quota left while others of its endpoint were in flight teaches that endpoint a cap, not a rate', async () => {
+  const clock = createTestClock();
+  // Two in flight per endpoint where the client is told nothing and allows five: the first 429s say what was refused.
+  const server = createMockServer({ clock, concurrency: 2, latencyMs: { min: 50, max: 100 } });
+  const limiter = rateLimit({ rules: 'auto', startFrom: [{ limit: 60, windowMs: 60_000 }] });
+  const key = demoKeys.find((k) => k.role === 'admin')?.key as string;
+  const api = compose([retry429(), authToken({ apiKey: key, baseUrl: ORIGIN }), limiter], { fetch: server.fetch, clock });
+  const learnt: SluiceEvents['rate-limit:learned'][] = [];
+  api.events.on('rate-limit:learned', (e) => learnt.push(e));
+  const paths = ['/v2/event-details?ids=evt_1', '/v2/admin/api-keys'];
+  const calls = Array.from({ length: 40 }, (_, i) => api(`${ORIGIN}${paths[i % 2]}`).then((r) => r.status));
+  const statuses = await drive(clock, Promise.all(calls), { stepMs: 50 });
+  await api.close();
+  assert.equal(statuses, Array(40).fill(200), 'the 429s retried');
+  const stats = server.stats();
+  assert.is(stats.rateLimitedBy.rate, 0, 'no rate 429');
+  assert.ok(stats.rateLimitedBy.concurrency <= 6, `${stats.rateLimitedBy.concurrency} concurrency 429s: three at most per endpoint`);
+  const policy = limiter.policyOf(await keyFingerprint(key));
+  assert.equal(policy, {
+    source: 'documented',
+    rules: [{ limit: 60, windowMs: 60_000 }],
+    concurrency: { '/v2/event-details': 2, '/v2/admin/api-keys': 2 },
+  });
+  const capped = learnt.filter((e) => e.endpoint);
+  assert.ok(capped.length >= 2);
+  assert.match(
+    capped[0]?.evidence ?? '',
+    /a 429 stating \d+ left of the quota while \d requests of \/v2\/\S+ were in flight: at most \d there/,
+  );
+});
+
+test('a 429 with nothing left of the quota is a rate 429, however many were in flight', async () => {
+  const clock = createTestClock();
+  let sent = 0;
+  // Three at once, each answered 429 with nothing left: the rate, not requests in flight.
+  const fetch = async () => {
+    const n = ++sent;
+    await clock.sleep(100);
+    if (n > 3) return new Response('ok');
+    const reset = String(Math.ceil((clock.now() + 1000) / 1000));
+    return new Response('no', { status: 429, headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': reset } });
+  };
+  const limiter = rateLimit({ rules: 'auto', startFrom: [{ limit: 10, windowMs: 60_000 }] });
+  const api = compose([limiter], { fetch, clock });
+  const learnt: SluiceEvents['rate-limit:learned'][] = [];
+  api.events.on('rate-limit:learned', (e) => learnt.push(e));
+  const statuses = await drive(clock, Promise.all(Array.from({ length: 3 }, () => api(`${ORIGIN}/v2/items`).then((r) => r.status))));
+  await api.close();
+  assert.equal(statuses, [429, 429, 429]);
+  assert.is(learnt.filter((e) => e.endpoint).length, 0, 'no cap learnt');
+  assert.is(limiter.policyOf(ORIGIN)?.concurrency, undefined);
 });
 
 test('startFrom needs rules: auto, and is checked like rules', () => {

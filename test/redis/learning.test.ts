@@ -92,6 +92,21 @@ test('a learnt rule starts alike from what the server counted, from a 429, and f
   assert.is(await s.acquire(input(T + 1100, { key: 'log', rules: narrow })), T + 1300);
 });
 
+test('a 429 that refused requests in flight pauses the key alike, and takes no rule to be full', async () => {
+  const s = twin(client, uniquePrefix());
+  const rules = [learnt(5, 1000, { fromLog: true })];
+  const a = lease(await s.acquire(input(T, { rules })));
+  lease(await s.acquire(input(T, { rules })));
+  const refused = { sentAt: T, at: T + 50, status: 429, retryAt: T + 1000, remaining: 3, resetAt: T + 1000, concurrencyRefused: true };
+  await a.release(T + 50, refused);
+  // Paused until its Retry-After, then free: no assumed-full window after it.
+  assert.is(await s.acquire(input(T + 60, { rules })), T + 1000);
+  const probe = lease(await s.acquire(input(T + 1000, { rules })));
+  await probe.release(T + 1010, { sentAt: T + 1000, at: T + 1010, status: 200 });
+  lease(await s.acquire(input(T + 1020, { rules })));
+  lease(await s.acquire(input(T + 1020, { rules })));
+});
+
 test('a learnt policy is kept for the fleet: another process gets it with its next acquire, stamp and all', async () => {
   const prefix = uniquePrefix();
   const a = redisRateLimitStore({ client, prefix, onError: 'fail-closed' });

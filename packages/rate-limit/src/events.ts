@@ -14,9 +14,10 @@ declare module '@sluice/core' {
     /**
      * The limiter learnt something of the server from its answers, and says from what (`evidence`): whether it counts
      * token exchanges against the key (`tokenExchangeCounted`: `true` at first, as the safe guess; `false` once an answer
-     * shows it left one out), or, with `rules: 'auto'`, the key's new `policy`.
+     * shows it left one out), or, with `rules: 'auto'`, the key's new `policy` (with `endpoint`: a cap on that endpoint's
+     * requests in flight, in `policy.concurrency`).
      */
-    'rate-limit:learned': { key: string; evidence: string; tokenExchangeCounted?: boolean; policy?: LearntPolicy };
+    'rate-limit:learned': { key: string; evidence: string; tokenExchangeCounted?: boolean; policy?: LearntPolicy; endpoint?: string };
     /** A queued request left the queue without being sent. */
     'rate-limit:rejected': { key: string; endpoint: string; reason: RejectReason };
   }

@@ -45,6 +45,13 @@ const thenable = <T>(value: T | Promise<T>): value is Promise<T> => typeof (valu
 // Runs `then` at once on a plain value, or when a store's promise settles (a failed write is not the caller's failure).
 const after = <T>(value: T | Promise<T>, then: (result: T) => void = noop) => (thenable(value) ? value.then(then, noop) : then(value));
 
+/** A request on its way (`rules: 'auto'`): its endpoint, and how many of the key's went there with it, itself included. */
+interface Sent {
+  endpoint: string;
+  inFlight: number;
+  back(): void;
+}
+
 /** Round trips are kept for at most this many keys; past it they are forgotten, and dating starts afresh. */
 const MAX_KEYS_TIMED = 10_000;
 
@@ -72,7 +79,8 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
 
   const now = () => (env as SetupContext).clock.now();
   const ask = ({ key, endpoint, tokenExchange }: Call, t: number) => {
-    const input = { key, endpoint, now: t, rules: rulesOf(key), concurrency: o.concurrency, leaseMs: o.leaseMs, tokenExchange };
+    const concurrency = learner?.capOf(key, endpoint) ?? o.concurrency;
+    const input = { key, endpoint, now: t, rules: rulesOf(key), concurrency, leaseMs: o.leaseMs, tokenExchange };
     if (!sharing) return store.acquire(input);
     const result = store.acquire({ ...input, policyStamp: sharing.stampOf(key) });
     return thenable(result) ? result.then((r) => adoptShared(key, r)) : adoptShared(key, result);
@@ -256,12 +264,29 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
     throw w.error;
   };
 
-  // What the learner made of an answer (`rules: 'auto'`): a policy to announce.
-  const learnFrom = (key: string, answer: Answer, quotas: AnnouncedQuota[]) => {
-    const learnt: Learnt | undefined = learner?.learn(key, answer, quotas);
+  // What the learner made of an answer (`rules: 'auto'`): a policy to announce, and to share with the fleet (a cap on
+  // an endpoint's requests in flight is this process's: the fleet's in flight are not counted here).
+  const learnFrom = (key: string, answer: Answer, quotas: AnnouncedQuota[], sent?: Sent) => {
+    const learnt: Learnt | undefined = learner?.learn(key, answer, quotas, sent?.endpoint, sent?.inFlight);
     if (!learnt) return;
-    emit('rate-limit:learned', { key, policy: learnt.policy, evidence: learnt.evidence });
-    if (sharing) after(store.sharePolicy?.(key, learnt, now()), (stamp) => stamp && sharing.shared(key, stamp, learnt.policy));
+    const { policy, evidence, endpoint } = learnt;
+    emit('rate-limit:learned', endpoint === undefined ? { key, policy, evidence } : { key, policy, evidence, endpoint });
+    if (sharing && !learnt.endpoint)
+      after(store.sharePolicy?.(key, learnt, now()), (stamp) => stamp && sharing.shared(key, stamp, learnt.policy));
+  };
+
+  // Requests of each key's endpoint on their way (`rules: 'auto'`), to tell a 429 for requests in flight from one for the rate.
+  const sending = new Map<string, number>();
+  const depart = (key: string, endpoint: string): Sent => {
+    const id = `${key}\n${endpoint}`;
+    const inFlight = (sending.get(id) ?? 0) + 1;
+    sending.set(id, inFlight);
+    const back = () => {
+      const left = (sending.get(id) ?? 1) - 1;
+      if (left > 0) sending.set(id, left);
+      else sending.delete(id);
+    };
+    return { endpoint, inFlight, back };
   };
 
   // Reports what the store made of an answer: a pause it started, a fact it learnt.
@@ -280,13 +305,15 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
   };
 
   // What the answer says, as the store takes it: when the request went and came back, the status and the quota.
-  const answerOf = (key: string, sentAt: number, at: number, response: Response): Answer => {
+  const answerOf = (key: string, sentAt: number, at: number, response: Response, sent?: Sent): Answer => {
     const info = parseRateLimit(response.headers, at);
     const answer: Answer = { sentAt, at, status: response.status };
     // Most answers state no quota: nothing more to copy.
     if (info) Object.assign(answer, info);
     if (learner?.trustsQuota(key)) answer.quotaTrusted = true;
     if (response.status === 429) {
+      // Refused with some of the quota left, others of its endpoint on their way: what it refused is requests in flight.
+      if (sent && sent.inFlight >= 2 && (info?.remaining ?? 0) > 0) answer.concurrencyRefused = true;
       const retryAfter = parseRetryAfter(response.headers.get('retry-after'), at);
       const stated = retryAfter === undefined ? info?.resetAt : at + retryAfter;
       answer.delayStated = stated !== undefined;
@@ -301,15 +328,15 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
 
   // Frees the slot and learns from the outcome (`answer` set: the request ended with it), then lets waiters try: a
   // pause must be in place before they do. Returns the store's promise, if any.
-  const finish = (key: string, lease: Lease, countedBy: number, answer?: Answer, quotas: AnnouncedQuota[] = []) => {
+  const finish = (key: string, lease: Lease, countedBy: number, answer?: Answer, quotas: AnnouncedQuota[] = [], sent?: Sent) => {
     const outcome = lease.release(countedBy, answer);
-    if (thenable(outcome)) return outcome.then((result) => settle(key, answer, result, quotas), noop);
-    settle(key, answer, outcome, quotas);
+    if (thenable(outcome)) return outcome.then((result) => settle(key, answer, result, quotas, sent), noop);
+    settle(key, answer, outcome, quotas, sent);
   };
 
-  const settle = (key: string, answer: Answer | undefined, outcome: Outcome | undefined, quotas: AnnouncedQuota[]) => {
+  const settle = (key: string, answer: Answer | undefined, outcome: Outcome | undefined, quotas: AnnouncedQuota[], sent?: Sent) => {
     if (answer) report(key, answer.at, outcome);
-    if (answer && learner) learnFrom(key, answer, quotas);
+    if (answer && learner) learnFrom(key, answer, quotas, sent);
     const q = queues.get(key);
     if (q) scan(key, q);
   };
@@ -390,6 +417,7 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
         };
       }
       let response: Response;
+      const sent = learner ? depart(key, endpoint) : undefined;
       try {
         response = await next(request);
       } catch (error) {
@@ -398,20 +426,21 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
         throw error;
       } finally {
         if (own) ctx.state.beforeSend = own;
+        sent?.back();
       }
       const at = now();
       // Sent, so it holds a slot: the first one, or the one taken again.
       const held = lease as Lease;
-      const answer = answerOf(key, sentAt, at, response);
+      const answer = answerOf(key, sentAt, at, response, sent);
       const quotas = learner ? parseRateLimitPolicy(response.headers) : [];
       const countedBy = datedAt(key, sentAt, at);
       if (!o.holdUntilBodyDone) {
-        finish(key, held, countedBy, answer, quotas);
+        finish(key, held, countedBy, answer, quotas, sent);
         return response;
       }
       after(held.observe(answer), (outcome) => {
         report(key, at, outcome);
-        if (learner) learnFrom(key, answer, quotas);
+        if (learner) learnFrom(key, answer, quotas, sent);
       });
       return holdBody(response, () => finish(key, held, countedBy));
     },

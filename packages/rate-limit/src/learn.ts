@@ -17,12 +17,16 @@ export interface LearntPolicy {
   rules: Limit[];
   /** While nothing is learnt: requests in flight per key (one at first, one more per round answered without a 429). */
   inFlight?: number;
+  /** Requests in flight at most, per endpoint, where the server refused more (a 429 stating the quota had some left). */
+  concurrency?: Record<string, number>;
 }
 
 /** A change of a key's policy, to announce, and what showed it. */
 export interface Learnt {
   policy: LearntPolicy;
   evidence: string;
+  /** A cap on requests in flight learnt for this endpoint (the rate policy is unchanged). */
+  endpoint?: string;
 }
 
 /** The most requests in flight per key while nothing is learnt: the first 429 then refuses at most this many. */
@@ -34,6 +38,8 @@ const FIRST_UNSTATED_DELAY_MS = 1000;
 const MAX_UNSTATED_DELAY_MS = 60_000;
 /** Keys whose learning is kept; past it the least recently used is forgotten. */
 const MAX_KEYS = 10_000;
+/** Endpoints per key whose learnt cap is kept (paths with ids in them would pile up); past it the oldest is forgotten. */
+const MAX_CAPS = 100;
 
 interface Quota {
   remaining: number;
@@ -64,6 +70,8 @@ interface KeyLearning {
   looser?: { signature: string; seen: number };
   /** The stamp of the fleet's policy (a shared store's) this one is, or was learnt after; 0: none. */
   stamp: number;
+  /** Per endpoint, requests in flight at most, learnt from 429s that refused requests in flight. */
+  caps?: Map<string, number>;
 }
 
 /** A learnt rule as the store takes it: no `jitterMs` (requests in flight count until answered), and where it starts. */
@@ -281,6 +289,22 @@ export function createLearner(documented?: readonly StoreRule[]) {
     return adopt(k, 'refusals', [rule], `${current.limit * SEARCH_AFTER_LIMITS} answers without a 429: trying a window of ${windowMs} ms`);
   };
 
+  // What the key is held to, with the caps learnt per endpoint.
+  const viewOf = (k: KeyLearning): LearntPolicy => (k.caps?.size ? { ...k.policy, concurrency: Object.fromEntries(k.caps) } : k.policy);
+
+  // A 429 that refused requests in flight, not the rate: its endpoint takes one fewer than were in flight, from now on.
+  const capped = (k: KeyLearning, answer: Answer, endpoint: string, inFlight: number): Learnt | undefined => {
+    const caps = (k.caps ??= new Map());
+    const cap = inFlight - 1;
+    const held = caps.get(endpoint);
+    if (held !== undefined && held <= cap) return undefined;
+    caps.delete(endpoint);
+    if (caps.size >= MAX_CAPS) caps.delete(caps.keys().next().value as string);
+    caps.set(endpoint, cap);
+    const evidence = `a 429 stating ${answer.remaining} left of the quota while ${inFlight} requests of ${endpoint} were in flight: at most ${cap} there`;
+    return { policy: viewOf(k), evidence, endpoint };
+  };
+
   const refused = (k: KeyLearning, answer: Answer): Learnt | undefined => {
     // A 429 to a request sent before the last pause is that pause's.
     if (answer.sentAt < k.episodeFloor) return undefined;
@@ -352,15 +376,20 @@ export function createLearner(documented?: readonly StoreRule[]) {
         policy.rules.map((rule) => learntRule(rule, { fromLog: true })),
         '',
       );
-    return { policy: k.policy, evidence: `learnt by another process of the fleet: ${evidence}` };
+    return { policy: viewOf(k), evidence: `learnt by another process of the fleet: ${evidence}` };
   };
 
   return {
     /** The rules a key is held to now; the same array while they hold. */
     rulesOf: (key: string): readonly StoreRule[] => get(key).rules,
-    policyOf: (key: string): LearntPolicy | undefined => keys.get(key)?.policy,
+    policyOf: (key: string): LearntPolicy | undefined => {
+      const k = keys.get(key);
+      return k && viewOf(k);
+    },
     /** Every key's policy, by key. */
-    policies: (): Record<string, LearntPolicy> => Object.fromEntries([...keys].map(([key, k]) => [key, k.policy])),
+    policies: (): Record<string, LearntPolicy> => Object.fromEntries([...keys].map(([key, k]) => [key, viewOf(k)])),
+    /** The most requests in flight learnt for the key's endpoint; undefined: none learnt. */
+    capOf: (key: string, endpoint: string) => keys.get(key)?.caps?.get(endpoint),
     /** Whether the store must keep to the answers' quota whatever its log explains: nothing learnt yet, no rule to explain it. */
     trustsQuota: (key: string) => {
       const source = keys.get(key)?.policy.source;
@@ -388,10 +417,12 @@ export function createLearner(documented?: readonly StoreRule[]) {
       if (k?.policy === policy) k.stamp = stamp;
     },
     /** Learns from an answer, after the store did; returns what changed, to announce. */
-    learn(key: string, answer: Answer, quotas: AnnouncedQuota[]): Learnt | undefined {
+    learn(key: string, answer: Answer, quotas: AnnouncedQuota[], endpoint = '', inFlight = 1): Learnt | undefined {
       if (answer.status === undefined) return undefined;
       const k = get(key);
-      return answer.status === 429 ? refused(k, answer) : answered(k, answer, quotas);
+      if (answer.concurrencyRefused) return capped(k, answer, endpoint, inFlight);
+      const learnt = answer.status === 429 ? refused(k, answer) : answered(k, answer, quotas);
+      return learnt && { ...learnt, policy: viewOf(k) };
     },
   };
 }

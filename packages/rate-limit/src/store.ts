@@ -55,6 +55,12 @@ export interface Answer {
   retryAt?: number;
   /** On a 429: whether the server stated that wait (`Retry-After` or a reset), or the limiter chose it. */
   delayStated?: boolean;
+  /**
+   * On a 429: the quota it states has requests left and its endpoint had others in flight, so it refused something
+   * else than the rate (requests in flight, as `rules: 'auto'` takes it): the key still waits, but no rule is taken
+   * to be full.
+   */
+  concurrencyRefused?: boolean;
   /** The quota the headers state: `remaining` requests left until `resetAt`, of `limit` per `windowMs`. */
   remaining?: number;
   resetAt?: number;
@@ -345,7 +351,7 @@ export function createMemoryStore(): MemoryStore {
     if (sameEpisode && until <= k.pausedUntil) return undefined;
     k.pauseSeq = k.nextSeq;
     const state = ruleRefusing(states, answer, until - at, Math.max(1, k.refusals));
-    if (state) fill(state, until);
+    if (state && !answer.concurrencyRefused) fill(state, until);
     if (until <= k.pausedUntil) return undefined;
     hold(k, until);
     return { paused: { until, reason: '429' } };

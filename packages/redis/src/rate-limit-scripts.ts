@@ -368,7 +368,7 @@ local function refuse(k, rules, seq, answer)
   if sameEpisode and untilAt <= k.pausedUntil then return nil end
   k.pauseSeq = k.nextSeq
   local rule = rule_refusing(rules, answer, untilAt - answer.at, math.max(1, k.refusals))
-  if rule then fill(rule, untilAt) end
+  if rule and not answer.concurrencyRefused then fill(rule, untilAt) end
   if untilAt <= k.pausedUntil then return nil end
   hold(k, untilAt)
   return { untilAt, '429' }
@@ -556,7 +556,8 @@ return { 1, f(seq), counted and 1 or 0, sharedStamp, sharedPolicy }
  * KEYS: as ACQUIRE's. ARGV: claim (ACQUIRE's: the send's number and whether it counted are found by it, even when the
  * acquire's answer was lost), release (1/0), countedBy ('-inf' or a time), acquiredAt, leaseMs, ttlMs,
  * channel ('': publish nothing) and the message to publish there, answered (1/0), sentAt, at, status, retryAt,
- * remaining, resetAt, limit, windowMs ('' when unknown), quotaTrusted (1/0), then per rule its RULE_ARGS.
+ * remaining, resetAt, limit, windowMs ('' when unknown), quotaTrusted (1/0), concurrencyRefused (1/0), then per rule
+ * its RULE_ARGS.
  * Returns { pausedUntil, reason, tokenExchangeCounted }, each '' when unset.
  */
 export const FINISH = `${common}
@@ -568,8 +569,9 @@ local seq, counted = tonumber(string.match(claimed, '^[^:]+')), string.sub(claim
 if release then redis.call('HDEL', KEYS[1], 'claim:' .. claim) end
 local channel, message, answered = ARGV[7], ARGV[8], ARGV[9] == '1'
 local answer = { sentAt = opt(ARGV[10]), at = opt(ARGV[11]), status = opt(ARGV[12]), retryAt = opt(ARGV[13]), remaining = opt(ARGV[14]),
-  resetAt = opt(ARGV[15]), limit = opt(ARGV[16]), windowMs = opt(ARGV[17]), quotaTrusted = ARGV[18] == '1' }
-local rules = read_rules(19, 4)
+  resetAt = opt(ARGV[15]), limit = opt(ARGV[16]), windowMs = opt(ARGV[17]), quotaTrusted = ARGV[18] == '1',
+  concurrencyRefused = ARGV[19] == '1' }
+local rules = read_rules(20, 4)
 local k = load_key(KEYS[1])
 for _, rule in ipairs(current_learnt(k, rules)) do rules[#rules + 1] = rule end
 for _, rule in ipairs(rules) do load_state(rule) end

@@ -199,6 +199,7 @@ export function redisRateLimitStore(options: RedisRateLimitStoreOptions): RedisR
           answer?.windowMs,
         ].map(optional),
         flag(answer?.quotaTrusted),
+        flag(answer?.concurrencyRefused),
         ...ruleArgs(rules),
       ];
       const again = (later: number) => finish(release, countedBy, undefined, later, true);
