@@ -8,25 +8,31 @@ export interface Limit {
  * The search below a learnt rule that is an upper bound of the server's (a 429's wait and whole-second resets round up,
  * and a round trip adds to them): once the rule held for `SEARCH_AFTER_LIMITS` of its limits' worth of answers, a window
  * shorter by `SEARCH_STEP` is tried; the first sign it is too short (a 429, or a quota the log cannot explain) brings back
- * the last one that held, for good. It costs at most one 429.
+ * the last one that held, for good. It costs at most one 429. With a window known too short (`tooShort`), each step
+ * halves the way to it where that is further than an eighth.
  */
 export interface WindowSearch {
   /** The last rule that held. */
   held: Limit;
   answeredSince: number;
   over: boolean;
+  /** A window the server was seen to refuse within (a probe refused, a wait in whole seconds): the search halves the way to it. */
+  tooShort?: number;
 }
 
 export const SEARCH_AFTER_LIMITS = 2;
 export const SEARCH_STEP = 1 / 8;
 
-export const startSearch = (held: Limit, over = false): WindowSearch => ({ held, answeredSince: 0, over });
+export const startSearch = (held: Limit, over = false, tooShort?: number): WindowSearch => ({ held, answeredSince: 0, over, tooShort });
 
 /** An answer that showed nothing wrong: the shorter window to try now, if it is time. */
 export function searchFurther(search: WindowSearch | undefined, current: Limit): number | undefined {
   if (!search || search.over || ++search.answeredSince < SEARCH_AFTER_LIMITS * current.limit) return undefined;
-  const windowMs = Math.floor(current.windowMs * (1 - SEARCH_STEP));
-  if (windowMs < 1) return undefined;
+  // An eighth shorter, or halfway to a window known too short when that is further.
+  const { tooShort } = search;
+  const stepped = Math.floor(current.windowMs * (1 - SEARCH_STEP));
+  const windowMs = tooShort === undefined ? stepped : Math.min(stepped, Math.ceil((current.windowMs + tooShort) / 2));
+  if (windowMs < 1 || (tooShort !== undefined && windowMs <= tooShort)) return undefined;
   search.held = current;
   search.answeredSince = 0;
   return windowMs;

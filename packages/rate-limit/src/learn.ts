@@ -29,13 +29,21 @@ export interface Learnt {
   endpoint?: string;
 }
 
-/** The most requests in flight per key while nothing is learnt: the first 429 then refuses at most this many. */
-export const MAX_START_IN_FLIGHT = 3;
+/**
+ * The most requests in flight per key while nothing is learnt: the first 429 then refuses at most this many. Two fill a
+ * limit of up to two per round trip; a server allowing more is not found until it refuses (a cautious start).
+ */
+export const MAX_START_IN_FLIGHT = 2;
 /** Answers in a row that must announce a looser policy before the limiter follows it (a tighter one is followed at once). */
 export const LOOSEN_AFTER = 3;
-/** A 429 stating no wait, before anything is learnt, pauses the key at least this long, doubled per 429 in a row. */
+/**
+ * A 429 stating no wait, before anything is learnt, pauses the key as long as the requests before it took, at least a
+ * second, and each 429 in a row after it UNSTATED_GROWTH times longer, up to a day: a window of a minute costs two or
+ * three probes (each a 429), a window of a day seven or eight, where doubling cost six and seventeen.
+ */
 const FIRST_UNSTATED_DELAY_MS = 1000;
-const MAX_UNSTATED_DELAY_MS = 60_000;
+const UNSTATED_GROWTH = 4;
+const MAX_UNSTATED_DELAY_MS = 86_400_000;
 /** Keys whose learning is kept; past it the least recently used is forgotten. */
 const MAX_KEYS = 10_000;
 /** Endpoints per key whose learnt cap is kept (paths with ids in them would pile up); past it the oldest is forgotten. */
@@ -63,8 +71,10 @@ interface KeyLearning {
   episodeStart: number;
   accepted: number;
   refusalsInRow: number;
+  /** The first pause of a row of 429s stating no wait; each next one is UNSTATED_GROWTH times longer. */
+  unstatedBase: number;
   /** A 429 that stated no wait, ending an episode: the first answer after its pause finishes the estimate. */
-  unstated?: { accepted: number; firstSent: number; answeredIn: number };
+  unstated?: { accepted: number; firstSent: number; answeredIn: number; tooShort?: number };
   search?: WindowSearch;
   /** A looser policy announced, and in how many answers in a row. */
   looser?: { signature: string; seen: number };
@@ -124,6 +134,7 @@ export function createLearner(documented?: readonly StoreRule[]) {
       episodeStart: Number.POSITIVE_INFINITY,
       accepted: 0,
       refusalsInRow: 0,
+      unstatedBase: FIRST_UNSTATED_DELAY_MS,
       stamp: 0,
     };
     keys.set(key, k);
@@ -256,7 +267,15 @@ export function createLearner(documented?: readonly StoreRule[]) {
   // window). That moment is this 429's stated wait on (the server full until then), or, with none stated, the first
   // answer after the pause (the server full with it). A later 429 keeps the slower of the rule and the new estimate,
   // and if the rule was the slower, lengthens its window by an eighth.
-  const estimate = (k: KeyLearning, accepted: number, firstSent: number, freeAt: number, newestAtFree: boolean, evidence: string) => {
+  const estimate = (
+    k: KeyLearning,
+    accepted: number,
+    firstSent: number,
+    freeAt: number,
+    newestAtFree: boolean,
+    evidence: string,
+    tooShort?: number,
+  ) => {
     const current = k.policy.source === 'refusals' ? k.policy.rules[0] : undefined;
     const measured = accepted > 0 ? { limit: accepted, windowMs: Math.ceil(freeAt - firstSent) } : undefined;
     const rate = (l: Limit) => l.limit / l.windowMs;
@@ -264,7 +283,9 @@ export function createLearner(documented?: readonly StoreRule[]) {
     if (current && (!measured || rate(measured) >= rate(current)))
       next = { limit: current.limit, windowMs: Math.ceil(current.windowMs * (1 + SEARCH_STEP)) };
     if (!next) return undefined;
-    k.search = startSearch(next, k.search?.over);
+    // What shows a window too short bounds the first one measured, met from empty (a sliding log's limit and window),
+    // not one measured later (a bucket's rate once its burst is spent) nor a rule kept from before.
+    k.search = startSearch(next, k.search?.over, current ? undefined : tooShort);
     // Full at `freeAt`, spread over the window before it; with the newest request at `freeAt` itself, a step later.
     const fullUntil = newestAtFree ? freeAt + next.windowMs / next.limit : freeAt;
     return adopt(k, 'refusals', [learntRule(next, { fullUntil })], evidence);
@@ -321,13 +342,17 @@ export function createLearner(documented?: readonly StoreRule[]) {
     if (k.policy.source !== 'start' && k.policy.source !== 'refusals') return undefined;
     if (k.policy.source === 'start') restart(k);
     if (!answer.delayStated) {
-      // The wait is a guess: the first answer after the pause tells when the server took one more.
+      // The wait is a guess: the first answer after the pause tells when the server took one more. A probe refused
+      // shows the server still full that long after the first request.
       if (accepted > 0) k.unstated = { accepted, firstSent, answeredIn: answer.at - firstSent };
+      else if (k.unstated) k.unstated.tooShort = answer.sentAt - k.unstated.firstSent;
       return undefined;
     }
     k.unstated = undefined;
     const evidence = `a 429 after ${accepted} requests answered in ${Math.round(answer.at - firstSent)} ms, asking to wait ${Math.round(retryAt - answer.at)} ms`;
-    return estimate(k, accepted, firstSent, retryAt, false, evidence);
+    // A wait in whole seconds is rounded up: the server was still full a second before it ended.
+    const wholeSeconds = (retryAt - answer.at) % 1000 === 0 && retryAt - answer.at >= 1000;
+    return estimate(k, accepted, firstSent, retryAt, false, evidence, wholeSeconds ? retryAt - 1000 - firstSent : undefined);
   };
 
   const answered = (k: KeyLearning, answer: Answer, quotas: AnnouncedQuota[]) => {
@@ -404,8 +429,10 @@ export function createLearner(documented?: readonly StoreRule[]) {
       const k = get(key);
       if (sentAt < k.episodeFloor) return Math.max(0, k.episodeFloor - at);
       if (k.policy.rules.length) return Math.max(...k.policy.rules.map((r) => r.windowMs));
-      const answeredIn = Number.isFinite(k.episodeStart) ? at - k.episodeStart : 0;
-      return Math.min(MAX_UNSTATED_DELAY_MS, Math.max(FIRST_UNSTATED_DELAY_MS, answeredIn) * 2 ** k.refusalsInRow);
+      // The first 429 of a row sets the base: the server's window is at least as long as the requests before it took.
+      if (k.refusalsInRow === 0)
+        k.unstatedBase = Math.max(FIRST_UNSTATED_DELAY_MS, Number.isFinite(k.episodeStart) ? at - k.episodeStart : 0);
+      return Math.min(MAX_UNSTATED_DELAY_MS, k.unstatedBase * UNSTATED_GROWTH ** k.refusalsInRow);
     },
     /** The stamp of the fleet's policy the key's is (0: none), for a store that shares policies. */
     stampOf: (key: string) => keys.get(key)?.stamp ?? 0,
