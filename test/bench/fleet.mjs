@@ -74,7 +74,14 @@ async function worker(config) {
   const fallbacks = [];
   bus.on('redis:fallback', (e) => fallbacks.push(e.reason));
   if (process.env.FLEET_DEBUG)
-    for (const type of ['rate-limit:learned', 'rate-limit:paused', 'redis:fallback', 'redis:recovered'])
+    for (const type of [
+      'rate-limit:learned',
+      'rate-limit:paused',
+      'redis:fallback',
+      'redis:recovered',
+      'auth:token-requested',
+      'auth:token-refreshed',
+    ])
       bus.on(type, (e) => log(Date.now() % 100_000, process.pid, type, JSON.stringify(e).slice(0, 160)));
   // Warm up what a cold process loads on first use (fetch, the scripts, WebCrypto), outside the measured burst.
   await (await fetch(`${config.url}/_mock/stats`)).arrayBuffer();
@@ -186,7 +193,7 @@ async function main() {
   const redis = await startRedisServer();
   const runs = [];
   try {
-    // --only reference:learnt runs one scenario's one mode (to look into it); the results are not written anywhere.
+    // --only reference:memory,learnt runs one scenario's modes in that order (to look into them); nothing is written.
     const only = argValue('only', undefined)?.split(':');
     for (const [scenario, { timeScale, limit, windowMs, latencyMs, tokenTtlMs, count = perWorker }] of Object.entries(SCENARIOS)) {
       if (only && only[0] !== scenario) continue;
@@ -194,7 +201,7 @@ async function main() {
       try {
         log(`${scenario}: ${WORKERS} workers x ${count} requests, ${limit} per ${windowMs / timeScale} ms of real time`);
         if (only) {
-          log(JSON.stringify(await fleetRun(scenario, only[1], served, redis.port, count)));
+          for (const mode of only[1].split(',')) log(JSON.stringify(await fleetRun(scenario, mode, served, redis.port, count)));
           continue;
         }
         runs.push(await fleetRun(scenario, 'redis', served, redis.port, count));

@@ -76,6 +76,8 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
 
   // A store shared by a fleet keeps what each process learns, for the others and for those that start later.
   const sharing = learner && store.sharePolicy ? learner : undefined;
+  // A store shared by processes (it says when another frees capacity).
+  const fleet = typeof store.onFreed === 'function';
 
   const now = () => (env as SetupContext).clock.now();
   const ask = ({ key, endpoint, tokenExchange }: Call, t: number) => {
@@ -391,7 +393,10 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
               return finish(key, given, Number.NEGATIVE_INFINITY, { sentAt, at: now() });
             },
           };
-          holders.add(holder);
+          // With a store shared by processes it is given back at once: a token exchange another process makes may
+          // need it (its lock is what this one waits for), and that process cannot ask this one for it.
+          if (fleet) holder.give();
+          else holders.add(holder);
           return result.then(
             async (request) => {
               holders.delete(holder);
@@ -401,7 +406,7 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
             },
             (error) => {
               // It will not be sent (aborted): its slot goes back unsent.
-              if (holders.delete(holder)) holder.give();
+              if (holders.delete(holder) || lease) holder.give();
               throw error;
             },
           );
