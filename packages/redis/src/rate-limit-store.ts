@@ -141,6 +141,9 @@ export function redisRateLimitStore(options: RedisRateLimitStoreOptions): RedisR
       retryTimer = undefined;
       retryPending(latestNow);
     }, common.retryRedisMs);
+    // While Redis stays down the timer comes back every retryRedisMs: it must not keep a process alive (Node's unref;
+    // other runtimes have none and need none).
+    (retryTimer as { unref?: () => void }).unref?.();
   };
   const retryPending = (now: number) => {
     for (const [id, send] of [...pending].slice(0, 100)) {
