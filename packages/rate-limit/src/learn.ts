@@ -74,7 +74,7 @@ interface KeyLearning {
   /** The first pause of a row of 429s stating no wait; each next one is UNSTATED_GROWTH times longer. */
   unstatedBase: number;
   /** A 429 that stated no wait, ending an episode: the first answer after its pause finishes the estimate. */
-  unstated?: { accepted: number; firstSent: number; answeredIn: number; tooShort?: number };
+  unstated?: { accepted: number; firstSent: number; answeredIn: number };
   search?: WindowSearch;
   /** A looser policy announced, and in how many answers in a row. */
   looser?: { signature: string; seen: number };
@@ -342,10 +342,8 @@ export function createLearner(documented?: readonly StoreRule[]) {
     if (k.policy.source !== 'start' && k.policy.source !== 'refusals') return undefined;
     if (k.policy.source === 'start') restart(k);
     if (!answer.delayStated) {
-      // The wait is a guess: the first answer after the pause tells when the server took one more. A probe refused
-      // shows the server still full that long after the first request.
+      // The wait is a guess: the first answer after the pause tells when the server took one more.
       if (accepted > 0) k.unstated = { accepted, firstSent, answeredIn: answer.at - firstSent };
-      else if (k.unstated) k.unstated.tooShort = answer.sentAt - k.unstated.firstSent;
       return undefined;
     }
     k.unstated = undefined;
