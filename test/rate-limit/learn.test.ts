@@ -6,11 +6,12 @@ import { createTestClock } from '@sluice/core/testing';
 import { createMockServer, demoKeys } from '@sluice/mock-server';
 import {
   createMemoryStore,
-  MAX_START_IN_FLIGHT,
   type RateLimitOptions,
   type RateLimitStore,
   type Rule,
   rateLimit,
+  START_GROWTH_ANSWERS,
+  START_IN_FLIGHT,
 } from '@sluice/rate-limit';
 import { retry429 } from '@sluice/retry-429';
 import { test } from 'uvu';
@@ -36,7 +37,7 @@ async function run(
     if (response.status === 429) refusedSentAt.push(sentAt);
     return response;
   };
-  const limiter = rateLimit({ rules: 'auto', startFrom });
+  const limiter = rateLimit({ rules: 'auto', startFrom, maxQueue: count });
   const api = compose([limiter], { fetch, clock });
   const learnt: SluiceEvents['rate-limit:learned'][] = [];
   let settledAt = Number.NEGATIVE_INFINITY;
@@ -118,6 +119,22 @@ for (const counting of ['sliding', 'fixed', 'bucket'] as const) {
   }
 }
 
+test('auto, no headers, a server allowing five times what two in flight send: pushed until it refuses, then held near its rate', async () => {
+  // 100 a second with 50 to 150 ms round trips: the start's two in flight send about 20 a second; one more per
+  // START_GROWTH_ANSWERS answers reaches the limit after five or six hundred.
+  const limit = 100;
+  const count = 2000;
+  const r = await run('sliding', 'nothing', { count, limit, windowMs: 1000 });
+  report('sliding nothing 100/1 s', r);
+  const rule = r.policy?.rules[0];
+  assert.is(r.policy?.source, 'refusals', 'learnt from its 429s');
+  assert.ok(rule && rule.limit / rule.windowMs <= limit / 1000, `learnt ${JSON.stringify(rule)}: no faster than the server`);
+  assert.ok(rule && rule.limit / rule.windowMs >= limit / 2 / 1000, `learnt ${JSON.stringify(rule)}: at least half its rate`);
+  assert.ok(r.refused <= START_IN_FLIGHT + count / START_GROWTH_ANSWERS, `${r.refused} 429s`);
+  assert.is(r.refusedAfter, 0, 'no 429 once the policy settled');
+  console.log(r.ratio, r.refused);
+});
+
 // The reference API states what is left and when it resets, not its limit: the quota is followed as it goes.
 for (const algorithm of ['sliding-log', 'fixed-window', 'token-bucket'] as const) {
   test(`auto against the reference API's simulator (${algorithm}, X-RateLimit-Remaining and -Reset only): 0 429s, as fast as the documented rule`, async () => {
@@ -142,23 +159,31 @@ for (const algorithm of ['sliding-log', 'fixed-window', 'token-bucket'] as const
   });
 }
 
-test('auto starts one request at a time, and one more in flight per round answered', async () => {
+test('auto starts one request at a time, one more in flight per round answered up to START_IN_FLIGHT, then one more per START_GROWTH_ANSWERS answers', async () => {
   const { api, clock, transport } = harness({ rules: 'auto' });
   let inFlight = 0;
-  const most: number[] = [];
+  // How many were in flight as each request went.
+  const atSend: number[] = [];
   transport.fallback(async () => {
-    inFlight++;
-    most.push(inFlight);
+    atSend.push(++inFlight);
     await clock.sleep(10);
     inFlight--;
     return new Response('ok');
   });
-  const calls = Array.from({ length: 12 }, () => api(URL_A));
+  const count = 1 + 3 * START_GROWTH_ANSWERS + 2 * (START_IN_FLIGHT + 3);
+  const calls = Array.from({ length: count }, () => api(URL_A));
   await clock.runAll();
   await Promise.all(calls);
-  // A round of 1 request, then 2 at a time once it is answered, and no more (MAX_START_IN_FLIGHT).
-  assert.equal(most.slice(0, 5), [1, 1, 2, 1, 2]);
-  assert.is(Math.max(...most), MAX_START_IN_FLIGHT);
+  // A round of 1 request, then 2 at a time once it is answered.
+  assert.equal(atSend.slice(0, 5), [1, 1, 2, 1, 2]);
+  // One more in flight once START_GROWTH_ANSWERS more were answered: the send that first has n in flight follows
+  // 1 + (n - START_IN_FLIGHT) * START_GROWTH_ANSWERS answers, and at most n - 1 others in flight.
+  for (let n = START_IN_FLIGHT + 1; n <= START_IN_FLIGHT + 3; n++) {
+    const answers = 1 + (n - START_IN_FLIGHT) * START_GROWTH_ANSWERS;
+    const first = atSend.indexOf(n);
+    assert.ok(first >= answers && first < answers + n, `${n} in flight first at send ${first}, after ${answers} answers`);
+  }
+  assert.is(Math.max(...atSend), START_IN_FLIGHT + 3);
 });
 
 test('a key that follows its quota, its state dropped while idle, sends one request alone before it knows the quota again', async () => {

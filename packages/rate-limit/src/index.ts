@@ -11,7 +11,7 @@ import { type Acquired, type Answer, createMemoryStore, type Lease, type Outcome
 
 export { isQueueFullError, isQueueTimeoutError, QueueError, QueueFullError, QueueTimeoutError } from './errors.js';
 export type { RejectReason } from './events.js';
-export { type LearntPolicy, LOOSEN_AFTER, MAX_START_IN_FLIGHT, type PolicySource } from './learn.js';
+export { type LearntPolicy, LOOSEN_AFTER, type PolicySource, START_GROWTH_ANSWERS, START_IN_FLIGHT } from './learn.js';
 export { type CountedAt, defaults, type RateLimitOptions, type Rule } from './options.js';
 export {
   type Acquired,

@@ -15,7 +15,10 @@ export interface LearntPolicy {
    */
   source: PolicySource;
   rules: Limit[];
-  /** While nothing is learnt: requests in flight per key (one at first, one more per round answered without a 429). */
+  /**
+   * Requests in flight per key: while nothing is learnt, one at first, growing while answers come without a 429; with
+   * `'refusals'`, one fewer than the start had grown to past START_IN_FLIGHT when the server first refused.
+   */
   inFlight?: number;
   /** Requests in flight at most, per endpoint, where the server refused more (a 429 stating the quota had some left). */
   concurrency?: Record<string, number>;
@@ -30,10 +33,12 @@ export interface Learnt {
 }
 
 /**
- * The most requests in flight per key while nothing is learnt: the first 429 then refuses at most this many. Two fill a
- * limit of up to two per round trip; a server allowing more is not found until it refuses (a cautious start).
+ * While nothing is learnt, a key's requests in flight grow one per round answered up to this many, then one more per
+ * START_GROWTH_ANSWERS answers without a 429: a server that allows more is pushed until it refuses, and the first 429
+ * refuses at most two plus a 64th of the requests answered before it (two for a limit of up to 64 met from empty).
  */
-export const MAX_START_IN_FLIGHT = 2;
+export const START_IN_FLIGHT = 2;
+export const START_GROWTH_ANSWERS = 64;
 /** Answers in a row that must announce a looser policy before the limiter follows it (a tighter one is followed at once). */
 export const LOOSEN_AFTER = 3;
 /**
@@ -82,6 +87,8 @@ interface KeyLearning {
   stamp: number;
   /** Per endpoint, requests in flight at most, learnt from 429s that refused requests in flight. */
   caps?: Map<string, number>;
+  /** Requests in flight at most: one fewer than the start allowed when it had grown past START_IN_FLIGHT and met a 429. */
+  pushedInFlight?: number;
 }
 
 /** A learnt rule as the store takes it: no `jitterMs` (requests in flight count until answered), and where it starts. */
@@ -144,6 +151,12 @@ export function createLearner(documented?: readonly StoreRule[]) {
   const adopt = (k: KeyLearning, source: PolicySource, rules: StoreRule[], evidence: string): Learnt => {
     k.rules = rules;
     k.policy = { source, rules: rules.map(({ limit, windowMs }) => ({ limit, windowMs })) };
+    // A rate learnt from requests spread over many windows lets as many go at once after a pause: the requests in flight
+    // the start had when the server refused bound that burst.
+    if (source === 'refusals' && k.pushedInFlight !== undefined) {
+      k.rules = [...rules, inFlightRule(k.pushedInFlight)];
+      k.policy.inFlight = k.pushedInFlight;
+    }
     k.looser = undefined;
     return { policy: k.policy, evidence };
   };
@@ -162,10 +175,11 @@ export function createLearner(documented?: readonly StoreRule[]) {
     k.search = undefined;
   };
 
-  // Nothing learnt yet: one more request in flight per round answered without a 429.
+  // Nothing learnt yet: one more request in flight per round answered without a 429, past START_IN_FLIGHT per
+  // START_GROWTH_ANSWERS answers.
   const slowStart = (k: KeyLearning) => {
     const cap = k.policy.inFlight ?? 1;
-    if (++k.answeredThisRound < cap || cap >= MAX_START_IN_FLIGHT) return;
+    if (++k.answeredThisRound < (cap < START_IN_FLIGHT ? cap : START_GROWTH_ANSWERS)) return;
     k.answeredThisRound = 0;
     k.policy = { source: 'start', rules: [], inFlight: cap + 1 };
     k.rules = [inFlightRule(cap + 1)];
@@ -271,21 +285,30 @@ export function createLearner(documented?: readonly StoreRule[]) {
     k: KeyLearning,
     accepted: number,
     firstSent: number,
+    refusedAt: number,
     freeAt: number,
     newestAtFree: boolean,
     evidence: string,
     tooShort?: number,
   ) => {
     const current = k.policy.source === 'refusals' ? k.policy.rules[0] : undefined;
-    const measured = accepted > 0 ? { limit: accepted, windowMs: Math.ceil(freeAt - firstSent) } : undefined;
+    let measured = accepted > 0 ? { limit: accepted, windowMs: Math.ceil(freeAt - firstSent) } : undefined;
+    // A start pushed past START_IN_FLIGHT, free again sooner than it took to be refused, met its limit after many
+    // windows: the same rate, as few at a time as it had in flight (a burst of all it sent would be refused).
+    const pushed = k.pushedInFlight;
+    const spread = measured && pushed !== undefined && pushed < accepted && freeAt - refusedAt < refusedAt - firstSent;
+    if (measured && spread) {
+      measured = { limit: pushed as number, windowMs: Math.ceil((measured.windowMs * (pushed as number)) / accepted) };
+      evidence += `: the same rate, ${pushed} at a time (the requests in flight then, less one)`;
+    }
     const rate = (l: Limit) => l.limit / l.windowMs;
     let next: Limit | undefined = measured;
     if (current && (!measured || rate(measured) >= rate(current)))
       next = { limit: current.limit, windowMs: Math.ceil(current.windowMs * (1 + SEARCH_STEP)) };
     if (!next) return undefined;
     // What shows a window too short bounds the first one measured, met from empty (a sliding log's limit and window),
-    // not one measured later (a bucket's rate once its burst is spent) nor a rule kept from before.
-    k.search = startSearch(next, k.search?.over, current ? undefined : tooShort);
+    // not one measured later (a bucket's rate once its burst is spent), over many windows, nor a rule kept from before.
+    k.search = startSearch(next, k.search?.over, current || spread ? undefined : tooShort);
     // Full at `freeAt`, spread over the window before it; with the newest request at `freeAt` itself, a step later.
     const fullUntil = newestAtFree ? freeAt + next.windowMs / next.limit : freeAt;
     return adopt(k, 'refusals', [learntRule(next, { fullUntil })], evidence);
@@ -300,13 +323,16 @@ export function createLearner(documented?: readonly StoreRule[]) {
     return adopt(k, 'refusals', [rule], `a 429 to a window of ${current.windowMs} ms: back to ${held.windowMs} ms`);
   };
 
-  const searchOn = (k: KeyLearning, at: number): Learnt | undefined => {
+  const searchOn = (k: KeyLearning, answer: Answer): Learnt | undefined => {
     const current = k.policy.rules[0];
+    // Past the rate its requests in flight allow (as many per round trip), a shorter window tries nothing: it ends.
+    const capRate = k.pushedInFlight === undefined ? Number.POSITIVE_INFINITY : k.pushedInFlight / Math.max(1, answer.at - answer.sentAt);
+    if (k.search && current && current.limit / current.windowMs >= capRate) k.search.over = true;
     const windowMs = current ? searchFurther(k.search, current) : undefined;
     if (!current || windowMs === undefined) return undefined;
     // Full now, one request a step of the new window from now: a shorter window taking the log over would free several
     // requests at once, and a 429 to each.
-    const rule = learntRule({ limit: current.limit, windowMs }, { fullUntil: at + windowMs / current.limit });
+    const rule = learntRule({ limit: current.limit, windowMs }, { fullUntil: answer.at + windowMs / current.limit });
     return adopt(k, 'refusals', [rule], `${current.limit * SEARCH_AFTER_LIMITS} answers without a 429: trying a window of ${windowMs} ms`);
   };
 
@@ -340,7 +366,11 @@ export function createLearner(documented?: readonly StoreRule[]) {
     if (back) return back;
     // Where the server states its quota, a 429 is the store's to follow (it pauses the key), not a measure of the limit.
     if (k.policy.source !== 'start' && k.policy.source !== 'refusals') return undefined;
-    if (k.policy.source === 'start') restart(k);
+    if (k.policy.source === 'start') {
+      const inFlight = k.policy.inFlight ?? 1;
+      if (inFlight > START_IN_FLIGHT) k.pushedInFlight = inFlight - 1;
+      restart(k);
+    }
     if (!answer.delayStated) {
       // The wait is a guess: the first answer after the pause tells when the server took one more.
       if (accepted > 0) k.unstated = { accepted, firstSent, answeredIn: answer.at - firstSent };
@@ -350,7 +380,7 @@ export function createLearner(documented?: readonly StoreRule[]) {
     const evidence = `a 429 after ${accepted} requests answered in ${Math.round(answer.at - firstSent)} ms, asking to wait ${Math.round(retryAt - answer.at)} ms`;
     // A wait in whole seconds is rounded up: the server was still full a second before it ended.
     const wholeSeconds = (retryAt - answer.at) % 1000 === 0 && retryAt - answer.at >= 1000;
-    return estimate(k, accepted, firstSent, retryAt, false, evidence, wholeSeconds ? retryAt - 1000 - firstSent : undefined);
+    return estimate(k, accepted, firstSent, answer.at, retryAt, false, evidence, wholeSeconds ? retryAt - 1000 - firstSent : undefined);
   };
 
   const answered = (k: KeyLearning, answer: Answer, quotas: AnnouncedQuota[]) => {
@@ -367,7 +397,7 @@ export function createLearner(documented?: readonly StoreRule[]) {
     if (unstated && k.statedLimit === undefined) {
       const freeAt = answer.at;
       const evidence = `a 429 stating no wait after ${unstated.accepted} requests answered in ${Math.round(unstated.answeredIn)} ms; an answer again ${Math.round(freeAt - unstated.firstSent)} ms after the first of them`;
-      return estimate(k, unstated.accepted, unstated.firstSent, freeAt, true, evidence);
+      return estimate(k, unstated.accepted, unstated.firstSent, unstated.firstSent + unstated.answeredIn, freeAt, true, evidence);
     }
     const { limit, remaining, resetAt } = answer;
     if (k.policy.source === 'documented') return remaining === undefined ? undefined : checkDocumented(k, answer, remaining);
@@ -380,7 +410,7 @@ export function createLearner(documented?: readonly StoreRule[]) {
       learnt = limitAndReset(k, { ...answer, limit, remaining, resetAt }) ?? learnt;
     if (learnt) return learnt;
     if (k.policy.source === 'start') return void slowStart(k);
-    return k.policy.source === 'refusals' ? searchOn(k, answer.at) : undefined;
+    return k.policy.source === 'refusals' ? searchOn(k, answer) : undefined;
   };
 
   // The fleet's policy for the key, learnt by another process: held as this process's own, without a search of its own
@@ -427,9 +457,13 @@ export function createLearner(documented?: readonly StoreRule[]) {
       const k = get(key);
       if (sentAt < k.episodeFloor) return Math.max(0, k.episodeFloor - at);
       if (k.policy.rules.length) return Math.max(...k.policy.rules.map((r) => r.windowMs));
-      // The first 429 of a row sets the base: the server's window is at least as long as the requests before it took.
-      if (k.refusalsInRow === 0)
-        k.unstatedBase = Math.max(FIRST_UNSTATED_DELAY_MS, Number.isFinite(k.episodeStart) ? at - k.episodeStart : 0);
+      // The first 429 of a row sets the base: the server's window is at least as long as the requests before it took,
+      // unless the start had been pushed past START_IN_FLIGHT (its limit met after many windows, likely short ones).
+      if (k.refusalsInRow === 0) {
+        const pushed = k.policy.source === 'start' && (k.policy.inFlight ?? 1) > START_IN_FLIGHT;
+        const took = Number.isFinite(k.episodeStart) && !pushed ? at - k.episodeStart : 0;
+        k.unstatedBase = Math.max(FIRST_UNSTATED_DELAY_MS, took);
+      }
       return Math.min(MAX_UNSTATED_DELAY_MS, k.unstatedBase * UNSTATED_GROWTH ** k.refusalsInRow);
     },
     /** The stamp of the fleet's policy the key's is (0: none), for a store that shares policies. */
