@@ -18,16 +18,30 @@ export interface WindowSearch {
   over: boolean;
   /** A window the server was seen to refuse within (a probe refused, a wait in whole seconds): the search halves the way to it. */
   tooShort?: number;
+  /**
+   * For a rule shorter than the server's window may be (a rate measured over many windows, held a few at a time): each
+   * step also waits that long since the last (`steppedAt`), or a step too far could hold until the server's window shows it.
+   */
+  spanMs: number;
+  steppedAt: number;
 }
 
 export const SEARCH_AFTER_LIMITS = 2;
 export const SEARCH_STEP = 1 / 8;
 
-export const startSearch = (held: Limit, over = false, tooShort?: number): WindowSearch => ({ held, answeredSince: 0, over, tooShort });
+export const startSearch = (held: Limit, over = false, tooShort?: number, span?: { ms: number; from: number }): WindowSearch => ({
+  held,
+  answeredSince: 0,
+  over,
+  tooShort,
+  spanMs: span?.ms ?? 0,
+  steppedAt: span?.from ?? 0,
+});
 
-/** An answer that showed nothing wrong: the shorter window to try now, if it is time. */
-export function searchFurther(search: WindowSearch | undefined, current: Limit): number | undefined {
-  if (!search || search.over || ++search.answeredSince < SEARCH_AFTER_LIMITS * current.limit) return undefined;
+/** An answer at `at` that showed nothing wrong: the shorter window to try now, if it is time. */
+export function searchFurther(search: WindowSearch | undefined, current: Limit, at: number): number | undefined {
+  if (!search || search.over || ++search.answeredSince < SEARCH_AFTER_LIMITS * current.limit || at - search.steppedAt < search.spanMs)
+    return undefined;
   // An eighth shorter, or halfway to a window known too short when that is further.
   const { tooShort } = search;
   const stepped = Math.floor(current.windowMs * (1 - SEARCH_STEP));
@@ -35,6 +49,7 @@ export function searchFurther(search: WindowSearch | undefined, current: Limit):
   if (windowMs < 1 || (tooShort !== undefined && windowMs <= tooShort)) return undefined;
   search.held = current;
   search.answeredSince = 0;
+  search.steppedAt = at;
   return windowMs;
 }
 

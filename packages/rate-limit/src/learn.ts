@@ -49,6 +49,8 @@ export const LOOSEN_AFTER = 3;
 const FIRST_UNSTATED_DELAY_MS = 1000;
 const UNSTATED_GROWTH = 4;
 const MAX_UNSTATED_DELAY_MS = 86_400_000;
+/** A rate measured over many windows is held over a window at least this many round trips long (see `estimate`). */
+const SPREAD_ROUND_TRIPS = 8;
 /** Keys whose learning is kept; past it the least recently used is forgotten. */
 const MAX_KEYS = 10_000;
 /** Endpoints per key whose learnt cap is kept (paths with ids in them would pile up); past it the oldest is forgotten. */
@@ -79,7 +81,7 @@ interface KeyLearning {
   /** The first pause of a row of 429s stating no wait; each next one is UNSTATED_GROWTH times longer. */
   unstatedBase: number;
   /** A 429 that stated no wait, ending an episode: the first answer after its pause finishes the estimate. */
-  unstated?: { accepted: number; firstSent: number; answeredIn: number };
+  unstated?: { accepted: number; firstSent: number; answeredIn: number; roundTripMs: number };
   search?: WindowSearch;
   /** A looser policy announced, and in how many answers in a row. */
   looser?: { signature: string; seen: number };
@@ -285,7 +287,7 @@ export function createLearner(documented?: readonly StoreRule[]) {
     k: KeyLearning,
     accepted: number,
     firstSent: number,
-    refusedAt: number,
+    refusal: { at: number; roundTripMs: number },
     freeAt: number,
     newestAtFree: boolean,
     evidence: string,
@@ -294,12 +296,16 @@ export function createLearner(documented?: readonly StoreRule[]) {
     const current = k.policy.source === 'refusals' ? k.policy.rules[0] : undefined;
     let measured = accepted > 0 ? { limit: accepted, windowMs: Math.ceil(freeAt - firstSent) } : undefined;
     // A start pushed past START_IN_FLIGHT, free again sooner than it took to be refused, met its limit after many
-    // windows: the same rate, as few at a time as it had in flight (a burst of all it sent would be refused).
+    // windows: the same rate, fewer at a time (a burst of all it sent would be refused). The requests in flight bound
+    // the burst; the window stays SPREAD_ROUND_TRIPS round trips long, as each request counts until answered.
     const pushed = k.pushedInFlight;
-    const spread = measured && pushed !== undefined && pushed < accepted && freeAt - refusedAt < refusedAt - firstSent;
+    const spread = measured && pushed !== undefined && pushed < accepted && freeAt - refusal.at < refusal.at - firstSent;
     if (measured && spread) {
-      measured = { limit: pushed as number, windowMs: Math.ceil((measured.windowMs * (pushed as number)) / accepted) };
-      evidence += `: the same rate, ${pushed} at a time (the requests in flight then, less one)`;
+      const share = Math.max(pushed as number, Math.ceil((accepted * SPREAD_ROUND_TRIPS * refusal.roundTripMs) / measured.windowMs));
+      if (share < accepted) {
+        measured = { limit: share, windowMs: Math.ceil((measured.windowMs * share) / accepted) };
+        evidence += `: the same rate, ${share} at a time`;
+      }
     }
     const rate = (l: Limit) => l.limit / l.windowMs;
     let next: Limit | undefined = measured;
@@ -308,7 +314,8 @@ export function createLearner(documented?: readonly StoreRule[]) {
     if (!next) return undefined;
     // What shows a window too short bounds the first one measured, met from empty (a sliding log's limit and window),
     // not one measured later (a bucket's rate once its burst is spent), over many windows, nor a rule kept from before.
-    k.search = startSearch(next, k.search?.over, current || spread ? undefined : tooShort);
+    const span = spread && !current ? { ms: freeAt - firstSent, from: freeAt } : undefined;
+    k.search = startSearch(next, k.search?.over, current || spread ? undefined : tooShort, span);
     // Full at `freeAt`, spread over the window before it; with the newest request at `freeAt` itself, a step later.
     const fullUntil = newestAtFree ? freeAt + next.windowMs / next.limit : freeAt;
     return adopt(k, 'refusals', [learntRule(next, { fullUntil })], evidence);
@@ -325,10 +332,10 @@ export function createLearner(documented?: readonly StoreRule[]) {
 
   const searchOn = (k: KeyLearning, answer: Answer): Learnt | undefined => {
     const current = k.policy.rules[0];
-    // Past the rate its requests in flight allow (as many per round trip), a shorter window tries nothing: it ends.
+    // Past the rate its requests in flight allow (as many per round trip), a shorter window would try nothing.
     const capRate = k.pushedInFlight === undefined ? Number.POSITIVE_INFINITY : k.pushedInFlight / Math.max(1, answer.at - answer.sentAt);
-    if (k.search && current && current.limit / current.windowMs >= capRate) k.search.over = true;
-    const windowMs = current ? searchFurther(k.search, current) : undefined;
+    if (current && current.limit / current.windowMs >= capRate) return undefined;
+    const windowMs = current ? searchFurther(k.search, current, answer.at) : undefined;
     if (!current || windowMs === undefined) return undefined;
     // Full now, one request a step of the new window from now: a shorter window taking the log over would free several
     // requests at once, and a 429 to each.
@@ -373,14 +380,15 @@ export function createLearner(documented?: readonly StoreRule[]) {
     }
     if (!answer.delayStated) {
       // The wait is a guess: the first answer after the pause tells when the server took one more.
-      if (accepted > 0) k.unstated = { accepted, firstSent, answeredIn: answer.at - firstSent };
+      if (accepted > 0) k.unstated = { accepted, firstSent, answeredIn: answer.at - firstSent, roundTripMs: answer.at - answer.sentAt };
       return undefined;
     }
     k.unstated = undefined;
     const evidence = `a 429 after ${accepted} requests answered in ${Math.round(answer.at - firstSent)} ms, asking to wait ${Math.round(retryAt - answer.at)} ms`;
     // A wait in whole seconds is rounded up: the server was still full a second before it ended.
     const wholeSeconds = (retryAt - answer.at) % 1000 === 0 && retryAt - answer.at >= 1000;
-    return estimate(k, accepted, firstSent, answer.at, retryAt, false, evidence, wholeSeconds ? retryAt - 1000 - firstSent : undefined);
+    const refusal = { at: answer.at, roundTripMs: answer.at - answer.sentAt };
+    return estimate(k, accepted, firstSent, refusal, retryAt, false, evidence, wholeSeconds ? retryAt - 1000 - firstSent : undefined);
   };
 
   const answered = (k: KeyLearning, answer: Answer, quotas: AnnouncedQuota[]) => {
@@ -397,7 +405,8 @@ export function createLearner(documented?: readonly StoreRule[]) {
     if (unstated && k.statedLimit === undefined) {
       const freeAt = answer.at;
       const evidence = `a 429 stating no wait after ${unstated.accepted} requests answered in ${Math.round(unstated.answeredIn)} ms; an answer again ${Math.round(freeAt - unstated.firstSent)} ms after the first of them`;
-      return estimate(k, unstated.accepted, unstated.firstSent, unstated.firstSent + unstated.answeredIn, freeAt, true, evidence);
+      const refusal = { at: unstated.firstSent + unstated.answeredIn, roundTripMs: unstated.roundTripMs };
+      return estimate(k, unstated.accepted, unstated.firstSent, refusal, freeAt, true, evidence);
     }
     const { limit, remaining, resetAt } = answer;
     if (k.policy.source === 'documented') return remaining === undefined ? undefined : checkDocumented(k, answer, remaining);
