@@ -135,6 +135,26 @@ test('auto, no headers, a server allowing five times what two in flight send: pu
   console.log(r.ratio, r.refused);
 });
 
+for (const stated of [true, false]) {
+  test(`auto, ${stated ? 'only Retry-After' : 'bare 429s'}: a request answered 200 after the 429 that ended its episode counts in the estimate`, async () => {
+    // Two per hour. The first request goes alone; of the next two in flight, the second is refused at once, the first
+    // accepted but answered later. With no wait stated, the fourth (after the pause) is accepted.
+    const { api, clock, transport, limiter } = harness({ rules: 'auto' });
+    let n = 0;
+    transport.fallback(async () => {
+      const i = n++;
+      if (i === 2) return new Response(null, { status: 429, headers: stated ? { 'retry-after': '3600' } : {} });
+      await clock.sleep(i === 1 ? 300 : 50);
+      return new Response('ok');
+    });
+    const calls = Array.from({ length: stated ? 3 : 4 }, () => api(URL_A).then((r) => r.status));
+    await clock.runAll();
+    assert.equal(await Promise.all(calls), stated ? [200, 200, 429] : [200, 200, 429, 200]);
+    assert.equal(limiter.policyOf('https://api.example')?.rules.map((r) => r.limit), [2]);
+    await api.close();
+  });
+}
+
 // The reference API states what is left and when it resets, not its limit: the quota is followed as it goes.
 for (const algorithm of ['sliding-log', 'fixed-window', 'token-bucket'] as const) {
   test(`auto against the reference API's simulator (${algorithm}, X-RateLimit-Remaining and -Reset only): 0 429s, as fast as the documented rule`, async () => {

@@ -83,6 +83,8 @@ interface KeyLearning {
   /** A 429 that stated no wait, ending an episode: the first answer after its pause finishes the estimate. */
   unstated?: { accepted: number; firstSent: number; answeredIn: number; roundTripMs: number };
   search?: WindowSearch;
+  /** The last estimate from an episode a 429 ended (its first send, the rules it gave), while nothing changed them since. */
+  estimated?: { firstSent: number; rules: readonly StoreRule[] };
   /** A looser policy announced, and in how many answers in a row. */
   looser?: { signature: string; seen: number };
   /** The stamp of the fleet's policy (a shared store's) this one is, or was learnt after; 0: none. */
@@ -318,7 +320,22 @@ export function createLearner(documented?: readonly StoreRule[]) {
     k.search = startSearch(next, k.search?.over, current || spread ? undefined : tooShort, span);
     // Full at `freeAt`, spread over the window before it; with the newest request at `freeAt` itself, a step later.
     const fullUntil = newestAtFree ? freeAt + next.windowMs / next.limit : freeAt;
-    return adopt(k, 'refusals', [learntRule(next, { fullUntil })], evidence);
+    const learnt = adopt(k, 'refusals', [learntRule(next, { fullUntil })], evidence);
+    k.estimated = next === measured && !spread ? { firstSent, rules: k.rules } : undefined;
+    return learnt;
+  };
+
+  // A request of the episode a 429 ended, answered after that 429: the server took one more than the estimate counted.
+  const lateAccepted = (k: KeyLearning, answer: Answer): Learnt | undefined => {
+    if (k.unstated && answer.sentAt >= k.unstated.firstSent) return void k.unstated.accepted++;
+    const { estimated } = k;
+    const rule = k.policy.rules[0];
+    if (!estimated || !rule || k.rules !== estimated.rules || answer.sentAt < estimated.firstSent) return undefined;
+    const next = { limit: rule.limit + 1, windowMs: rule.windowMs };
+    if (k.search && k.search.held.limit === rule.limit && k.search.held.windowMs === rule.windowMs) k.search.held = next;
+    const learnt = adopt(k, 'refusals', [learntRule(next, { fromLog: true })], `a request sent before that 429 was answered after it: ${next.limit} requests, not ${rule.limit}`);
+    k.estimated = { firstSent: estimated.firstSent, rules: k.rules };
+    return learnt;
   };
 
   // A 429 to the rule the search tried: the one that held before it, full as the server is until the pause ends.
@@ -402,6 +419,7 @@ export function createLearner(documented?: readonly StoreRule[]) {
       k.episodeStart = Math.min(k.episodeStart, answer.sentAt);
     }
     if (quotas.length) return announced(k, quotas, answer);
+    if (!afterPause && (k.policy.source === 'refusals' || k.unstated)) return lateAccepted(k, answer);
     if (unstated && k.statedLimit === undefined) {
       const freeAt = answer.at;
       const evidence = `a 429 stating no wait after ${unstated.accepted} requests answered in ${Math.round(unstated.answeredIn)} ms; an answer again ${Math.round(freeAt - unstated.firstSent)} ms after the first of them`;
