@@ -81,7 +81,7 @@ interface KeyLearning {
   /** The first pause of a row of 429s stating no wait; each next one is UNSTATED_GROWTH times longer. */
   unstatedBase: number;
   /** A 429 that stated no wait, ending an episode: the first answer after its pause finishes the estimate. */
-  unstated?: { accepted: number; firstSent: number; answeredIn: number; roundTripMs: number };
+  unstated?: { accepted: number; firstSent: number; answeredIn: number; roundTripMs: number; tooShort?: number };
   search?: WindowSearch;
   /** The last estimate from an episode a 429 ended (its first send, the rules it gave), while nothing changed them since. */
   estimated?: { firstSent: number; rules: readonly StoreRule[] };
@@ -293,7 +293,7 @@ export function createLearner(documented?: readonly StoreRule[]) {
     freeAt: number,
     newestAtFree: boolean,
     evidence: string,
-    tooShort?: number,
+    tooShort?: { ms: number; eighthsFirst: number },
   ) => {
     const current = k.policy.source === 'refusals' ? k.policy.rules[0] : undefined;
     let measured = accepted > 0 ? { limit: accepted, windowMs: Math.ceil(freeAt - firstSent) } : undefined;
@@ -398,6 +398,8 @@ export function createLearner(documented?: readonly StoreRule[]) {
     if (!answer.delayStated) {
       // The wait is a guess: the first answer after the pause tells when the server took one more.
       if (accepted > 0) k.unstated = { accepted, firstSent, answeredIn: answer.at - firstSent, roundTripMs: answer.at - answer.sentAt };
+      // A probe refused: the server was still full when it came, that long after the first request it took.
+      else if (k.unstated) k.unstated.tooShort = answer.sentAt - k.unstated.firstSent;
       return undefined;
     }
     k.unstated = undefined;
@@ -405,7 +407,8 @@ export function createLearner(documented?: readonly StoreRule[]) {
     // A wait in whole seconds is rounded up: the server was still full a second before it ended.
     const wholeSeconds = (retryAt - answer.at) % 1000 === 0 && retryAt - answer.at >= 1000;
     const refusal = { at: answer.at, roundTripMs: answer.at - answer.sentAt };
-    return estimate(k, accepted, firstSent, refusal, retryAt, false, evidence, wholeSeconds ? retryAt - 1000 - firstSent : undefined);
+    const tooShort = wholeSeconds ? { ms: retryAt - 1000 - firstSent, eighthsFirst: 0 } : undefined;
+    return estimate(k, accepted, firstSent, refusal, retryAt, false, evidence, tooShort);
   };
 
   const answered = (k: KeyLearning, answer: Answer, quotas: AnnouncedQuota[]) => {
@@ -424,7 +427,8 @@ export function createLearner(documented?: readonly StoreRule[]) {
       const freeAt = answer.at;
       const evidence = `a 429 stating no wait after ${unstated.accepted} requests answered in ${Math.round(unstated.answeredIn)} ms; an answer again ${Math.round(freeAt - unstated.firstSent)} ms after the first of them`;
       const refusal = { at: unstated.firstSent + unstated.answeredIn, roundTripMs: unstated.roundTripMs };
-      return estimate(k, unstated.accepted, unstated.firstSent, refusal, freeAt, true, evidence);
+      const tooShort = unstated.tooShort === undefined ? undefined : { ms: unstated.tooShort, eighthsFirst: 1 };
+      return estimate(k, unstated.accepted, unstated.firstSent, refusal, freeAt, true, evidence, tooShort);
     }
     const { limit, remaining, resetAt } = answer;
     if (k.policy.source === 'documented') return remaining === undefined ? undefined : checkDocumented(k, answer, remaining);
