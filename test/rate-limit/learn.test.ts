@@ -155,6 +155,23 @@ for (const stated of [true, false]) {
   });
 }
 
+test('auto, bare 429s: an estimate far above the window comes down halfway to the probe refused last, after a first step of an eighth', async () => {
+  // 2 per 1.5 s: the probe a second after the first 429 is refused, the next accepted well after the window.
+  const r = await run('sliding', 'nothing', { count: 80, limit: 2, windowMs: 1500 });
+  report('sliding nothing 2/1.5 s', r);
+  const tried = r.learnt.map((l) => /trying a window of (\d+) ms/.exec(l.evidence)?.[1]).filter((w) => w !== undefined).map(Number);
+  const estimate = r.learnt.find((l) => l.policy?.source === 'refusals')?.policy?.rules[0]?.windowMs ?? 0;
+  assert.ok(estimate > 2000, `estimated ${estimate} ms`);
+  const [first = 0, second = 0] = tried;
+  assert.is(first, Math.floor(estimate * (1 - 1 / 8)), 'the first step: an eighth');
+  assert.ok(second < Math.floor(first * (1 - 1 / 8)), `the second step more than an eighth: ${tried.join(', ')} ms`);
+  // Each request counts until its answer, then a window: a window a round trip short of the server's still holds.
+  const rule = r.policy?.rules[0];
+  assert.ok(rule && rule.windowMs >= 1500 - 150 && rule.windowMs <= 1500 * 1.25, `learnt ${JSON.stringify(rule)}`);
+  assert.is(r.refusedAfter, 0, 'no 429 after it settled');
+  assert.ok(r.refused <= 5, `${r.refused} 429s`);
+});
+
 // The reference API states what is left and when it resets, not its limit: the quota is followed as it goes.
 for (const algorithm of ['sliding-log', 'fixed-window', 'token-bucket'] as const) {
   test(`auto against the reference API's simulator (${algorithm}, X-RateLimit-Remaining and -Reset only): 0 429s, as fast as the documented rule`, async () => {
