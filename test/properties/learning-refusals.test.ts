@@ -198,10 +198,7 @@ const withinLeast = (region: (s: Scenario) => boolean) =>
 // to meet the limit: a limit above START_GROWTH_ANSWERS takes it many windows (up to 8x over the runs drawn here), a
 // window it does not fill more (SLUICE_LEARN_REPORT=1 prints them).
 test(`no quota stated, windows of a second and more, limits up to ${START_GROWTH_ANSWERS} that ${START_IN_FLIGHT} in flight fill: completion within ${MOST_OVER_LEAST}x the least time`, async () => {
-  await fc.assert(
-    withinLeast(guarded),
-    params,
-  );
+  await fc.assert(withinLeast(guarded), params);
 });
 
 // SLUICE_LEARN_REPORT=1 prints the runs drawn: 429s and completion over the least time, per evidence, kind and window.

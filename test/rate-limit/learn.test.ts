@@ -150,7 +150,10 @@ for (const stated of [true, false]) {
     const calls = Array.from({ length: stated ? 3 : 4 }, () => api(URL_A).then((r) => r.status));
     await clock.runAll();
     assert.equal(await Promise.all(calls), stated ? [200, 200, 429] : [200, 200, 429, 200]);
-    assert.equal(limiter.policyOf('https://api.example')?.rules.map((r) => r.limit), [2]);
+    assert.equal(
+      limiter.policyOf('https://api.example')?.rules.map((r) => r.limit),
+      [2],
+    );
     await api.close();
   });
 }
@@ -159,7 +162,10 @@ test('auto, bare 429s: an estimate far above the window comes down halfway to th
   // 2 per 1.5 s: the probe a second after the first 429 is refused, the next accepted well after the window.
   const r = await run('sliding', 'nothing', { count: 80, limit: 2, windowMs: 1500 });
   report('sliding nothing 2/1.5 s', r);
-  const tried = r.learnt.map((l) => /trying a window of (\d+) ms/.exec(l.evidence)?.[1]).filter((w) => w !== undefined).map(Number);
+  const tried = r.learnt
+    .map((l) => /trying a window of (\d+) ms/.exec(l.evidence)?.[1])
+    .filter((w) => w !== undefined)
+    .map(Number);
   const estimate = r.learnt.find((l) => l.policy?.source === 'refusals')?.policy?.rules[0]?.windowMs ?? 0;
   assert.ok(estimate > 2000, `estimated ${estimate} ms`);
   const [first = 0, second = 0] = tried;

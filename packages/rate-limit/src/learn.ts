@@ -333,7 +333,12 @@ export function createLearner(documented?: readonly StoreRule[]) {
     if (!estimated || !rule || k.rules !== estimated.rules || answer.sentAt < estimated.firstSent) return undefined;
     const next = { limit: rule.limit + 1, windowMs: rule.windowMs };
     if (k.search && k.search.held.limit === rule.limit && k.search.held.windowMs === rule.windowMs) k.search.held = next;
-    const learnt = adopt(k, 'refusals', [learntRule(next, { fromLog: true })], `a request sent before that 429 was answered after it: ${next.limit} requests, not ${rule.limit}`);
+    const learnt = adopt(
+      k,
+      'refusals',
+      [learntRule(next, { fromLog: true })],
+      `a request sent before that 429 was answered after it: ${next.limit} requests, not ${rule.limit}`,
+    );
     k.estimated = { firstSent: estimated.firstSent, rules: k.rules };
     return learnt;
   };
