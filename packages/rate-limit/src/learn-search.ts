@@ -9,8 +9,8 @@ export interface Limit {
  * and a round trip adds to them): once the rule held for `SEARCH_AFTER_LIMITS` of its limits' worth of answers, a window
  * shorter by `SEARCH_STEP` is tried; the first sign it is too short (a 429, or a quota the log cannot explain) brings back
  * the last one that held, for good. It costs at most one 429. With a window known too short (`tooShort`), each step
- * halves the way to it where that is further than an eighth; for a bound far below (a refused probe, a quarter of the
- * pause that ended the probing), only after a first step of an eighth, which ends the search if the estimate was close.
+ * halves the way to it where that is further than an eighth; for a bound far below (the probe refused last, before a
+ * pause four times longer), only after a first step of an eighth, which ends the search if the estimate was close.
  */
 export interface WindowSearch {
   /** The last rule that held. */

@@ -179,6 +179,12 @@ export function createLearner(documented?: readonly StoreRule[]) {
     k.search = undefined;
   };
 
+  // Requests the start allows in flight, where it has grown past START_IN_FLIGHT (undefined: it has not, or it is over).
+  const grownStart = (k: KeyLearning) => {
+    const inFlight = k.policy.source === 'start' ? (k.policy.inFlight ?? 1) : 0;
+    return inFlight > START_IN_FLIGHT ? inFlight : undefined;
+  };
+
   // Nothing learnt yet: one more request in flight per round answered without a 429, past START_IN_FLIGHT per
   // START_GROWTH_ANSWERS answers.
   const slowStart = (k: KeyLearning) => {
@@ -301,9 +307,9 @@ export function createLearner(documented?: readonly StoreRule[]) {
     // windows: the same rate, fewer at a time (a burst of all it sent would be refused). The requests in flight bound
     // the burst; the window stays SPREAD_ROUND_TRIPS round trips long, as each request counts until answered.
     const pushed = k.pushedInFlight;
-    const spread = measured && pushed !== undefined && pushed < accepted && freeAt - refusal.at < refusal.at - firstSent;
-    if (measured && spread) {
-      const share = Math.max(pushed as number, Math.ceil((accepted * SPREAD_ROUND_TRIPS * refusal.roundTripMs) / measured.windowMs));
+    const spread = measured !== undefined && pushed !== undefined && pushed < accepted && freeAt - refusal.at < refusal.at - firstSent;
+    if (measured && pushed !== undefined && spread) {
+      const share = Math.max(pushed, Math.ceil((accepted * SPREAD_ROUND_TRIPS * refusal.roundTripMs) / measured.windowMs));
       if (share < accepted) {
         measured = { limit: share, windowMs: Math.ceil((measured.windowMs * share) / accepted) };
         evidence += `: the same rate, ${share} at a time`;
@@ -396,8 +402,8 @@ export function createLearner(documented?: readonly StoreRule[]) {
     // Where the server states its quota, a 429 is the store's to follow (it pauses the key), not a measure of the limit.
     if (k.policy.source !== 'start' && k.policy.source !== 'refusals') return undefined;
     if (k.policy.source === 'start') {
-      const inFlight = k.policy.inFlight ?? 1;
-      if (inFlight > START_IN_FLIGHT) k.pushedInFlight = inFlight - 1;
+      const grown = grownStart(k);
+      if (grown !== undefined) k.pushedInFlight = grown - 1;
       restart(k);
     }
     if (!answer.delayStated) {
@@ -496,8 +502,7 @@ export function createLearner(documented?: readonly StoreRule[]) {
       // The first 429 of a row sets the base: the server's window is at least as long as the requests before it took,
       // unless the start had been pushed past START_IN_FLIGHT (its limit met after many windows, likely short ones).
       if (k.refusalsInRow === 0) {
-        const pushed = k.policy.source === 'start' && (k.policy.inFlight ?? 1) > START_IN_FLIGHT;
-        const took = Number.isFinite(k.episodeStart) && !pushed ? at - k.episodeStart : 0;
+        const took = Number.isFinite(k.episodeStart) && grownStart(k) === undefined ? at - k.episodeStart : 0;
         k.unstatedBase = Math.max(FIRST_UNSTATED_DELAY_MS, took);
       }
       return Math.min(MAX_UNSTATED_DELAY_MS, k.unstatedBase * UNSTATED_GROWTH ** k.refusalsInRow);
