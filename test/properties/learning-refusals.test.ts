@@ -2,11 +2,14 @@
 // bare 429). At any window (100 ms to a day) and limit (1 to 1000), against every server kind, the policy is learnt from
 // the refusals alone (learn.ts): a cautious start (one request in flight, then two, one more per START_GROWTH_ANSWERS
 // answers), a pause per 429 (the stated wait, else a base growing x4 per 429 in a row), an estimate from the requests
-// accepted over the time they took, then a search shortening the window by eighths.
+// accepted over the time they took (ramping up from one in flight), then a search shortening the window by eighths.
 //
 // What these check is what holds at every scale today, each named for what it claims; the bench's floors (at most 3
 // 429s with Retry-After and 5 with nothing, within 1.25x and 1.35x of the least time, at 20 per 2 s and 60 per minute)
 // are not met at every scale, and SLUICE_LEARN_REPORT=1 prints how far: see the rate-limit README's section on learning.
+// SLUICE_LEARN_DUMP=<file> appends a JSON line per run (scenario, 429s, completion over the least time): two builds run
+// with the same SLUICE_FUZZ_SEED draw the same scenarios, to compare run for run.
+import { appendFileSync } from 'node:fs';
 import { compose } from '@sluice/core';
 import { createTestClock } from '@sluice/core/testing';
 import { type LearntPolicy, rateLimit, START_GROWTH_ANSWERS, START_IN_FLIGHT } from '@sluice/rate-limit';
@@ -203,6 +206,10 @@ test(`no quota stated, windows of a second and more, limits up to ${START_GROWTH
 
 // SLUICE_LEARN_REPORT=1 prints the runs drawn: 429s and completion over the least time, per evidence, kind and window.
 test.after(() => {
+  const dump = process.env.SLUICE_LEARN_DUMP;
+  if (dump)
+    for (const [scenario, o] of drawn)
+      appendFileSync(dump, `${JSON.stringify({ scenario, refused: o.refusedSentAt.length, over: o.completionMs / o.leastMs })}\n`);
   if (!process.env.SLUICE_LEARN_REPORT) return;
   const scale = (w: number) =>
     w < 1000 ? '100 ms-1 s' : w < 60_000 ? '1 s-1 min' : w < 3_600_000 ? '1 min-1 h' : w < 21_600_000 ? '1 h-6 h' : '6 h-1 day';

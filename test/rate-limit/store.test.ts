@@ -235,6 +235,17 @@ test('429s to requests in flight when the first came belong to its pause: they e
   assert.equal(sendTimes(store, T + 100, 3, rules), [1100, 2100, 3100], 'still the minute');
 });
 
+test('a later 429 to a request in flight when the first came lengthens the pause, and fills no rule anew', () => {
+  const store = createMemoryStore();
+  const rules = [{ limit: 4, windowMs: 4000, jitterMs: inf }];
+  const [first, second] = [0, 1].map(() => lease(store.acquire(input(T, { rules }))));
+  first?.release(T + 100, answer(T, T + 100, { status: 429, retryAt: T + 1100 }));
+  second?.release(T + 150, answer(T, T + 150, { status: 429, retryAt: T + 1600 }));
+  // Full until the first 429's wait, one a second; the second's wait only holds the key longer. The two refused count
+  // until a window after their answers (a server may count what it refuses).
+  assert.equal(sendTimes(store, T + 150, 4, rules), [1600, 2100, 4100, 4150]);
+});
+
 test('a 429 whose headers name the limit fills that rule', () => {
   const store = createMemoryStore();
   const rules = [perMinute, perDay];

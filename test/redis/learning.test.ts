@@ -76,6 +76,13 @@ test('a learnt rule starts alike from what the server counted, from a 429, and f
   const counted = [learnt(3, 1000, { counted: 2, at: T })];
   lease(await s.acquire(input(T, { key: 'counted', rules: counted })));
   assert.is(await s.acquire(input(T + 1, { key: 'counted', rules: counted })), T + 1000);
+  // And one more, the newest, later: the first two free together, the newest a window after it.
+  const newest = [learnt(4, 1000, { counted: 2, at: T, newestAt: T + 300 })];
+  lease(await s.acquire(input(T + 1, { key: 'newest', rules: newest })));
+  assert.is(await s.acquire(input(T + 2, { key: 'newest', rules: newest })), T + 1000);
+  lease(await s.acquire(input(T + 1000, { key: 'newest', rules: newest })));
+  lease(await s.acquire(input(T + 1000, { key: 'newest', rules: newest })));
+  assert.is(await s.acquire(input(T + 1000, { key: 'newest', rules: newest })), T + 1300);
   const full = [learnt(2, 1000, { fullUntil: T + 500 })];
   assert.is(await s.acquire(input(T, { key: 'full', rules: full })), T + 500);
   lease(await s.acquire(input(T + 500, { key: 'full', rules: full })));

@@ -117,6 +117,11 @@ test('a 429 pauses, fills the rule it can mean by formula, and escalates on the 
   await probe.release(T + 1200, answer(T + 1100, T + 1200, { status: 429, retryAt: T + 2200 }));
   const sends = await sendTimes(s, 'twice', T + 1200, 3, rules);
   assert.is((sends[2] as number) - (sends[1] as number), 86_400);
+  // A later 429 to a request in flight with the first only holds the key longer: the minute stays full from the first.
+  const [a, b] = [lease(await s.acquire(input(T, { key: 'late', rules }))), lease(await s.acquire(input(T, { key: 'late', rules })))];
+  await a.release(T + 100, answer(T, T + 100, { status: 429, retryAt: T + 1100 }));
+  await b.release(T + 150, answer(T, T + 150, { status: 429, retryAt: T + 1600 }));
+  assert.equal((await sendTimes(s, 'late', T + 150, 3, rules)).slice(0, 3), [1600, 2100, 3100]);
 });
 
 test('a bucket rule answers alike: its burst, its refill, entries in flight, a 429', async () => {

@@ -66,6 +66,8 @@ interface KeyLearning {
   policy: LearntPolicy;
   /** What the store is handed: the same array while the policy holds. */
   rules: readonly StoreRule[];
+  /** The rules of a learnt policy, before a cap on requests in flight is added to them. */
+  held: readonly StoreRule[];
   answeredThisRound: number;
   /** Answers without a 429. */
   answered: number;
@@ -73,18 +75,22 @@ interface KeyLearning {
   statedLimit?: number;
   latest?: Quota;
   emptiest?: Quota;
-  /** Since the last 429's pause: requests sent before it belong to the one before. The first send answered, and the answers. */
+  /**
+   * Since the last 429's pause: requests sent before it belong to the one before. The first send answered, the last
+   * answer, and the answers.
+   */
   episodeFloor: number;
   episodeStart: number;
+  episodeEnd: number;
   accepted: number;
   refusalsInRow: number;
   /** The first pause of a row of 429s stating no wait; each next one is UNSTATED_GROWTH times longer. */
   unstatedBase: number;
   /** A 429 that stated no wait, ending an episode: the first answer after its pause finishes the estimate. */
-  unstated?: { accepted: number; firstSent: number; answeredIn: number; roundTripMs: number; tooShort?: number };
+  unstated?: { accepted: number; firstSent: number; lastAnswered: number; answeredIn: number; roundTripMs: number; tooShort?: number };
   search?: WindowSearch;
   /** The last estimate from an episode a 429 ended (its first send, the rules it gave), while nothing changed them since. */
-  estimated?: { firstSent: number; rules: readonly StoreRule[] };
+  estimated?: { firstSent: number; rules: readonly StoreRule[]; start: RuleStart };
   /** A looser policy announced, and in how many answers in a row. */
   looser?: { signature: string; seen: number };
   /** The stamp of the fleet's policy (a shared store's) this one is, or was learnt after; 0: none. */
@@ -93,6 +99,28 @@ interface KeyLearning {
   caps?: Map<string, number>;
   /** Requests in flight at most: one fewer than the start allowed when it had grown past START_IN_FLIGHT and met a 429. */
   pushedInFlight?: number;
+  /** After an estimate, requests in flight at most, doubling once as many are answered without a 429 (see `rampOn`). */
+  ramp?: { inFlight: number; answered: number; since: number };
+}
+
+/** The requests answered since a pause, which a 429 ended: how many, the first sent, the last answered; the 429. */
+interface Episode {
+  accepted: number;
+  firstSent: number;
+  lastAnswered: number;
+  refusedAt: number;
+  roundTripMs: number;
+}
+
+/**
+ * When the server took a request again after an episode: at a probe's answer (`probe`), or at a stated wait's end. And
+ * whether it freed the episode's requests together (a fixed window, or a sliding log replaying the episode), which
+ * shows where a bucket refilled at the rate measured would have taken more sooner: a probe it refused, a longer wait.
+ */
+interface Freed {
+  at: number;
+  probe: boolean;
+  together: boolean;
 }
 
 /** A learnt rule as the store takes it: no `jitterMs` (requests in flight count until answered), and where it starts. */
@@ -102,6 +130,15 @@ const learntRule = ({ limit, windowMs }: Limit, startsFrom: RuleStart): StoreRul
   jitterMs: Number.POSITIVE_INFINITY,
   startsFrom,
 });
+/**
+ * Where an estimate's rule starts. Freed together, the server counts the episode's requests until a window after the
+ * last of them (and a probe's, a window after it): nothing goes until then, then as many again. Else the server is full
+ * until `freed.at`, its requests a step apart over the window before (a probe's at `freed.at` itself, a step later).
+ */
+const startAfter = ({ accepted, lastAnswered }: Episode, freed: Freed, rule: Limit, together: boolean): RuleStart => {
+  if (together) return freed.probe ? { counted: accepted, at: lastAnswered, newestAt: freed.at } : { counted: accepted, at: lastAnswered };
+  return { fullUntil: freed.probe ? freed.at + rule.windowMs / rule.limit : freed.at };
+};
 const inFlightRule = (limit: number) => learntRule({ limit, windowMs: 1 }, { fromLog: true });
 /** While a stated quota is followed, the store's budget bounds what goes: the rule only counts what is in flight. */
 const FOLLOWING_QUOTA = learntRule({ limit: 2 ** 31, windowMs: 1 }, { fromLog: true, followsQuota: true });
@@ -139,10 +176,12 @@ export function createLearner(documented?: readonly StoreRule[]) {
     k = {
       policy: documentedPolicy ?? { source: 'start', rules: [], inFlight: 1 },
       rules: documentedRules ?? [inFlightRule(1)],
+      held: documentedRules ?? [],
       answeredThisRound: 0,
       answered: 0,
       episodeFloor: Number.NEGATIVE_INFINITY,
       episodeStart: Number.POSITIVE_INFINITY,
+      episodeEnd: Number.NEGATIVE_INFINITY,
       accepted: 0,
       refusalsInRow: 0,
       unstatedBase: FIRST_UNSTATED_DELAY_MS,
@@ -153,16 +192,32 @@ export function createLearner(documented?: readonly StoreRule[]) {
   };
 
   const adopt = (k: KeyLearning, source: PolicySource, rules: StoreRule[], evidence: string): Learnt => {
-    k.rules = rules;
     k.policy = { source, rules: rules.map(({ limit, windowMs }) => ({ limit, windowMs })) };
     // A rate learnt from requests spread over many windows lets as many go at once after a pause: the requests in flight
     // the start had when the server refused bound that burst.
-    if (source === 'refusals' && k.pushedInFlight !== undefined) {
-      k.rules = [...rules, inFlightRule(k.pushedInFlight)];
-      k.policy.inFlight = k.pushedInFlight;
-    }
+    if (source === 'refusals' && k.pushedInFlight !== undefined) k.policy.inFlight = k.pushedInFlight;
+    if (source !== 'refusals') k.ramp = undefined;
+    k.held = rules;
+    k.rules = withInFlight(k, rules);
     k.looser = undefined;
     return { policy: k.policy, evidence };
+  };
+
+  // The rules with the requests in flight the key may have now: the pushed start's, or fewer while it ramps up.
+  const withInFlight = (k: KeyLearning, rules: readonly StoreRule[]) => {
+    const inFlight = Math.min(k.policy.inFlight ?? Number.POSITIVE_INFINITY, k.ramp?.inFlight ?? Number.POSITIVE_INFINITY);
+    return inFlight === Number.POSITIVE_INFINITY ? rules : [...rules, inFlightRule(inFlight)];
+  };
+
+  // After an estimate, the key sends one request, then twice as many in flight once as many are answered without a 429,
+  // up to the rule's limit: an estimate too fast (a bucket's burst taken for its rate) is refused with a few requests in
+  // flight, not all the limit allows, whatever the rule lets go at once.
+  const rampOn = (k: KeyLearning, answer: Answer) => {
+    const { ramp } = k;
+    const rule = k.policy.rules[0];
+    if (!ramp || !rule || answer.sentAt < ramp.since || ++ramp.answered < ramp.inFlight) return;
+    k.ramp = ramp.inFlight * 2 < rule.limit ? { ...ramp, inFlight: ramp.inFlight * 2, answered: 0 } : undefined;
+    k.rules = withInFlight(k, k.held);
   };
 
   // The server states its quota: the store follows it (`quotaTrusted`); the rule only counts what is in flight.
@@ -290,26 +345,19 @@ export function createLearner(documented?: readonly StoreRule[]) {
   // of them to the moment the server took one more (for a sliding log met from empty, its limit and at least its
   // window). That moment is this 429's stated wait on (the server full until then), or, with none stated, the first
   // answer after the pause (the server full with it). A later 429 keeps the slower of the rule and the new estimate,
-  // and if the rule was the slower, lengthens its window by an eighth.
-  const estimate = (
-    k: KeyLearning,
-    accepted: number,
-    firstSent: number,
-    refusal: { at: number; roundTripMs: number },
-    freeAt: number,
-    newestAtFree: boolean,
-    evidence: string,
-    tooShort?: { ms: number; eighthsFirst: number },
-  ) => {
+  // and if the rule was the slower, lengthens its window by an eighth. The rule starts as `startAfter` says, and the
+  // key ramps its requests in flight up from one.
+  const estimate = (k: KeyLearning, episode: Episode, freed: Freed, evidence: string, tooShort?: { ms: number; eighthsFirst: number }) => {
+    const { accepted, firstSent, refusedAt, roundTripMs } = episode;
     const current = k.policy.source === 'refusals' ? k.policy.rules[0] : undefined;
-    let measured = accepted > 0 ? { limit: accepted, windowMs: Math.ceil(freeAt - firstSent) } : undefined;
+    let measured = accepted > 0 ? { limit: accepted, windowMs: Math.ceil(freed.at - firstSent) } : undefined;
     // A start pushed past START_IN_FLIGHT, free again sooner than it took to be refused, met its limit after many
     // windows: the same rate, fewer at a time (a burst of all it sent would be refused). The requests in flight bound
     // the burst; the window stays SPREAD_ROUND_TRIPS round trips long, as each request counts until answered.
     const pushed = k.pushedInFlight;
-    const spread = measured !== undefined && pushed !== undefined && pushed < accepted && freeAt - refusal.at < refusal.at - firstSent;
+    const spread = measured !== undefined && pushed !== undefined && pushed < accepted && freed.at - refusedAt < refusedAt - firstSent;
     if (measured && pushed !== undefined && spread) {
-      const share = Math.max(pushed, Math.ceil((accepted * SPREAD_ROUND_TRIPS * refusal.roundTripMs) / measured.windowMs));
+      const share = Math.max(pushed, Math.ceil((accepted * SPREAD_ROUND_TRIPS * roundTripMs) / measured.windowMs));
       if (share < accepted) {
         measured = { limit: share, windowMs: Math.ceil((measured.windowMs * share) / accepted) };
         evidence += `: the same rate, ${share} at a time`;
@@ -322,30 +370,38 @@ export function createLearner(documented?: readonly StoreRule[]) {
     if (!next) return undefined;
     // What shows a window too short bounds the first one measured, met from empty (a sliding log's limit and window),
     // not one measured later (a bucket's rate once its burst is spent), over many windows, nor a rule kept from before.
-    const span = spread && !current ? { ms: freeAt - firstSent, from: freeAt } : undefined;
+    const span = spread && !current ? { ms: freed.at - firstSent, from: freed.at } : undefined;
     k.search = startSearch(next, k.search?.over, current || spread ? undefined : tooShort, span);
-    // Full at `freeAt`, spread over the window before it; with the newest request at `freeAt` itself, a step later.
-    const fullUntil = newestAtFree ? freeAt + next.windowMs / next.limit : freeAt;
-    const learnt = adopt(k, 'refusals', [learntRule(next, { fullUntil })], evidence);
-    k.estimated = next === measured && !spread ? { firstSent, rules: k.rules } : undefined;
+    const start = startAfter(episode, freed, next, freed.together && !current && !spread);
+    k.ramp = { inFlight: 1, answered: 0, since: freed.at };
+    const learnt = adopt(k, 'refusals', [learntRule(next, start)], evidence);
+    k.estimated = next === measured && !spread ? { firstSent, rules: k.held, start } : undefined;
     return learnt;
   };
 
   // A request of the episode a 429 ended, answered after that 429: the server took one more than the estimate counted.
+  // During the pause nothing went since: the estimate's start counts it too; later, the estimate's log is taken over.
   const lateAccepted = (k: KeyLearning, answer: Answer): Learnt | undefined => {
-    if (k.unstated && answer.sentAt >= k.unstated.firstSent) return void k.unstated.accepted++;
+    if (k.unstated && answer.sentAt >= k.unstated.firstSent) {
+      k.unstated.accepted++;
+      k.unstated.lastAnswered = Math.max(k.unstated.lastAnswered, answer.at);
+      return undefined;
+    }
     const { estimated } = k;
     const rule = k.policy.rules[0];
-    if (!estimated || !rule || k.rules !== estimated.rules || answer.sentAt < estimated.firstSent) return undefined;
+    if (!estimated || !rule || k.held !== estimated.rules || answer.sentAt < estimated.firstSent) return undefined;
     const next = { limit: rule.limit + 1, windowMs: rule.windowMs };
     if (k.search && k.search.held.limit === rule.limit && k.search.held.windowMs === rule.windowMs) k.search.held = next;
+    const { counted, at } = estimated.start;
+    const duringPause = answer.at < k.episodeFloor && counted !== undefined && at !== undefined;
+    const start = duringPause ? { ...estimated.start, counted: counted + 1, at: Math.max(at, answer.at) } : { fromLog: true };
     const learnt = adopt(
       k,
       'refusals',
-      [learntRule(next, { fromLog: true })],
+      [learntRule(next, start)],
       `a request sent before that 429 was answered after it: ${next.limit} requests, not ${rule.limit}`,
     );
-    k.estimated = { firstSent: estimated.firstSent, rules: k.rules };
+    k.estimated = { ...estimated, rules: k.held, start };
     return learnt;
   };
 
@@ -365,9 +421,10 @@ export function createLearner(documented?: readonly StoreRule[]) {
     if (current && current.limit / current.windowMs >= capRate) return undefined;
     const windowMs = current ? searchFurther(k.search, current, answer.at) : undefined;
     if (!current || windowMs === undefined) return undefined;
-    // Full now, one request a step of the new window from now: a shorter window taking the log over would free several
-    // requests at once, and a 429 to each.
-    const rule = learntRule({ limit: current.limit, windowMs }, { fullUntil: answer.at + windowMs / current.limit });
+    // The log taken over frees at once what the shorter window no longer counts: one request goes first, and a 429 to
+    // it ends the search before more go.
+    const rule = learntRule({ limit: current.limit, windowMs }, { fromLog: true });
+    k.ramp = { inFlight: 1, answered: 0, since: answer.at };
     return adopt(k, 'refusals', [rule], `${current.limit * SEARCH_AFTER_LIMITS} answers without a 429: trying a window of ${windowMs} ms`);
   };
 
@@ -393,9 +450,11 @@ export function createLearner(documented?: readonly StoreRule[]) {
     const retryAt = answer.retryAt ?? answer.at;
     const accepted = k.accepted;
     const firstSent = Math.min(k.episodeStart, answer.sentAt);
+    const lastAnswered = k.episodeEnd;
     k.refusalsInRow++;
     k.episodeFloor = retryAt;
     k.episodeStart = Number.POSITIVE_INFINITY;
+    k.episodeEnd = Number.NEGATIVE_INFINITY;
     k.accepted = 0;
     const back = searchRefused(k, retryAt);
     if (back) return back;
@@ -408,7 +467,8 @@ export function createLearner(documented?: readonly StoreRule[]) {
     }
     if (!answer.delayStated) {
       // The wait is a guess: the first answer after the pause tells when the server took one more.
-      if (accepted > 0) k.unstated = { accepted, firstSent, answeredIn: answer.at - firstSent, roundTripMs: answer.at - answer.sentAt };
+      if (accepted > 0)
+        k.unstated = { accepted, firstSent, lastAnswered, answeredIn: answer.at - firstSent, roundTripMs: answer.at - answer.sentAt };
       // A probe refused: the server was still full when it came, that long after the first request it took.
       else if (k.unstated) k.unstated.tooShort = answer.sentAt - k.unstated.firstSent;
       return undefined;
@@ -417,9 +477,12 @@ export function createLearner(documented?: readonly StoreRule[]) {
     const evidence = `a 429 after ${accepted} requests answered in ${Math.round(answer.at - firstSent)} ms, asking to wait ${Math.round(retryAt - answer.at)} ms`;
     // A wait in whole seconds is rounded up: the server was still full a second before it ended.
     const wholeSeconds = (retryAt - answer.at) % 1000 === 0 && retryAt - answer.at >= 1000;
-    const refusal = { at: answer.at, roundTripMs: answer.at - answer.sentAt };
+    const episode = { accepted, firstSent, lastAnswered, refusedAt: answer.at, roundTripMs: answer.at - answer.sentAt };
     const tooShort = wholeSeconds ? { ms: retryAt - 1000 - firstSent, eighthsFirst: 0 } : undefined;
-    return estimate(k, accepted, firstSent, refusal, retryAt, false, evidence, tooShort);
+    // A bucket refilled at the rate measured would have asked to wait one step of it (in whole seconds, rounded up).
+    const step = (retryAt - firstSent) / Math.max(1, accepted);
+    const together = retryAt - answer.at > (wholeSeconds ? Math.ceil(step / 1000) * 1000 : step);
+    return estimate(k, episode, { at: retryAt, probe: false, together }, evidence, tooShort);
   };
 
   const answered = (k: KeyLearning, answer: Answer, quotas: AnnouncedQuota[]) => {
@@ -431,15 +494,20 @@ export function createLearner(documented?: readonly StoreRule[]) {
       k.unstated = undefined;
       k.accepted++;
       k.episodeStart = Math.min(k.episodeStart, answer.sentAt);
+      k.episodeEnd = Math.max(k.episodeEnd, answer.at);
     }
     if (quotas.length) return announced(k, quotas, answer);
     if (!afterPause && (k.policy.source === 'refusals' || k.unstated)) return lateAccepted(k, answer);
     if (unstated && k.statedLimit === undefined) {
       const freeAt = answer.at;
       const evidence = `a 429 stating no wait after ${unstated.accepted} requests answered in ${Math.round(unstated.answeredIn)} ms; an answer again ${Math.round(freeAt - unstated.firstSent)} ms after the first of them`;
-      const refusal = { at: unstated.firstSent + unstated.answeredIn, roundTripMs: unstated.roundTripMs };
+      const { accepted, firstSent, lastAnswered, answeredIn, roundTripMs } = unstated;
+      const episode = { accepted, firstSent, lastAnswered, refusedAt: firstSent + answeredIn, roundTripMs };
       const tooShort = unstated.tooShort === undefined ? undefined : { ms: unstated.tooShort, eighthsFirst: 1 };
-      return estimate(k, unstated.accepted, unstated.firstSent, refusal, freeAt, true, evidence, tooShort);
+      // A bucket refilled at the rate measured would have taken the probe refused last, a step or more after the 429.
+      const step = (freeAt - firstSent) / accepted;
+      const together = tooShort !== undefined && firstSent + tooShort.ms - episode.refusedAt >= step;
+      return estimate(k, episode, { at: freeAt, probe: true, together }, evidence, tooShort);
     }
     const { limit, remaining, resetAt } = answer;
     if (k.policy.source === 'documented') return remaining === undefined ? undefined : checkDocumented(k, answer, remaining);
@@ -452,7 +520,9 @@ export function createLearner(documented?: readonly StoreRule[]) {
       learnt = limitAndReset(k, { ...answer, limit, remaining, resetAt }) ?? learnt;
     if (learnt) return learnt;
     if (k.policy.source === 'start') return void slowStart(k);
-    return k.policy.source === 'refusals' ? searchOn(k, answer) : undefined;
+    if (k.policy.source !== 'refusals') return undefined;
+    rampOn(k, answer);
+    return searchOn(k, answer);
   };
 
   // The fleet's policy for the key, learnt by another process: held as this process's own, without a search of its own

@@ -14,8 +14,8 @@ export interface StoreRule {
 /**
  * Where a learnt rule's state starts: with `fromLog`, the log of a rule the key no longer uses whose window is at least
  * as long (its entries are instants, right under any limit, and it dropped none a shorter window could still count);
- * else `counted` requests counted at `at` at the latest; else, with `fullUntil`, the server full then, its requests
- * spread over the window before (as after a 429). `followsQuota`: the key keeps to the quota its answers state (the rule
+ * else `counted` requests counted at `at` at the latest (and, with `newestAt`, one more then); else, with `fullUntil`, the
+ * server full then, its requests spread over the window before (as after a 429). `followsQuota`: the key keeps to the quota its answers state (the rule
  * only counts what is in flight), and a key state made anew sends one request alone before it knows that quota.
  */
 export interface RuleStart {
@@ -23,6 +23,7 @@ export interface RuleStart {
   followsQuota?: boolean;
   counted?: number;
   at?: number;
+  newestAt?: number;
   fullUntil?: number;
 }
 
@@ -108,6 +109,7 @@ export function startState(rule: StoreRule, from: RuleStart | undefined): RuleSt
   else if (from?.counted && from.at !== undefined) {
     if (state.kind === 'log') addEntry(state, from.at, Math.min(from.counted, rule.limit));
     else for (let i = 0; i < Math.min(from.counted, rule.burst as number); i++) record(state, from.at);
+    if (from.newestAt !== undefined) record(state, from.newestAt);
   }
   return state;
 }

@@ -343,15 +343,16 @@ export function createMemoryStore(): MemoryStore {
     // A budget the server said is spent lasts to its reset, whatever shorter wait the 429 asks for.
     const spent = answer.remaining === 0 && answer.resetAt !== undefined ? answer.resetAt : 0;
     const until = Math.max(answer.retryAt ?? at, spent);
-    // 429s to requests sent before the last pause are that pause's: they lengthen it, but mean no other rule. A 429 a
-    // window past the last pause starts anew.
+    // 429s to requests sent before the last pause are that pause's: they lengthen it, but mean no other rule and fill
+    // none anew (what the first 429 showed, or the learner made of it, stands). A 429 a window past the last pause starts
+    // anew.
     const sameEpisode = seq < k.pauseSeq;
     if (at > k.pausedUntil + longestWindow(k.rulesUsed)) k.refusals = 0;
     if (!sameEpisode) k.refusals++;
     if (sameEpisode && until <= k.pausedUntil) return undefined;
     k.pauseSeq = k.nextSeq;
-    const state = ruleRefusing(states, answer, until - at, Math.max(1, k.refusals));
-    if (state && !answer.concurrencyRefused) fill(state, until);
+    const state = sameEpisode || answer.concurrencyRefused ? undefined : ruleRefusing(states, answer, until - at, Math.max(1, k.refusals));
+    if (state) fill(state, until);
     if (until <= k.pausedUntil) return undefined;
     hold(k, until);
     return { paused: { until, reason: '429' } };

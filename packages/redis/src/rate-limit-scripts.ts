@@ -18,9 +18,9 @@ local function keep(key, ms) if redis.call('PTTL', key) < ms then redis.call('PE
 
 -- Rules come as ARGV groups of RULE_ARGS from \`first\`: id, limit, windowMs, jitterMs (-1: none), burst (0: a sliding
 -- log), then what a learnt rule starts from ('' for a rule given by hand): learnt (1/0), fromLog (1/0), followsQuota
--- (1/0), counted, at, fullUntil. Each rule's state and in-flight set are the KEYS pair from \`firstKey\`; learnt rules
+-- (1/0), counted, at, fullUntil, newestAt. Each rule's state and in-flight set are the KEYS pair from \`firstKey\`; learnt rules
 -- share one in-flight set (each counts every request of the key, whatever rule it was sent under).
-local RULE_ARGS = 11
+local RULE_ARGS = 12
 local function read_rules(first, firstKey)
   local rules = {}
   local i = 0
@@ -32,6 +32,7 @@ local function read_rules(first, firstKey)
       jitterMs = jitter < 0 and INF or jitter, burst = tonumber(ARGV[a + 4]),
       learnt = ARGV[a + 5] == '1', fromLog = ARGV[a + 6] == '1', followsQuota = ARGV[a + 7] == '1',
       counted = opt(ARGV[a + 8]), at = opt(ARGV[a + 9]), fullUntil = opt(ARGV[a + 10]),
+      newestAt = opt(ARGV[a + 11]),
       stateKey = KEYS[firstKey + i * 2], pendingKey = KEYS[firstKey + i * 2 + 1], index = i + 1,
     }
     i = i + 1
@@ -318,6 +319,7 @@ local function start_learnt(k, rules)
         fill(rule, rule.fullUntil)
       elseif rule.counted and rule.counted > 0 and rule.at then
         add_entry(rule, rule.at, math.min(rule.counted, rule.limit))
+        if rule.newestAt then record(rule, rule.newestAt) end
       end
     end
   end
@@ -367,8 +369,10 @@ local function refuse(k, rules, seq, answer)
   if not sameEpisode then k.refusals = k.refusals + 1 end
   if sameEpisode and untilAt <= k.pausedUntil then return nil end
   k.pauseSeq = k.nextSeq
-  local rule = rule_refusing(rules, answer, untilAt - answer.at, math.max(1, k.refusals))
-  if rule and not answer.concurrencyRefused then fill(rule, untilAt) end
+  if not sameEpisode and not answer.concurrencyRefused then
+    local rule = rule_refusing(rules, answer, untilAt - answer.at, math.max(1, k.refusals))
+    if rule then fill(rule, untilAt) end
+  end
   if untilAt <= k.pausedUntil then return nil end
   hold(k, untilAt)
   return { untilAt, '429' }

@@ -118,6 +118,7 @@ export function redisRateLimitStore(options: RedisRateLimitStoreOptions): RedisR
         optional(from?.counted),
         optional(from?.at),
         optional(from?.fullUntil),
+        optional(from?.newestAt),
       ];
     });
   // Long enough for every window, bucket refill, lease and pause in use; only reclaims keys nobody uses any more.
