@@ -99,7 +99,7 @@ interface KeyLearning {
   caps?: Map<string, number>;
   /** Requests in flight at most: one fewer than the start allowed when it had grown past START_IN_FLIGHT and met a 429. */
   pushedInFlight?: number;
-  /** After an estimate, requests in flight at most, doubling once as many are answered without a 429 (see `rampOn`). */
+  /** Requests in flight at most after an estimate or a search step, doubling as they are answered (see `rampOn`). */
   ramp?: { inFlight: number; answered: number; since: number };
 }
 
@@ -209,9 +209,9 @@ export function createLearner(documented?: readonly StoreRule[]) {
     return inFlight === Number.POSITIVE_INFINITY ? rules : [...rules, inFlightRule(inFlight)];
   };
 
-  // After an estimate, the key sends one request, then twice as many in flight once as many are answered without a 429,
-  // up to the rule's limit: an estimate too fast (a bucket's burst taken for its rate) is refused with a few requests in
-  // flight, not all the limit allows, whatever the rule lets go at once.
+  // After an estimate that lets its requests go again together, and a shorter window tried, the key sends one request,
+  // then twice as many in flight once as many are answered without a 429, up to the rule's limit: an estimate too fast
+  // (a bucket's burst taken for its rate) is refused with a few requests in flight, not all the rule lets go at once.
   const rampOn = (k: KeyLearning, answer: Answer) => {
     const { ramp } = k;
     const rule = k.policy.rules[0];
@@ -345,8 +345,7 @@ export function createLearner(documented?: readonly StoreRule[]) {
   // of them to the moment the server took one more (for a sliding log met from empty, its limit and at least its
   // window). That moment is this 429's stated wait on (the server full until then), or, with none stated, the first
   // answer after the pause (the server full with it). A later 429 keeps the slower of the rule and the new estimate,
-  // and if the rule was the slower, lengthens its window by an eighth. The rule starts as `startAfter` says, and the
-  // key ramps its requests in flight up from one.
+  // and if the rule was the slower, lengthens its window by an eighth. The rule starts as `startAfter` says.
   const estimate = (k: KeyLearning, episode: Episode, freed: Freed, evidence: string, tooShort?: { ms: number; eighthsFirst: number }) => {
     const { accepted, firstSent, refusedAt, roundTripMs } = episode;
     const current = k.policy.source === 'refusals' ? k.policy.rules[0] : undefined;
@@ -372,8 +371,11 @@ export function createLearner(documented?: readonly StoreRule[]) {
     // not one measured later (a bucket's rate once its burst is spent), over many windows, nor a rule kept from before.
     const span = spread && !current ? { ms: freed.at - firstSent, from: freed.at } : undefined;
     k.search = startSearch(next, k.search?.over, current || spread ? undefined : tooShort, span);
-    const start = startAfter(episode, freed, next, freed.together && !current && !spread);
-    k.ramp = { inFlight: 1, answered: 0, since: freed.at };
+    const together = freed.together && !current && !spread;
+    const start = startAfter(episode, freed, next, together);
+    // What the server freed together goes again together, ramping up; one a step needs no ramp (held back, the steps
+    // would go at once).
+    k.ramp = together ? { inFlight: 1, answered: 0, since: freed.at } : undefined;
     const learnt = adopt(k, 'refusals', [learntRule(next, start)], evidence);
     k.estimated = next === measured && !spread ? { firstSent, rules: k.held, start } : undefined;
     return learnt;
