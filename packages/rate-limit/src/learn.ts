@@ -67,7 +67,7 @@ interface KeyLearning {
   /** What the store is handed: the same array while the policy holds. */
   rules: readonly StoreRule[];
   /** The rules of a learnt policy, before a cap on requests in flight is added to them. */
-  held: readonly StoreRule[];
+  policyRules: readonly StoreRule[];
   answeredThisRound: number;
   /** Answers without a 429. */
   answered: number;
@@ -89,7 +89,10 @@ interface KeyLearning {
   /** A 429 that stated no wait, ending an episode: the first answer after its pause finishes the estimate. */
   unstated?: { accepted: number; firstSent: number; lastAnswered: number; answeredIn: number; roundTripMs: number; tooShort?: number };
   search?: WindowSearch;
-  /** The last estimate from an episode a 429 ended (its first send, the rules it gave), while nothing changed them since. */
+  /**
+   * The last estimate from an episode a 429 ended (its first send, the rules it gave, where its rule started), while
+   * nothing changed them since.
+   */
   estimated?: { firstSent: number; rules: readonly StoreRule[]; start: RuleStart };
   /** A looser policy announced, and in how many answers in a row. */
   looser?: { signature: string; seen: number };
@@ -176,7 +179,7 @@ export function createLearner(documented?: readonly StoreRule[]) {
     k = {
       policy: documentedPolicy ?? { source: 'start', rules: [], inFlight: 1 },
       rules: documentedRules ?? [inFlightRule(1)],
-      held: documentedRules ?? [],
+      policyRules: documentedRules ?? [],
       answeredThisRound: 0,
       answered: 0,
       episodeFloor: Number.NEGATIVE_INFINITY,
@@ -197,7 +200,7 @@ export function createLearner(documented?: readonly StoreRule[]) {
     // the start had when the server refused bound that burst.
     if (source === 'refusals' && k.pushedInFlight !== undefined) k.policy.inFlight = k.pushedInFlight;
     if (source !== 'refusals') k.ramp = undefined;
-    k.held = rules;
+    k.policyRules = rules;
     k.rules = withInFlight(k, rules);
     k.looser = undefined;
     return { policy: k.policy, evidence };
@@ -217,7 +220,7 @@ export function createLearner(documented?: readonly StoreRule[]) {
     const rule = k.policy.rules[0];
     if (!ramp || !rule || answer.sentAt < ramp.since || ++ramp.answered < ramp.inFlight) return;
     k.ramp = ramp.inFlight * 2 < rule.limit ? { ...ramp, inFlight: ramp.inFlight * 2, answered: 0 } : undefined;
-    k.rules = withInFlight(k, k.held);
+    k.rules = withInFlight(k, k.policyRules);
   };
 
   // The server states its quota: the store follows it (`quotaTrusted`); the rule only counts what is in flight.
@@ -377,7 +380,7 @@ export function createLearner(documented?: readonly StoreRule[]) {
     // would go at once).
     k.ramp = together ? { inFlight: 1, answered: 0, since: freed.at } : undefined;
     const learnt = adopt(k, 'refusals', [learntRule(next, start)], evidence);
-    k.estimated = next === measured && !spread ? { firstSent, rules: k.held, start } : undefined;
+    k.estimated = next === measured && !spread ? { firstSent, rules: k.policyRules, start } : undefined;
     return learnt;
   };
 
@@ -391,7 +394,7 @@ export function createLearner(documented?: readonly StoreRule[]) {
     }
     const { estimated } = k;
     const rule = k.policy.rules[0];
-    if (!estimated || !rule || k.held !== estimated.rules || answer.sentAt < estimated.firstSent) return undefined;
+    if (!estimated || !rule || k.policyRules !== estimated.rules || answer.sentAt < estimated.firstSent) return undefined;
     const next = { limit: rule.limit + 1, windowMs: rule.windowMs };
     if (k.search && k.search.held.limit === rule.limit && k.search.held.windowMs === rule.windowMs) k.search.held = next;
     const { counted, at } = estimated.start;
@@ -403,7 +406,7 @@ export function createLearner(documented?: readonly StoreRule[]) {
       [learntRule(next, start)],
       `a request sent before that 429 was answered after it: ${next.limit} requests, not ${rule.limit}`,
     );
-    k.estimated = { ...estimated, rules: k.held, start };
+    k.estimated = { ...estimated, rules: k.policyRules, start };
     return learnt;
   };
 
