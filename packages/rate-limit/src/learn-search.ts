@@ -31,15 +31,16 @@ export interface WindowSearch {
   steppedAt: number;
 }
 
+/** A window the server was seen to refuse within, and how many steps of an eighth the search takes before halving to it. */
+export interface TooShort {
+  ms: number;
+  eighthsFirst: number;
+}
+
 export const SEARCH_AFTER_LIMITS = 2;
 export const SEARCH_STEP = 1 / 8;
 
-export const startSearch = (
-  held: Limit,
-  over = false,
-  tooShort?: { ms: number; eighthsFirst: number },
-  span?: { ms: number; from: number },
-): WindowSearch => ({
+export const startSearch = (held: Limit, over = false, tooShort?: TooShort, span?: { ms: number; from: number }): WindowSearch => ({
   held,
   steps: 0,
   answeredSince: 0,

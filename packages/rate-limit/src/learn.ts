@@ -1,5 +1,14 @@
 import type { AnnouncedQuota } from '@sluice/core/http';
-import { type Limit, SEARCH_AFTER_LIMITS, SEARCH_STEP, searchBack, searchFurther, startSearch, type WindowSearch } from './learn-search.js';
+import {
+  type Limit,
+  SEARCH_AFTER_LIMITS,
+  SEARCH_STEP,
+  searchBack,
+  searchFurther,
+  startSearch,
+  type TooShort,
+  type WindowSearch,
+} from './learn-search.js';
 import type { RuleStart, StoreRule } from './rule-state.js';
 import type { Answer, SharedPolicy } from './store.js';
 
@@ -349,7 +358,7 @@ export function createLearner(documented?: readonly StoreRule[]) {
   // window). That moment is this 429's stated wait on (the server full until then), or, with none stated, the first
   // answer after the pause (the server full with it). A later 429 keeps the slower of the rule and the new estimate,
   // and if the rule was the slower, lengthens its window by an eighth. The rule starts as `startAfter` says.
-  const estimate = (k: KeyLearning, episode: Episode, freed: Freed, evidence: string, tooShort?: { ms: number; eighthsFirst: number }) => {
+  const estimate = (k: KeyLearning, episode: Episode, freed: Freed, evidence: string, tooShort?: TooShort) => {
     const { accepted, firstSent, refusedAt, roundTripMs } = episode;
     const current = k.policy.source === 'refusals' ? k.policy.rules[0] : undefined;
     let measured = accepted > 0 ? { limit: accepted, windowMs: Math.ceil(freed.at - firstSent) } : undefined;

@@ -14,9 +14,10 @@ export interface StoreRule {
 /**
  * Where a learnt rule's state starts: with `fromLog`, the log of a rule the key no longer uses whose window is at least
  * as long (its entries are instants, right under any limit, and it dropped none a shorter window could still count);
- * else `counted` requests counted at `at` at the latest (and, with `newestAt`, one more then); else, with `fullUntil`, the
- * server full then, its requests spread over the window before (as after a 429). `followsQuota`: the key keeps to the quota its answers state (the rule
- * only counts what is in flight), and a key state made anew sends one request alone before it knows that quota.
+ * else `counted` requests counted at `at` at the latest (and, with `newestAt`, one more then); else, with `fullUntil`,
+ * the server full then, its requests spread over the window before (as after a 429). `followsQuota`: the key keeps to
+ * the quota its answers state (the rule only counts what is in flight), and a key state made anew sends one request
+ * alone before it knows that quota.
  */
 export interface RuleStart {
   fromLog?: boolean;

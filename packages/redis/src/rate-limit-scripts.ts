@@ -18,8 +18,8 @@ local function keep(key, ms) if redis.call('PTTL', key) < ms then redis.call('PE
 
 -- Rules come as ARGV groups of RULE_ARGS from \`first\`: id, limit, windowMs, jitterMs (-1: none), burst (0: a sliding
 -- log), then what a learnt rule starts from ('' for a rule given by hand): learnt (1/0), fromLog (1/0), followsQuota
--- (1/0), counted, at, fullUntil, newestAt. Each rule's state and in-flight set are the KEYS pair from \`firstKey\`; learnt rules
--- share one in-flight set (each counts every request of the key, whatever rule it was sent under).
+-- (1/0), counted, at, fullUntil, newestAt. Each rule's state and in-flight set are the KEYS pair from \`firstKey\`;
+-- learnt rules share one in-flight set (each counts every request of the key, whatever rule it was sent under).
 local RULE_ARGS = 12
 local function read_rules(first, firstKey)
   local rules = {}
