@@ -60,7 +60,19 @@ test('X-RateLimit-Reset is read as epoch seconds, epoch milliseconds or seconds 
 
 test('X-RateLimit headers give remaining, reset and limit', () => {
   const headers = new Headers({ 'x-ratelimit-remaining': '7', 'x-ratelimit-reset': String(now / 1000 + 12), 'x-ratelimit-limit': '60' });
-  assert.equal(parseXRateLimit(headers, now), { remaining: 7, resetAt: now + 12_000, limit: 60 });
+  assert.equal(parseXRateLimit(headers, now), { remaining: 7, resetAt: now + 12_000, limit: 60, resetInWholeSeconds: true });
+});
+
+test('a reset in epoch milliseconds, or a fraction of seconds, is not in whole seconds', () => {
+  const ms = parseXRateLimit(new Headers({ 'x-ratelimit-remaining': '7', 'x-ratelimit-reset': String(now + 12_345) }), now);
+  assert.equal(ms, { remaining: 7, resetAt: now + 12_345 });
+  const fraction = parseIetfRateLimit(new Headers({ 'ratelimit-remaining': '7', 'ratelimit-reset': '1.5' }), now);
+  assert.equal(fraction, { remaining: 7, resetAt: now + 1500 });
+  const merged = parseRateLimit(
+    new Headers({ 'x-ratelimit-remaining': '9', 'x-ratelimit-reset': String(now / 1000 + 4), ratelimit: '"d";r=2;t=0.25' }),
+    now,
+  );
+  assert.equal(merged, { remaining: 2, resetAt: now + 250 });
 });
 
 test('X-RateLimit headers with junk values give nothing', () => {
@@ -71,22 +83,28 @@ test('X-RateLimit headers with junk values give nothing', () => {
 
 test('IETF structured RateLimit with RateLimit-Policy', () => {
   const headers = new Headers({ ratelimit: '"default";r=5;t=30', 'ratelimit-policy': '"default";q=60;w=60' });
-  assert.equal(parseIetfRateLimit(headers, now), { remaining: 5, resetAt: now + 30_000, limit: 60, windowMs: 60_000 });
+  assert.equal(parseIetfRateLimit(headers, now), {
+    remaining: 5,
+    resetAt: now + 30_000,
+    limit: 60,
+    windowMs: 60_000,
+    resetInWholeSeconds: true,
+  });
 });
 
 test('IETF RateLimit with several quotas takes the one with fewest left', () => {
   const headers = new Headers({ ratelimit: '"minute";r=50;t=30, "hour";r=3;t=1200' });
-  assert.equal(parseIetfRateLimit(headers, now), { remaining: 3, resetAt: now + 1_200_000 });
+  assert.equal(parseIetfRateLimit(headers, now), { remaining: 3, resetAt: now + 1_200_000, resetInWholeSeconds: true });
 });
 
 test('IETF draft RateLimit: limit=, remaining=, reset=', () => {
   const headers = new Headers({ ratelimit: 'limit=60, remaining=10, reset=15' });
-  assert.equal(parseIetfRateLimit(headers, now), { limit: 60, remaining: 10, resetAt: now + 15_000 });
+  assert.equal(parseIetfRateLimit(headers, now), { limit: 60, remaining: 10, resetAt: now + 15_000, resetInWholeSeconds: true });
 });
 
 test('separate RateLimit-Limit, -Remaining and -Reset headers', () => {
   const headers = new Headers({ 'ratelimit-limit': '100', 'ratelimit-remaining': '0', 'ratelimit-reset': '9' });
-  assert.equal(parseIetfRateLimit(headers, now), { limit: 100, remaining: 0, resetAt: now + 9_000 });
+  assert.equal(parseIetfRateLimit(headers, now), { limit: 100, remaining: 0, resetAt: now + 9_000, resetInWholeSeconds: true });
 });
 
 test('the tightest policy gives the window', () => {

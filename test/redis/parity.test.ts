@@ -189,6 +189,43 @@ test('a huge limit costs a few entries: a rule of ten million a day, through bur
   );
 });
 
+test('follows a quota in epochs alike, and its refill search keeps one back and starts epochs early alike', async () => {
+  const s = twin(client, uniquePrefix());
+  const rules: StoreRule[] = [{ limit: 2 ** 31, windowMs: 1, jitterMs: inf, startsFrom: { fromLog: true, followsQuota: true } }];
+  const at = (now: number, waiting = 5) => input(now, { key: 'q', rules, concurrency: 20, waiting });
+  const stated = (sentAt: number, answeredAt: number, remaining: number, resetAt: number): Answer => ({
+    ...answer(sentAt, answeredAt),
+    quotaTrusted: true,
+    limit: 10,
+    remaining,
+    resetAt,
+    resetInWholeSeconds: true,
+  });
+  // Sends an epoch: a request alone, answered with all back, then as many as the store lets go, each answered in turn.
+  const epoch = async (start: number, reset: number) => {
+    await lease(await s.acquire(at(start))).release(start + 100, stated(start, start + 100, 9, reset));
+    const sent: TwinLease[] = [];
+    for (let r = await s.acquire(at(start + 100)); typeof r !== 'number'; r = await s.acquire(at(start + 100))) sent.push(r);
+    for (const [i, l] of sent.entries()) await l.release(start + 200, stated(start + 100, start + 200, 8 - i, reset));
+    return sent.length;
+  };
+  // The first epoch begins the search; the second, all back again at its reset, keeps one back while others wait.
+  assert.is(await epoch(T, T + 2000), 9);
+  assert.is(await epoch(T + 2000, T + 4000), 8);
+  // The one kept back waits for the early start (halfway into the last second before the reset), or goes alone.
+  assert.is(await s.acquire(at(T + 2300)), T + 3500);
+  await lease(await s.acquire(at(T + 2300, 0))).release(T + 2400, stated(T + 2300, T + 2400, 0, T + 4000));
+  assert.is(await s.acquire(at(T + 2500)), T + 4000);
+  await epoch(T + 4000, T + 6000);
+  // Early: all back, answered before the last reset, so the next starts earlier still; then none back.
+  await lease(await s.acquire(at(T + 5500))).release(T + 5600, stated(T + 5500, T + 5600, 9, T + 7000));
+  for (let r = await s.acquire(at(T + 5600)); typeof r !== 'number'; r = await s.acquire(at(T + 5600)))
+    await r.release(T + 5700, stated(T + 5600, T + 5700, 1, T + 7000));
+  assert.is(await s.acquire(at(T + 5700)), T + 5500 + 1250);
+  await lease(await s.acquire(at(T + 6750))).release(T + 6850, stated(T + 6750, T + 6850, 0, T + 7000));
+  assert.is(await s.acquire(at(T + 6900)), T + 7000);
+});
+
 // A small seeded PRNG (mulberry32), so a failing run repeats.
 const prng = (seed: number) => () => {
   seed = (seed + 0x6d2b79f5) | 0;
@@ -216,12 +253,28 @@ async function randomRun(seed: number, steps: number) {
       { limit: 100, windowMs: 2000, jitterMs: inf },
       { limit: 300, windowMs: 20_000, jitterMs: inf },
     ],
+    // `rules: 'auto'` following a stated quota (answered with `quotaTrusted`), resets mostly in whole seconds: epochs,
+    // and the refill search that starts them early.
+    [{ limit: 2 ** 31, windowMs: 1, jitterMs: inf, startsFrom: { fromLog: true, followsQuota: true } }],
   ];
+  const FOLLOWS = ruleSets.length - 1;
   const held: { key: string; lease: TwinLease; sentAt: number; endsAt: number }[] = [];
   let now = T;
-  const randomAnswer = (sentAt: number, at: number): Answer | undefined => {
+  const randomAnswer = (sentAt: number, at: number, key: string): Answer | undefined => {
     const roll = random();
     if (roll < 0.1) return { sentAt, at };
+    if (key === `k${FOLLOWS}`) {
+      const whole = random() < 0.8;
+      const resetAt = at + random() * 3000;
+      const stated = {
+        quotaTrusted: true,
+        limit: 10,
+        remaining: random() < 0.4 ? 9 : Math.floor(random() * 10),
+        resetAt: whole ? Math.ceil(resetAt / 1000) * 1000 : resetAt,
+        resetInWholeSeconds: whole,
+      };
+      return roll < 0.15 ? { sentAt, at, status: 429, retryAt: at + random() * 3000, ...stated } : { sentAt, at, status: 200, ...stated };
+    }
     const quota =
       random() < 0.5 ? { remaining: Math.floor(random() * 4), resetAt: at + random() * 3000, limit: random() < 0.5 ? 3 : undefined } : {};
     if (roll < 0.2) return { sentAt, at, status: 429, retryAt: at + random() * 3000, ...quota };
@@ -233,7 +286,7 @@ async function randomRun(seed: number, steps: number) {
     // from a dropped state (ignored by the memory store), where the Redis store keeps counting.
     for (const h of held.filter((x) => x.endsAt <= now)) {
       held.splice(held.indexOf(h), 1);
-      const a = randomAnswer(h.sentAt, h.endsAt - 1);
+      const a = randomAnswer(h.sentAt, h.endsAt - 1, h.key);
       if (process.env.PARITY_DEBUG)
         console.log('  expire-release', h.key, Math.round(h.sentAt - T), JSON.stringify(a && { ...a, sentAt: undefined, at: a.at - T }));
       await h.lease.release(h.endsAt - 1, a);
@@ -247,7 +300,7 @@ async function randomRun(seed: number, steps: number) {
       const leaseMs = pick([2000, 10_000]);
       const tokenExchange = random() < 0.1;
       const r = await s.acquire(
-        { key, endpoint: pick(['/a', '/b']), now, rules, concurrency: 2, leaseMs, tokenExchange },
+        { key, endpoint: pick(['/a', '/b']), now, rules, concurrency: 2, leaseMs, tokenExchange, waiting: pick([0, 0, 1, 3]) },
         `#${i} seed ${seed}`,
       );
       if (process.env.PARITY_DEBUG) console.log('  acquire', key, tokenExchange, typeof r === 'number' ? Math.round(r - T) : 'ok');
@@ -257,7 +310,7 @@ async function randomRun(seed: number, steps: number) {
       const { lease: l, sentAt } = h as (typeof held)[number];
       if (random() < 0.1) await l.release(Number.NEGATIVE_INFINITY);
       else {
-        const a = randomAnswer(sentAt, now);
+        const a = randomAnswer(sentAt, now, (h as (typeof held)[number]).key);
         if (process.env.PARITY_DEBUG)
           console.log(
             '  release',
@@ -273,7 +326,7 @@ async function randomRun(seed: number, steps: number) {
   }
 }
 
-test('answers like the memory store over 3 random runs of 900 calls (acquire, release with answers, 429s, exchanges, pause; five keys)', async () => {
+test('answers like the memory store over 3 random runs of 900 calls (acquire, release with answers, 429s, exchanges, pause; six keys)', async () => {
   for (const seed of [1, 2, 3]) await randomRun(seed, 900);
 });
 

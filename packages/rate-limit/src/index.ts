@@ -80,9 +80,9 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
   const fleet = typeof store.onFreed === 'function';
 
   const now = () => (env as SetupContext).clock.now();
-  const ask = ({ key, endpoint, tokenExchange }: Call, t: number) => {
+  const ask = ({ key, endpoint, tokenExchange }: Call, t: number, waiting = 0) => {
     const concurrency = learner?.capOf(key, endpoint) ?? o.concurrency;
-    const input = { key, endpoint, now: t, rules: rulesOf(key), concurrency, leaseMs: o.leaseMs, tokenExchange };
+    const input = { key, endpoint, now: t, rules: rulesOf(key), concurrency, leaseMs: o.leaseMs, tokenExchange, waiting };
     if (!sharing) return store.acquire(input);
     const result = store.acquire({ ...input, policyStamp: sharing.stampOf(key) });
     return thenable(result) ? result.then((r) => adoptShared(key, r)) : adoptShared(key, result);
@@ -133,7 +133,7 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
       const t = now();
       let pending: Acquired | Promise<Acquired>;
       try {
-        pending = ask(w, t);
+        pending = ask(w, t, q.size - 1);
       } catch (error) {
         leave(key, q, w, error, 'error');
         return 'taken';

@@ -9,6 +9,7 @@ import {
   type TooShort,
   type WindowSearch,
 } from './learn-search.js';
+import { worthSearching } from './quota-refill.js';
 import type { RuleStart, StoreRule } from './rule-state.js';
 import type { Answer, SharedPolicy } from './store.js';
 
@@ -84,6 +85,9 @@ interface KeyLearning {
   statedLimit?: number;
   latest?: Quota;
   emptiest?: Quota;
+  /** Resets in whole seconds, whose window the store's refill search reads instead (see `limitAndReset`). */
+  coarse?: EarlyAnswers;
+  lastAnsweredAt?: number;
   /**
    * Since the last 429's pause: requests sent before it belong to the one before. The first send answered, the last
    * answer, and the answers.
@@ -114,6 +118,28 @@ interface KeyLearning {
   /** Requests in flight at most after an estimate or a search step, doubling as they are answered (see `rampOn`). */
   ramp?: { inFlight: number; answered: number; since: number };
 }
+
+/**
+ * Of a stated limit with resets in whole seconds, what the store's refill search showed before the reset the quota
+ * stated: a request answered before it found all of the quota back, or requests sent alone found none back.
+ */
+interface EarlyAnswers {
+  back: boolean;
+  refused: number;
+}
+
+/**
+ * Early requests refused, none finding all back, that show a server freeing at its stated resets: the search halves
+ * the last second before the reset each time, so after two the second saves a quarter of it at most.
+ */
+const EARLY_REFUSED_TO_ADOPT = 2;
+
+const noteEarly = (early: EarlyAnswers, answer: Answer & Quota & { limit: number }, resetAt: number, lastAnsweredAt = -Infinity) => {
+  if (answer.sentAt >= resetAt) return;
+  if (answer.at < resetAt && answer.remaining >= answer.limit - 1) early.back = true;
+  // Sent after the last answer came: alone, as the search sends, not the last of many sent together.
+  if (answer.remaining === 0 && answer.sentAt >= lastAnsweredAt) early.refused++;
+};
 
 /** The requests answered since a pause, which a 429 ended: how many, the first sent, the last answered; the 429. */
 interface Episode {
@@ -299,7 +325,10 @@ export function createLearner(documented?: readonly StoreRule[]) {
   // log's reset lies at least its length after this request's send (it counts this one alone); a token bucket refilled
   // at least `limit - 1 - remaining` between the two requests. A quota freed a few at a time says nothing safe of the
   // window (a sliding log and a bucket look alike in whole seconds): the store keeps following the quota. No search
-  // follows either: a window too short sends before any answer can show it.
+  // follows either: a window too short sends before any answer can show it. Resets in whole seconds put the window read
+  // from them up to a second long: where that second is worth a request kept back (`worthSearching`), the quota stays
+  // followed and the store's refill search finds how soon it is back, unless its early requests show the server frees
+  // at its resets (`EarlyAnswers`).
   const limitAndReset = (k: KeyLearning, answer: Answer & Quota & { limit: number }): Learnt | undefined => {
     const { limit, remaining, resetAt, sentAt } = answer;
     const current = k.policy.source === 'limit-and-reset' ? k.policy.rules[0] : undefined;
@@ -310,7 +339,7 @@ export function createLearner(documented?: readonly StoreRule[]) {
         followQuota(k);
       }
       k.statedLimit = limit;
-      k.latest = k.emptiest = undefined;
+      k.latest = k.emptiest = k.coarse = undefined;
       // A lower limit: at once, over the same window; the log keeps its entries.
       if (current && limit < current.limit) {
         const rule = learntRule({ limit, windowMs: current.windowMs }, { fromLog: true });
@@ -319,12 +348,18 @@ export function createLearner(documented?: readonly StoreRule[]) {
     }
     if (k.policy.source !== 'quota') return undefined;
     const { latest, emptiest } = k;
+    if (k.coarse && latest) noteEarly(k.coarse, answer, latest.resetAt, k.lastAnsweredAt);
+    k.lastAnsweredAt = Math.max(k.lastAnsweredAt ?? answer.at, answer.at);
     const quota = { remaining, resetAt, sentAt };
-    if (!latest || sentAt >= latest.sentAt) k.latest = quota;
+    // A reset already past when answered (read as now) says nothing of where the window stepped.
+    if ((!latest || sentAt >= latest.sentAt) && resetAt > answer.at) k.latest = quota;
     if (!emptiest || remaining < emptiest.remaining || (remaining === emptiest.remaining && sentAt >= emptiest.sentAt)) k.emptiest = quota;
     if (!latest || !emptiest || emptiest.remaining >= limit - 1 || sentAt < latest.resetAt || remaining !== limit - 1) return undefined;
     const refilled = Math.ceil(((answer.at - emptiest.sentAt) * limit) / (limit - 1 - emptiest.remaining));
     const windowMs = Math.max(resetAt - latest.resetAt, resetAt - sentAt, refilled);
+    const tightest = Math.min(resetAt - latest.resetAt, resetAt - sentAt, refilled);
+    if (answer.resetInWholeSeconds && worthSearching(limit, tightest)) k.coarse ??= { back: false, refused: 0 };
+    if (k.coarse && (k.coarse.back || k.coarse.refused < EARLY_REFUSED_TO_ADOPT)) return undefined;
     const rule = learntRule({ limit, windowMs }, { counted: 1, at: answer.at });
     return adopt(k, 'limit-and-reset', [rule], `a limit of ${limit}, all of it back after a reset, the reset ${windowMs} ms on`);
   };

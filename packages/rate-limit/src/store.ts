@@ -1,4 +1,5 @@
 import type { LearntPolicy } from './learn.js';
+import { earlyAfter, type RefillEpoch, type RefillSearch, searchRefill } from './quota-refill.js';
 import {
   busyUntil,
   countedSince,
@@ -28,6 +29,8 @@ export interface AcquireInput {
   leaseMs: number;
   /** The request exchanges an API key for a token: it counts against the rules unless answers showed the server leaves it out. */
   tokenExchange?: boolean;
+  /** Other requests of the key waiting in this limiter: a lone request never waits for a refill search (`RefillSearch`). */
+  waiting?: number;
   /**
    * With `rules: 'auto'` on a store that shares learnt policies (`sharePolicy`): the stamp of the one the limiter holds
    * (0: none). A store keeping a policy of another stamp for the key answers with it (`shared`).
@@ -64,6 +67,8 @@ export interface Answer {
   /** The quota the headers state: `remaining` requests left until `resetAt`, of `limit` per `windowMs`. */
   remaining?: number;
   resetAt?: number;
+  /** `resetAt` was stated in whole seconds, rounded up: the quota may be back up to a second sooner. */
+  resetInWholeSeconds?: boolean;
   limit?: number;
   windowMs?: number;
   /**
@@ -164,15 +169,26 @@ export interface KeySnapshot {
  * window stays), so the lowest `remaining` of the epoch's answers (`floor`), less the requests in flight and those that
  * failed, is what is left; a bucket that refills only leaves more. Past `until` the next request goes alone.
  */
-interface FollowedQuota {
+interface FollowedQuota extends RefillEpoch {
   floor: number;
   until: number;
-  /** The epoch's first send: its answer sets `until`. */
+  /** The epoch's first send: its answer sets `until`, and whether it found all of the quota back. */
   epochSeq: number;
+  allBack?: boolean;
 }
 
-/** A followed quota's epoch from send `epochSeq` on, none of its answers read yet; until `until` unless its first answer says. */
-const newEpoch = (epochSeq: number, until: number): FollowedQuota => ({ floor: Number.POSITIVE_INFINITY, until, epochSeq });
+/**
+ * A followed quota's epoch from send `epochSeq` at `startedAt` on, none of its answers read yet; until `until` unless
+ * its first answer says. Started `early` (`RefillSearch`), before the reset of that one.
+ */
+const newEpoch = (epochSeq: number, until: number, startedAt: number, early?: FollowedQuota): FollowedQuota => ({
+  floor: Number.POSITIVE_INFINITY,
+  until,
+  epochSeq,
+  startedAt,
+  earlyAfter: early && startedAt - early.startedAt,
+  lastReset: early?.until,
+});
 
 /** A token exchange: when it went and was answered, and the instant each rule counted it at (to take it back). */
 interface Exchange {
@@ -198,6 +214,8 @@ interface KeyState {
   budget: { left: number; until: number; fromSeq: number };
   /** The quota followed where no rule is known yet (answers with `quotaTrusted`). */
   quota?: FollowedQuota;
+  /** How soon the followed quota is all back, where its resets are in whole seconds: its epochs keep one request back. */
+  refill?: RefillSearch;
   /** 429s in a row, each to a request sent after the pause of the one before: which rule the next one is taken to mean. */
   refusals: number;
   /** Sends numbered from here on were sent after the key's last 429 pause began. */
@@ -246,7 +264,7 @@ function statesFor(key: KeyState, rules: readonly StoreRule[]): RuleState[] {
   });
   key.rulesUsed = rules;
   // A key that follows its quota, made anew (its state dropped while idle), knows none yet: one request goes first.
-  if (rules.some((rule) => rule.startsFrom?.followsQuota)) key.quota ??= newEpoch(key.nextSeq, 0);
+  if (rules.some((rule) => rule.startsFrom?.followsQuota)) key.quota ??= newEpoch(key.nextSeq, 0, 0);
   return key.rules;
 }
 
@@ -400,8 +418,10 @@ export function createMemoryStore(): MemoryStore {
       return;
     }
     quota.floor = Math.min(quota.floor, answer.remaining);
-    if (seq === quota.epochSeq) quota.until = answer.resetAt ?? answer.at;
-    else if (seq > quota.epochSeq && answer.resetAt !== undefined) quota.until = Math.max(quota.until, answer.resetAt);
+    if (seq === quota.epochSeq) {
+      quota.until = answer.resetAt ?? answer.at;
+      quota.allBack = answer.limit !== undefined && answer.remaining >= answer.limit - 1;
+    } else if (seq > quota.epochSeq && answer.resetAt !== undefined) quota.until = Math.max(quota.until, answer.resetAt);
   };
 
   const learn = (key: string, k: KeyState, seq: number, answer: Answer): Outcome | undefined => {
@@ -409,9 +429,11 @@ export function createMemoryStore(): MemoryStore {
     if (seq < k.firstSeq) return undefined;
     const states = statesFor(k, k.rulesUsed);
     if (typeof k.probe === 'object' && seq >= k.probe.seq) k.probe = undefined;
-    if (answer.quotaTrusted && answer.remaining !== undefined) k.quota ??= newEpoch(seq, 0);
+    if (answer.quotaTrusted && answer.remaining !== undefined) k.quota ??= newEpoch(seq, 0, answer.sentAt);
+    if (k.quota && seq === k.quota.epochSeq && answer.status !== undefined && answer.status !== 429)
+      k.refill = searchRefill(k.refill, k.quota, answer);
     if (k.quota && (answer.quotaTrusted || answer.status === undefined)) follow(k.quota, seq, answer);
-    else if (answer.status !== undefined) k.quota = undefined;
+    else if (answer.status !== undefined) k.quota = k.refill = undefined;
     if (answer.status === 429) return refuse(k, states, seq, answer);
     if (answer.status !== undefined) k.refusals = 0;
     const learned = learnExchange(k, states, seq, answer);
@@ -437,7 +459,7 @@ export function createMemoryStore(): MemoryStore {
 
   return {
     takesLearntRules: true,
-    acquire({ key, endpoint, now, rules, concurrency, leaseMs, tokenExchange }) {
+    acquire({ key, endpoint, now, rules, concurrency, leaseMs, tokenExchange, waiting = 0 }) {
       const k = touch(key, now);
       const states = statesFor(k, rules);
       let keyWait = k.pausedUntil;
@@ -447,12 +469,18 @@ export function createMemoryStore(): MemoryStore {
       const quota = k.quota;
       const inFlight = states[0]?.pending.size ?? 0;
       // A followed quota's next epoch starts with a request sent alone, once the last epoch's reset is past and what was
-      // sent in it is answered (a bucket's reset is its next token, which a request still on its way may take).
-      if (quota && now >= quota.until) {
+      // sent in it is answered (a bucket's reset is its next token, which a request still on its way may take). With a
+      // refill search, an epoch that found all back keeps one request back while others wait, to start the next early
+      // (one that found some back is a bucket refilling as it goes, or a window partly free: it goes on as answers come).
+      const earlyAt = quota && k.refill ? quota.startedAt + earlyAfter(k.refill) : Number.POSITIVE_INFINITY;
+      const kept = quota?.allBack && k.refill?.keepsBack && waiting > 0 && earlyAt < quota.until ? 1 : 0;
+      const early = quota !== undefined && kept > 0 && now < quota.until && now >= earlyAt && quota.floor - inFlight === kept;
+      if (quota && (now >= quota.until || early)) {
         if (inFlight > 0) keyWait = Math.max(keyWait, states[0]?.pending.last ?? now);
         else k.probe ??= 'due';
       } else if (k.probe === 'due' && now >= k.pausedUntil + longestWindow(rules)) k.probe = undefined;
-      if (quota && now < quota.until && quota.floor - inFlight < 1) keyWait = Math.max(keyWait, quota.until);
+      if (quota && now < quota.until && !early && quota.floor - inFlight < 1 + kept)
+        keyWait = Math.max(keyWait, quota.floor - inFlight < 1 ? quota.until : Math.min(quota.until, earlyAt));
       if (typeof k.probe === 'object') keyWait = Math.max(keyWait, k.probe.until);
       if (now < k.budget.until && k.budget.left < 1) keyWait = Math.max(keyWait, k.budget.until);
       for (const state of states) {
@@ -465,7 +493,7 @@ export function createMemoryStore(): MemoryStore {
       if (slots && slots.length >= concurrency) return { ok: false, retryAt: slots[0] as number, blocked: 'endpoint' };
 
       const seq = k.nextSeq++;
-      if (quota && now >= quota.until) k.quota = newEpoch(seq, Number.POSITIVE_INFINITY);
+      if (quota && (now >= quota.until || early)) k.quota = newEpoch(seq, Number.POSITIVE_INFINITY, now, early ? quota : undefined);
       topSeq = Math.max(topSeq, k.nextSeq);
       const slotEnd = now + leaseMs;
       if (slots) take(slots, slotEnd);

@@ -239,7 +239,8 @@ end
 
 local FIELDS = { 'pausedUntil', 'probe', 'probeUntil', 'budgetLeft', 'budgetUntil', 'budgetFrom', 'refusals', 'pauseSeq',
   'exchangeCounted', 'exchangeSeq', 'exchangeSentAt', 'exchangeAnsweredAt', 'nextSeq', 'firstSeq', 'waitingAt',
-  'quotaEpoch', 'quotaUntil', 'quotaFloor', 'learntRules' }
+  'quotaEpoch', 'quotaUntil', 'quotaFloor', 'quotaStartedAt', 'quotaEarlyAfter', 'quotaLastReset', 'quotaAllBack',
+  'refillLo', 'refillHi', 'refillKeepsBack', 'learntRules' }
 
 local function load_key(stateKey)
   local values = redis.call('HMGET', stateKey, unpack(FIELDS))
@@ -247,7 +248,8 @@ local function load_key(stateKey)
   for i, name in ipairs(FIELDS) do k[name] = values[i] or '' end
   for _, name in ipairs({ 'pausedUntil', 'probeUntil', 'budgetLeft', 'budgetUntil', 'budgetFrom', 'refusals', 'pauseSeq',
     'exchangeSeq', 'exchangeSentAt', 'exchangeAnsweredAt', 'nextSeq', 'firstSeq', 'waitingAt', 'quotaEpoch', 'quotaUntil',
-    'quotaFloor' }) do
+    'quotaFloor', 'quotaStartedAt', 'quotaEarlyAfter', 'quotaLastReset', 'quotaAllBack', 'refillLo', 'refillHi',
+    'refillKeepsBack' }) do
     k[name] = opt(k[name])
   end
   k.pausedUntil, k.refusals = k.pausedUntil or 0, k.refusals or 0
@@ -269,10 +271,51 @@ local function save_key(stateKey, k, ttl)
   keep(stateKey, ttl)
 end
 
--- The quota followed where no rule is known yet (the memory store's FollowedQuota): an epoch from send quotaEpoch on,
--- until quotaUntil, the lowest remaining of its answers quotaFloor (nil: none yet).
-local function new_epoch(k, seq, untilAt)
-  k.quotaEpoch, k.quotaUntil, k.quotaFloor = seq, untilAt, nil
+-- The quota followed where no rule is known yet (the memory store's FollowedQuota): an epoch from send quotaEpoch on, at
+-- quotaStartedAt, until quotaUntil, the lowest remaining of its answers quotaFloor (nil: none yet), whether its first
+-- answer found all back quotaAllBack (1/0); started early, quotaEarlyAfter after the last began, before its reset
+-- quotaLastReset.
+local function new_epoch(k, seq, untilAt, startedAt, early)
+  if early then
+    k.quotaEarlyAfter, k.quotaLastReset = startedAt - k.quotaStartedAt, k.quotaUntil
+  else
+    k.quotaEarlyAfter, k.quotaLastReset = nil, nil
+  end
+  k.quotaEpoch, k.quotaUntil, k.quotaFloor, k.quotaStartedAt, k.quotaAllBack = seq, untilAt, nil, startedAt, nil
+end
+
+-- The refill search (quota-refill.ts's RefillSearch): above refillLo, by refillHi; refillKeepsBack (1/0).
+local function worth_searching(limit, windowMs) return limit * HEADER_RESOLUTION_MS > 2 * (windowMs + HEADER_RESOLUTION_MS) end
+local function close_enough(hi) return math.max(8, hi / 32) end
+local function early_after(k)
+  if k.refillHi - k.refillLo > close_enough(k.refillHi) then return math.ceil((k.refillLo + k.refillHi) / 2) end
+  return k.refillHi
+end
+local function end_refill(k) k.refillLo, k.refillHi, k.refillKeepsBack = nil, nil, nil end
+
+local function search_refill(k, answer)
+  local limit, remaining, resetAt = answer.limit, answer.remaining, answer.resetAt
+  if not limit or not remaining or not resetAt or not answer.resetInWholeSeconds then return end_refill(k) end
+  local allBack = remaining >= limit - 1
+  if not k.quotaEarlyAfter then
+    if k.refillLo then
+      if allBack or k.refillKeepsBack == 1 then k.refillKeepsBack = 1 else end_refill(k) end
+      return
+    end
+    local resetIn = resetAt - k.quotaStartedAt
+    if allBack and worth_searching(limit, resetIn) then
+      k.refillLo, k.refillHi, k.refillKeepsBack = math.max(0, resetIn - HEADER_RESOLUTION_MS), resetIn, 0
+    end
+    return
+  end
+  if not k.refillLo then return end
+  local after = k.quotaEarlyAfter
+  if allBack and answer.at < (k.quotaLastReset or INF) then
+    k.refillHi = math.min(k.refillHi, after)
+    return
+  end
+  k.refillLo = math.max(k.refillLo, after)
+  if k.refillLo >= k.refillHi then k.refillHi = k.refillLo + 2 * close_enough(k.refillHi) end
 end
 
 local function follow(k, seq, answer)
@@ -284,6 +327,7 @@ local function follow(k, seq, answer)
   k.quotaFloor = math.min(k.quotaFloor or INF, answer.remaining)
   if seq == k.quotaEpoch then
     k.quotaUntil = answer.resetAt or answer.at
+    k.quotaAllBack = (answer.limit and answer.remaining >= answer.limit - 1) and 1 or 0
   elseif seq > k.quotaEpoch and answer.resetAt then
     k.quotaUntil = math.max(k.quotaUntil, answer.resetAt)
   end
@@ -430,11 +474,13 @@ end
 local function learn(k, rules, seq, answer)
   if seq < (k.firstSeq or -INF) then return { '', '', '' } end
   if tonumber(k.probe) and seq >= tonumber(k.probe) then k.probe = '' end
-  if answer.quotaTrusted and answer.remaining and not k.quotaEpoch then new_epoch(k, seq, 0) end
+  if answer.quotaTrusted and answer.remaining and not k.quotaEpoch then new_epoch(k, seq, 0, answer.sentAt, false) end
+  if k.quotaEpoch and seq == k.quotaEpoch and answer.status and answer.status ~= 429 then search_refill(k, answer) end
   if k.quotaEpoch and (answer.quotaTrusted or not answer.status) then
     follow(k, seq, answer)
   elseif answer.status then
     k.quotaEpoch, k.quotaUntil, k.quotaFloor = nil, nil, nil
+    end_refill(k)
   end
   if answer.status == 429 then
     local paused = refuse(k, rules, seq, answer)
@@ -467,14 +513,14 @@ const POLICY_TTL_MS = 7 * 86_400_000;
  * KEYS: the key's state, the endpoint's slots, the key's shared policy, then per rule its state and its in-flight set.
  * ARGV: now, concurrency (-1: none), leaseMs, ttlMs, pollMs (-1: none), tokenExchange (1/0), claim (an id the caller
  * made, to end the send should this answer be lost), the stamp of the shared policy the caller holds ('': it shares
- * none), then per rule its RULE_ARGS.
+ * none), the requests of the key waiting in the caller, then per rule its RULE_ARGS.
  * Returns { 1, seq, counted, stamp, policy } or { 0, retryAt, 'key' | 'endpoint', stamp, policy }: stamp and policy
  * are the shared policy's when the caller holds another stamp, else ''.
  */
 export const ACQUIRE = `${common}
 local now, concurrency, leaseMs, ttl, poll = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-local tokenExchange, claim, knownStamp = ARGV[6] == '1', ARGV[7], ARGV[8]
-local rules = read_rules(9, 4)
+local tokenExchange, claim, knownStamp, waiting = ARGV[6] == '1', ARGV[7], ARGV[8], tonumber(ARGV[9])
+local rules = read_rules(10, 4)
 local k = load_key(KEYS[1])
 -- A new state numbers its sends above any number an expired one gave (1,024 per ms of the clock), so a late answer to
 -- one of those is told apart (firstSeq) and cannot widen the budget.
@@ -491,14 +537,19 @@ end
 for _, rule in ipairs(rules) do load_state(rule) end
 start_learnt(k, rules)
 -- A key that follows its quota, made anew (its state expired while idle), knows none yet: one request goes first.
-for _, rule in ipairs(rules) do if rule.followsQuota and not k.quotaEpoch then new_epoch(k, k.nextSeq, 0) end end
+for _, rule in ipairs(rules) do if rule.followsQuota and not k.quotaEpoch then new_epoch(k, k.nextSeq, 0, 0, false) end end
 -- hard: bounds no release can bring forward; soft: ones another process's release or answer can.
 local hard, soft = k.pausedUntil, 0
 if tonumber(k.probe) and now >= k.probeUntil then k.probe = 'due' end
 local inFlight = rules[1] and rules[1].inFlight or 0
 -- A followed quota's next epoch starts with a request sent alone, once the last epoch's reset is past and what was sent
--- in it is answered.
-if k.quotaEpoch and now >= k.quotaUntil then
+-- in it is answered. With a refill search, an epoch that found all back keeps one request back while others wait, to
+-- start the next early.
+local earlyAt = (k.quotaEpoch and k.refillLo) and k.quotaStartedAt + early_after(k) or INF
+local kept = (k.quotaEpoch and k.quotaAllBack == 1 and k.refillKeepsBack == 1 and waiting > 0 and earlyAt < k.quotaUntil) and 1 or 0
+local floorLeft = (k.quotaFloor or INF) - inFlight
+local early = k.quotaEpoch ~= nil and kept > 0 and now < k.quotaUntil and now >= earlyAt and floorLeft == kept
+if k.quotaEpoch and (now >= k.quotaUntil or early) then
   if inFlight > 0 then
     soft = math.max(soft, tonumber(redis.call('ZRANGE', rules[1].pendingKey, -1, -1, 'WITHSCORES')[2]))
   elseif k.probe == '' then
@@ -507,7 +558,9 @@ if k.quotaEpoch and now >= k.quotaUntil then
 elseif k.probe == 'due' and now >= k.pausedUntil + longest_window(rules) then
   k.probe = ''
 end
-if k.quotaEpoch and now < k.quotaUntil and (k.quotaFloor or INF) - inFlight < 1 then hard = math.max(hard, k.quotaUntil) end
+if k.quotaEpoch and now < k.quotaUntil and not early and floorLeft < 1 + kept then
+  hard = math.max(hard, floorLeft < 1 and k.quotaUntil or math.min(k.quotaUntil, earlyAt))
+end
 if tonumber(k.probe) then soft = math.max(soft, k.probeUntil) end
 if now < k.budgetUntil and k.budgetLeft < 1 then soft = math.max(soft, k.budgetUntil) end
 for _, rule in ipairs(rules) do
@@ -532,7 +585,7 @@ if concurrency >= 0 and redis.call('ZCARD', KEYS[2]) >= concurrency then
 end
 local seq = k.nextSeq
 k.nextSeq = seq + 1
-if k.quotaEpoch and now >= k.quotaUntil then new_epoch(k, seq, INF) end
+if k.quotaEpoch and (now >= k.quotaUntil or early) then new_epoch(k, seq, INF, now, early) end
 -- Without a cap no slot is kept: nothing would read it.
 if concurrency >= 0 then
   redis.call('ZADD', KEYS[2], f(now + leaseMs), f(seq))
@@ -560,7 +613,8 @@ return { 1, f(seq), counted and 1 or 0, sharedStamp, sharedPolicy }
  * KEYS: as ACQUIRE's. ARGV: claim (ACQUIRE's: the send's number and whether it counted are found by it, even when the
  * acquire's answer was lost), release (1/0), countedBy ('-inf' or a time), acquiredAt, leaseMs, ttlMs,
  * channel ('': publish nothing) and the message to publish there, answered (1/0), sentAt, at, status, retryAt,
- * remaining, resetAt, limit, windowMs ('' when unknown), quotaTrusted (1/0), concurrencyRefused (1/0), then per rule
+ * remaining, resetAt, limit, windowMs ('' when unknown), quotaTrusted (1/0), concurrencyRefused (1/0),
+ * resetInWholeSeconds (1/0), then per rule
  * its RULE_ARGS.
  * Returns { pausedUntil, reason, tokenExchangeCounted }, each '' when unset.
  */
@@ -574,8 +628,8 @@ if release then redis.call('HDEL', KEYS[1], 'claim:' .. claim) end
 local channel, message, answered = ARGV[7], ARGV[8], ARGV[9] == '1'
 local answer = { sentAt = opt(ARGV[10]), at = opt(ARGV[11]), status = opt(ARGV[12]), retryAt = opt(ARGV[13]), remaining = opt(ARGV[14]),
   resetAt = opt(ARGV[15]), limit = opt(ARGV[16]), windowMs = opt(ARGV[17]), quotaTrusted = ARGV[18] == '1',
-  concurrencyRefused = ARGV[19] == '1' }
-local rules = read_rules(20, 4)
+  concurrencyRefused = ARGV[19] == '1', resetInWholeSeconds = ARGV[20] == '1' }
+local rules = read_rules(21, 4)
 local k = load_key(KEYS[1])
 for _, rule in ipairs(current_learnt(k, rules)) do rules[#rules + 1] = rule end
 for _, rule in ipairs(rules) do load_state(rule) end

@@ -204,6 +204,7 @@ export function redisRateLimitStore(options: RedisRateLimitStoreOptions): RedisR
         ].map(optional),
         flag(answer?.quotaTrusted),
         flag(answer?.concurrencyRefused),
+        flag(answer?.resetInWholeSeconds),
         ...ruleArgs(rules),
       ];
       const again = (later: number) => finish(release, countedBy, undefined, later, true);
@@ -260,6 +261,7 @@ export function redisRateLimitStore(options: RedisRateLimitStoreOptions): RedisR
         tokenExchange ? '1' : '0',
         claim,
         optional(input.policyStamp),
+        String(input.waiting ?? 0),
         ...ruleArgs(rules),
       ];
       if (pending.size > 0) retryPending(now);

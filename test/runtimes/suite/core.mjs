@@ -186,9 +186,9 @@ export function coreTests({ test, assert, modules }) {
     const { http } = needs(modules, 'http');
     const now = Date.UTC(2026, 0, 1);
     const x = http.parseRateLimit(new Headers({ 'x-ratelimit-remaining': '3', 'x-ratelimit-reset': String(now / 1000 + 40) }), now);
-    assert.deepEqual(x, { remaining: 3, resetAt: now + 40_000 });
+    assert.deepEqual(x, { remaining: 3, resetAt: now + 40_000, resetInWholeSeconds: true });
     const ietf = http.parseRateLimit(new Headers({ ratelimit: '"default";r=5;t=30', 'ratelimit-policy': '"default";q=60;w=60' }), now);
-    assert.deepEqual(ietf, { remaining: 5, resetAt: now + 30_000, limit: 60, windowMs: 60_000 });
+    assert.deepEqual(ietf, { remaining: 5, resetAt: now + 30_000, limit: 60, windowMs: 60_000, resetInWholeSeconds: true });
     assert.equal(http.parseRateLimit(new Headers(), now), undefined);
     assert.equal(http.parseResetValue('12', now), now + 12_000);
   });

@@ -10,6 +10,8 @@ export interface RateLimitInfo {
   limit?: number;
   /** Window length in milliseconds (from `RateLimit-Policy`). */
   windowMs?: number;
+  /** `resetAt` was stated in whole seconds (epoch or from now), rounded up as servers do: the quota may be back up to a second sooner. */
+  resetInWholeSeconds?: true;
 }
 
 const INTEGER = /^\d{1,15}$/;
@@ -23,6 +25,12 @@ function integer(value: string | null | undefined): number | undefined {
 function seconds(value: string | null | undefined): number | undefined {
   const text = value?.trim();
   return text && NUMBER.test(text) ? Number(text) : undefined;
+}
+
+/** Whether a reset is in whole seconds, from now or since the epoch (not epoch milliseconds, not a fraction). */
+function wholeSeconds(value: string | null | undefined): true | undefined {
+  const n = integer(value);
+  return n !== undefined && n < 1e12 ? true : undefined;
 }
 
 /**
@@ -45,7 +53,13 @@ export function parseXRateLimit(headers: Headers, now: number): RateLimitInfo | 
   const limit = headers.get('x-ratelimit-limit');
   // Most responses of most APIs carry none: nothing to allocate.
   if (remaining === null && reset === null && limit === null) return undefined;
-  return definedOnly({ remaining: integer(remaining), resetAt: parseResetValue(reset, now), limit: integer(limit) });
+  const resetAt = parseResetValue(reset, now);
+  return definedOnly({
+    remaining: integer(remaining),
+    resetAt,
+    limit: integer(limit),
+    resetInWholeSeconds: resetAt === undefined ? undefined : wholeSeconds(reset),
+  });
 }
 
 interface Item {
@@ -88,7 +102,8 @@ export function parseIetfRateLimit(headers: Headers, now: number): RateLimitInfo
     for (const { params } of items) {
       if (params.has('r')) {
         const t = seconds(params.get('t'));
-        candidates.push({ remaining: integer(params.get('r')), resetAt: t === undefined ? undefined : now + clampDelay(t * 1000) });
+        const resetAt = t === undefined ? undefined : now + clampDelay(t * 1000);
+        candidates.push({ remaining: integer(params.get('r')), resetAt, resetInWholeSeconds: wholeSeconds(params.get('t')) });
       }
       for (const [k, v] of params) if (!merged.has(k)) merged.set(k, v);
     }
@@ -146,7 +161,8 @@ function fromLegacy(
   now: number,
 ): RateLimitInfo {
   const r = seconds(reset);
-  return { limit: integer(limit), remaining: integer(remaining), resetAt: r === undefined ? undefined : now + clampDelay(r * 1000) };
+  const resetAt = r === undefined ? undefined : now + clampDelay(r * 1000);
+  return { limit: integer(limit), remaining: integer(remaining), resetAt, resetInWholeSeconds: wholeSeconds(reset) };
 }
 
 /** Both header families, merged: the smaller `remaining` wins, with its reset. */
@@ -155,7 +171,12 @@ export function parseRateLimit(headers: Headers, now: number): RateLimitInfo | u
   const ietf = parseIetfRateLimit(headers, now);
   if (!x || !ietf) return x ?? ietf;
   const tighter = (ietf.remaining ?? Number.POSITIVE_INFINITY) < (x.remaining ?? Number.POSITIVE_INFINITY) ? ietf : x;
-  return { ...ietf, ...x, ...tighter };
+  const merged: RateLimitInfo = { ...ietf, ...x, ...tighter };
+  // The reset's resolution goes with the reset.
+  const resetFrom = [tighter, x, ietf].find((info) => info.resetAt !== undefined);
+  if (!resetFrom?.resetInWholeSeconds) delete merged.resetInWholeSeconds;
+  else merged.resetInWholeSeconds = true;
+  return merged;
 }
 
 function definedOnly(info: RateLimitInfo): RateLimitInfo | undefined {
@@ -163,7 +184,7 @@ function definedOnly(info: RateLimitInfo): RateLimitInfo | undefined {
   let any = false;
   for (const key of Object.keys(info) as (keyof RateLimitInfo)[]) {
     if (info[key] !== undefined) {
-      out[key] = info[key];
+      (out as Record<string, unknown>)[key] = info[key];
       any = true;
     }
   }
