@@ -117,6 +117,21 @@ for (const { limit, windowMs, slowest } of shortWindows) {
   }
 }
 
+// The same with no limit stated (the reference API's form): the quota's size is the most it was seen to leave. A
+// sliding log of 1 s took 2x the least time, one of 250 ms 4x.
+for (const { limit, windowMs, slowest } of [
+  { limit: 5, windowMs: 250, slowest: 2.5 },
+  { limit: 10, windowMs: 1000, slowest: 1.65 },
+]) {
+  test(`auto, a sliding log of ${limit} per ${windowMs} ms stating only what is left and a reset in whole seconds: 0 429s, within ${slowest}x`, async () => {
+    const r = await run('sliding', 'quota', { limit, windowMs });
+    report(`sliding quota ${limit}/${windowMs} ms`, r);
+    assert.is(r.refused, 0);
+    assert.ok(r.ratio <= slowest, `${r.ratio.toFixed(3)}x the least time`);
+    assert.is(r.policy?.source, 'quota');
+  });
+}
+
 test('auto, a sliding log of 60 per 60 s stating X-RateLimit-Limit: 0 429s, within 3% of the least time', async () => {
   const r = await run('sliding', 'x-ratelimit', { limit: 60, windowMs: 60_000 });
   report('sliding x-ratelimit 60/60 s', r);

@@ -226,6 +226,35 @@ test('follows a quota in epochs alike, and its refill search keeps one back and 
   assert.is(await s.acquire(at(T + 6900)), T + 7000);
 });
 
+test('a quota with no limit stated is sized by the most it left; early epochs refused twice end the search, alike', async () => {
+  const s = twin(client, uniquePrefix());
+  const rules: StoreRule[] = [{ limit: 2 ** 31, windowMs: 1, jitterMs: inf, startsFrom: { fromLog: true, followsQuota: true } }];
+  const at = (now: number) => input(now, { key: 'q', rules, concurrency: 20, waiting: 5 });
+  const stated = (sentAt: number, answeredAt: number, remaining: number, resetAt: number): Answer => ({
+    ...answer(sentAt, answeredAt),
+    quotaTrusted: true,
+    remaining,
+    resetAt,
+    resetInWholeSeconds: true,
+  });
+  // An epoch at `start`: the request alone, then as many as go, each answered; returns how many went after the first.
+  const epoch = async (start: number, reset: number, first = 9) => {
+    await lease(await s.acquire(at(start))).release(start + 100, stated(start, start + 100, first, reset));
+    const sent: TwinLease[] = [];
+    for (let r = await s.acquire(at(start + 100)); typeof r !== 'number'; r = await s.acquire(at(start + 100))) sent.push(r);
+    for (const [i, l] of sent.entries()) await l.release(start + 200, stated(start + 100, start + 200, first - 1 - i, reset));
+    return sent.length;
+  };
+  assert.is(await epoch(T, T + 2000), 9);
+  assert.is(await epoch(T + 2000, T + 4000), 8, 'all back again (9 left, the most seen): one kept back');
+  assert.is(await s.acquire(at(T + 2300)), T + 3500);
+  await lease(await s.acquire(at(T + 3500))).release(T + 3600, stated(T + 3500, T + 3600, 0, T + 4000));
+  assert.is(await epoch(T + 4000, T + 6000), 8);
+  assert.is(await s.acquire(at(T + 4300)), T + 4000 + 1750);
+  await lease(await s.acquire(at(T + 5750))).release(T + 5850, stated(T + 5750, T + 5850, 0, T + 6000));
+  assert.is(await epoch(T + 6000, T + 8000), 9, 'refused twice, never all back early: nothing kept back');
+});
+
 // A small seeded PRNG (mulberry32), so a failing run repeats.
 const prng = (seed: number) => () => {
   seed = (seed + 0x6d2b79f5) | 0;
@@ -268,7 +297,7 @@ async function randomRun(seed: number, steps: number) {
       const resetAt = at + random() * 3000;
       const stated = {
         quotaTrusted: true,
-        limit: 10,
+        limit: random() < 0.7 ? 10 : undefined,
         remaining: random() < 0.4 ? 9 : Math.floor(random() * 10),
         resetAt: whole ? Math.ceil(resetAt / 1000) * 1000 : resetAt,
         resetInWholeSeconds: whole,

@@ -9,7 +9,7 @@ import {
   type TooShort,
   type WindowSearch,
 } from './learn-search.js';
-import { worthSearching } from './quota-refill.js';
+import { REFUSED_TO_END, worthSearching } from './quota-refill.js';
 import type { RuleStart, StoreRule } from './rule-state.js';
 import type { Answer, SharedPolicy } from './store.js';
 
@@ -127,12 +127,6 @@ interface EarlyAnswers {
   back: boolean;
   refused: number;
 }
-
-/**
- * Early requests refused, none finding all back, that show a server freeing at its stated resets: the search halves
- * the last second before the reset each time, so after two the second saves a quarter of it at most.
- */
-const EARLY_REFUSED_TO_ADOPT = 2;
 
 const noteEarly = (early: EarlyAnswers, answer: Answer & Quota & { limit: number }, resetAt: number, lastAnsweredAt = -Infinity) => {
   if (answer.sentAt >= resetAt) return;
@@ -328,7 +322,7 @@ export function createLearner(documented?: readonly StoreRule[]) {
   // follows either: a window too short sends before any answer can show it. Resets in whole seconds put the window read
   // from them up to a second long: where that second is worth a request kept back (`worthSearching`), the quota stays
   // followed and the store's refill search finds how soon it is back, unless its early requests show the server frees
-  // at its resets (`EarlyAnswers`).
+  // at its resets (`EarlyAnswers`, as the search ends: REFUSED_TO_END).
   const limitAndReset = (k: KeyLearning, answer: Answer & Quota & { limit: number }): Learnt | undefined => {
     const { limit, remaining, resetAt, sentAt } = answer;
     const current = k.policy.source === 'limit-and-reset' ? k.policy.rules[0] : undefined;
@@ -359,7 +353,7 @@ export function createLearner(documented?: readonly StoreRule[]) {
     const windowMs = Math.max(resetAt - latest.resetAt, resetAt - sentAt, refilled);
     const tightest = Math.min(resetAt - latest.resetAt, resetAt - sentAt, refilled);
     if (answer.resetInWholeSeconds && worthSearching(limit, tightest)) k.coarse ??= { back: false, refused: 0 };
-    if (k.coarse && (k.coarse.back || k.coarse.refused < EARLY_REFUSED_TO_ADOPT)) return undefined;
+    if (k.coarse && (k.coarse.back || k.coarse.refused < REFUSED_TO_END)) return undefined;
     const rule = learntRule({ limit, windowMs }, { counted: 1, at: answer.at });
     return adopt(k, 'limit-and-reset', [rule], `a limit of ${limit}, all of it back after a reset, the reset ${windowMs} ms on`);
   };

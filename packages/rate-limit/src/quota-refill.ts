@@ -12,8 +12,21 @@ export interface RefillSearch {
    * A second epoch started at its reset found all back too: the server frees a window at a time. Until then nothing is
    * kept back: a bucket, busy, is never all back again, and refills as the epoch goes.
    */
-  keepsBack: boolean;
+  armed: boolean;
+  /** Early epochs that found none of the quota back, and whether one found all back. */
+  refused: number;
+  shownEarly: boolean;
 }
+
+/**
+ * Early epochs that found none back, none all back, that show a server freeing at its resets (the search halves the
+ * second before the reset each time: after two, a quarter of it is left to win at most). Nothing is kept back again.
+ */
+export const REFUSED_TO_END = 2;
+
+/** Whether an epoch keeps one back for the search: it is armed, and the server was not seen to free at its resets. */
+export const keepsBack = (search: RefillSearch | undefined) =>
+  search?.armed === true && (search.shownEarly || search.refused < REFUSED_TO_END);
 
 /**
  * What a quota epoch is to the search: when it started, and, if it started early, how long after the last one, and
@@ -54,22 +67,24 @@ export const earlyAfter = (search: RefillSearch) =>
  * epoch started at its reset that found all back begins one where it is worth it (the server freed the first request
  * no sooner than a second before that reset), and a second such keeps one back; one that found less, before that, ends
  * it. One started early moves a bound: all back by then (answered before the last reset), or not shown (the server may
- * also have grown slower: past `hi`, the bounds move up).
+ * also have grown slower: past `hi`, the bounds move up); none back counts toward REFUSED_TO_END.
  */
 export function searchRefill(search: RefillSearch | undefined, epoch: RefillEpoch, answer: StatedQuota): RefillSearch | undefined {
   const { limit, remaining, resetAt } = answer;
   if (limit === undefined || remaining === undefined || resetAt === undefined || !answer.resetInWholeSeconds) return undefined;
   const allBack = remaining >= limit - 1;
   if (epoch.earlyAfter === undefined) {
-    if (search) return allBack || search.keepsBack ? { ...search, keepsBack: true } : undefined;
+    if (search) return allBack || search.armed ? { ...search, armed: true } : undefined;
     const resetIn = resetAt - epoch.startedAt;
     if (!allBack || !worthSearching(limit, resetIn)) return undefined;
-    return { lo: Math.max(0, resetIn - RESOLUTION_MS), hi: resetIn, keepsBack: false };
+    return { lo: Math.max(0, resetIn - RESOLUTION_MS), hi: resetIn, armed: false, refused: 0, shownEarly: false };
   }
   if (!search) return undefined;
   const after = epoch.earlyAfter;
   // All back, answered before the last reset (which it may otherwise have met on its way).
-  if (allBack && answer.at < (epoch.lastReset ?? Number.POSITIVE_INFINITY)) return { ...search, hi: Math.min(search.hi, after) };
+  if (allBack && answer.at < (epoch.lastReset ?? Number.POSITIVE_INFINITY))
+    return { ...search, hi: Math.min(search.hi, after), shownEarly: true };
   const lo = Math.max(search.lo, after);
-  return { ...search, lo, hi: lo < search.hi ? search.hi : lo + 2 * closeEnough(search) };
+  const refused = search.refused + (remaining === 0 ? 1 : 0);
+  return { ...search, lo, hi: lo < search.hi ? search.hi : lo + 2 * closeEnough(search), refused };
 }

@@ -1,5 +1,5 @@
 import type { LearntPolicy } from './learn.js';
-import { earlyAfter, type RefillEpoch, type RefillSearch, searchRefill } from './quota-refill.js';
+import { earlyAfter, keepsBack, type RefillEpoch, type RefillSearch, searchRefill } from './quota-refill.js';
 import {
   busyUntil,
   countedSince,
@@ -216,6 +216,8 @@ interface KeyState {
   quota?: FollowedQuota;
   /** How soon the followed quota is all back, where its resets are in whole seconds: its epochs keep one request back. */
   refill?: RefillSearch;
+  /** The most any answer of the followed quota said was left, where none states its limit. */
+  quotaMost?: number;
   /** 429s in a row, each to a request sent after the pause of the one before: which rule the next one is taken to mean. */
   refusals: number;
   /** Sends numbered from here on were sent after the key's last 429 pause began. */
@@ -410,6 +412,13 @@ export function createMemoryStore(): MemoryStore {
     learnt.set(key, counted);
   };
 
+  // The followed quota's answer with its size: the limit stated, else the most any answer said was left, plus one.
+  const sizedQuota = (k: KeyState, answer: Answer): Answer => {
+    if (answer.limit !== undefined || answer.remaining === undefined) return answer;
+    k.quotaMost = Math.max(k.quotaMost ?? 0, answer.remaining);
+    return { ...answer, limit: k.quotaMost + 1 };
+  };
+
   const follow = (quota: FollowedQuota, seq: number, answer: Answer) => {
     // A request that failed may still have been counted; an epoch whose first answer states no quota starts again.
     if (answer.status === undefined || answer.remaining === undefined) {
@@ -430,10 +439,12 @@ export function createMemoryStore(): MemoryStore {
     const states = statesFor(k, k.rulesUsed);
     if (typeof k.probe === 'object' && seq >= k.probe.seq) k.probe = undefined;
     if (answer.quotaTrusted && answer.remaining !== undefined) k.quota ??= newEpoch(seq, 0, answer.sentAt);
-    if (k.quota && seq === k.quota.epochSeq && answer.status !== undefined && answer.status !== 429)
-      k.refill = searchRefill(k.refill, k.quota, answer);
-    if (k.quota && (answer.quotaTrusted || answer.status === undefined)) follow(k.quota, seq, answer);
-    else if (answer.status !== undefined) k.quota = k.refill = undefined;
+    if (k.quota && (answer.quotaTrusted || answer.status === undefined)) {
+      const stated = sizedQuota(k, answer);
+      if (seq === k.quota.epochSeq && answer.status !== undefined && answer.status !== 429)
+        k.refill = searchRefill(k.refill, k.quota, stated);
+      follow(k.quota, seq, stated);
+    } else if (answer.status !== undefined) k.quota = k.refill = k.quotaMost = undefined;
     if (answer.status === 429) return refuse(k, states, seq, answer);
     if (answer.status !== undefined) k.refusals = 0;
     const learned = learnExchange(k, states, seq, answer);
@@ -473,7 +484,7 @@ export function createMemoryStore(): MemoryStore {
       // refill search, an epoch that found all back keeps one request back while others wait, to start the next early
       // (one that found some back is a bucket refilling as it goes, or a window partly free: it goes on as answers come).
       const earlyAt = quota && k.refill ? quota.startedAt + earlyAfter(k.refill) : Number.POSITIVE_INFINITY;
-      const kept = quota?.allBack && k.refill?.keepsBack && waiting > 0 && earlyAt < quota.until ? 1 : 0;
+      const kept = quota?.allBack && keepsBack(k.refill) && waiting > 0 && earlyAt < quota.until ? 1 : 0;
       const early = quota !== undefined && kept > 0 && now < quota.until && now >= earlyAt && quota.floor - inFlight === kept;
       if (quota && (now >= quota.until || early)) {
         if (inFlight > 0) keyWait = Math.max(keyWait, states[0]?.pending.last ?? now);

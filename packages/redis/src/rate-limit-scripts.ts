@@ -240,7 +240,7 @@ end
 local FIELDS = { 'pausedUntil', 'probe', 'probeUntil', 'budgetLeft', 'budgetUntil', 'budgetFrom', 'refusals', 'pauseSeq',
   'exchangeCounted', 'exchangeSeq', 'exchangeSentAt', 'exchangeAnsweredAt', 'nextSeq', 'firstSeq', 'waitingAt',
   'quotaEpoch', 'quotaUntil', 'quotaFloor', 'quotaStartedAt', 'quotaEarlyAfter', 'quotaLastReset', 'quotaAllBack',
-  'refillLo', 'refillHi', 'refillKeepsBack', 'learntRules' }
+  'refillLo', 'refillHi', 'refillArmed', 'refillRefused', 'refillShown', 'quotaMost', 'pendingLast', 'learntRules' }
 
 local function load_key(stateKey)
   local values = redis.call('HMGET', stateKey, unpack(FIELDS))
@@ -249,7 +249,7 @@ local function load_key(stateKey)
   for _, name in ipairs({ 'pausedUntil', 'probeUntil', 'budgetLeft', 'budgetUntil', 'budgetFrom', 'refusals', 'pauseSeq',
     'exchangeSeq', 'exchangeSentAt', 'exchangeAnsweredAt', 'nextSeq', 'firstSeq', 'waitingAt', 'quotaEpoch', 'quotaUntil',
     'quotaFloor', 'quotaStartedAt', 'quotaEarlyAfter', 'quotaLastReset', 'quotaAllBack', 'refillLo', 'refillHi',
-    'refillKeepsBack' }) do
+    'refillArmed', 'refillRefused', 'refillShown', 'quotaMost', 'pendingLast' }) do
     k[name] = opt(k[name])
   end
   k.pausedUntil, k.refusals = k.pausedUntil or 0, k.refusals or 0
@@ -284,14 +284,21 @@ local function new_epoch(k, seq, untilAt, startedAt, early)
   k.quotaEpoch, k.quotaUntil, k.quotaFloor, k.quotaStartedAt, k.quotaAllBack = seq, untilAt, nil, startedAt, nil
 end
 
--- The refill search (quota-refill.ts's RefillSearch): above refillLo, by refillHi; refillKeepsBack (1/0).
+-- The refill search (quota-refill.ts's RefillSearch): above refillLo, by refillHi; refillArmed, refillShown (1/0);
+-- refillRefused early epochs that found none back.
+local REFUSED_TO_END = 2
 local function worth_searching(limit, windowMs) return limit * HEADER_RESOLUTION_MS > 2 * (windowMs + HEADER_RESOLUTION_MS) end
 local function close_enough(hi) return math.max(8, hi / 32) end
 local function early_after(k)
   if k.refillHi - k.refillLo > close_enough(k.refillHi) then return math.ceil((k.refillLo + k.refillHi) / 2) end
   return k.refillHi
 end
-local function end_refill(k) k.refillLo, k.refillHi, k.refillKeepsBack = nil, nil, nil end
+local function end_refill(k)
+  k.refillLo, k.refillHi, k.refillArmed, k.refillRefused, k.refillShown = nil, nil, nil, nil, nil
+end
+local function keeps_back(k)
+  return k.refillLo ~= nil and k.refillArmed == 1 and (k.refillShown == 1 or k.refillRefused < REFUSED_TO_END)
+end
 
 local function search_refill(k, answer)
   local limit, remaining, resetAt = answer.limit, answer.remaining, answer.resetAt
@@ -299,23 +306,35 @@ local function search_refill(k, answer)
   local allBack = remaining >= limit - 1
   if not k.quotaEarlyAfter then
     if k.refillLo then
-      if allBack or k.refillKeepsBack == 1 then k.refillKeepsBack = 1 else end_refill(k) end
+      if allBack or k.refillArmed == 1 then k.refillArmed = 1 else end_refill(k) end
       return
     end
     local resetIn = resetAt - k.quotaStartedAt
     if allBack and worth_searching(limit, resetIn) then
-      k.refillLo, k.refillHi, k.refillKeepsBack = math.max(0, resetIn - HEADER_RESOLUTION_MS), resetIn, 0
+      k.refillLo, k.refillHi, k.refillArmed = math.max(0, resetIn - HEADER_RESOLUTION_MS), resetIn, 0
+      k.refillRefused, k.refillShown = 0, 0
     end
     return
   end
   if not k.refillLo then return end
   local after = k.quotaEarlyAfter
   if allBack and answer.at < (k.quotaLastReset or INF) then
-    k.refillHi = math.min(k.refillHi, after)
+    k.refillHi, k.refillShown = math.min(k.refillHi, after), 1
     return
   end
+  if remaining == 0 then k.refillRefused = k.refillRefused + 1 end
   k.refillLo = math.max(k.refillLo, after)
   if k.refillLo >= k.refillHi then k.refillHi = k.refillLo + 2 * close_enough(k.refillHi) end
+end
+
+-- The followed quota's answer with its size: the limit stated, else the most any answer said was left, plus one.
+local function sized_quota(k, answer)
+  if answer.limit or not answer.remaining then return answer end
+  k.quotaMost = math.max(k.quotaMost or 0, answer.remaining)
+  local sized = {}
+  for name, value in pairs(answer) do sized[name] = value end
+  sized.limit = k.quotaMost + 1
+  return sized
 end
 
 local function follow(k, seq, answer)
@@ -475,11 +494,12 @@ local function learn(k, rules, seq, answer)
   if seq < (k.firstSeq or -INF) then return { '', '', '' } end
   if tonumber(k.probe) and seq >= tonumber(k.probe) then k.probe = '' end
   if answer.quotaTrusted and answer.remaining and not k.quotaEpoch then new_epoch(k, seq, 0, answer.sentAt, false) end
-  if k.quotaEpoch and seq == k.quotaEpoch and answer.status and answer.status ~= 429 then search_refill(k, answer) end
   if k.quotaEpoch and (answer.quotaTrusted or not answer.status) then
-    follow(k, seq, answer)
+    local stated = sized_quota(k, answer)
+    if seq == k.quotaEpoch and answer.status and answer.status ~= 429 then search_refill(k, stated) end
+    follow(k, seq, stated)
   elseif answer.status then
-    k.quotaEpoch, k.quotaUntil, k.quotaFloor = nil, nil, nil
+    k.quotaEpoch, k.quotaUntil, k.quotaFloor, k.quotaMost = nil, nil, nil, nil
     end_refill(k)
   end
   if answer.status == 429 then
@@ -546,12 +566,12 @@ local inFlight = rules[1] and rules[1].inFlight or 0
 -- in it is answered. With a refill search, an epoch that found all back keeps one request back while others wait, to
 -- start the next early.
 local earlyAt = (k.quotaEpoch and k.refillLo) and k.quotaStartedAt + early_after(k) or INF
-local kept = (k.quotaEpoch and k.quotaAllBack == 1 and k.refillKeepsBack == 1 and waiting > 0 and earlyAt < k.quotaUntil) and 1 or 0
+local kept = (k.quotaEpoch and k.quotaAllBack == 1 and keeps_back(k) and waiting > 0 and earlyAt < k.quotaUntil) and 1 or 0
 local floorLeft = (k.quotaFloor or INF) - inFlight
 local early = k.quotaEpoch ~= nil and kept > 0 and now < k.quotaUntil and now >= earlyAt and floorLeft == kept
 if k.quotaEpoch and (now >= k.quotaUntil or early) then
   if inFlight > 0 then
-    soft = math.max(soft, tonumber(redis.call('ZRANGE', rules[1].pendingKey, -1, -1, 'WITHSCORES')[2]))
+    soft = math.max(soft, k.pendingLast or tonumber(redis.call('ZRANGE', rules[1].pendingKey, -1, -1, 'WITHSCORES')[2]))
   elseif k.probe == '' then
     k.probe = 'due'
   end
@@ -596,8 +616,11 @@ if k.probe == 'due' then k.probe, k.probeUntil = f(seq), now + leaseMs end
 local counted = not (tokenExchange and k.exchangeCounted == '0')
 for _, rule in ipairs(rules) do
   if counted then
-    redis.call('ZADD', rule.pendingKey, f(now + math.min(rule.jitterMs, leaseMs)), f(seq))
+    local latest = now + math.min(rule.jitterMs, leaseMs)
+    redis.call('ZADD', rule.pendingKey, f(latest), f(seq))
     keep(rule.pendingKey, ttl)
+    -- As the memory store's InFlight.last: the latest instant added since the first rule's set was last empty.
+    if rule.index == 1 then k.pendingLast = rule.inFlight > 0 and math.max(k.pendingLast or -INF, latest) or latest end
   end
   save_state(rule, ttl)
   if tokenExchange then redis.call('HDEL', KEYS[1], 'exchangeAt:' .. rule.index) end
