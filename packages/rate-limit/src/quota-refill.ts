@@ -49,9 +49,9 @@ interface StatedQuota {
 const RESOLUTION_MS = 1000;
 
 /**
- * Whether a second saved per window is worth the request kept back: that costs a `limit`th of what goes, the second up
- * to a second in `windowMs` plus one. It is kept back only where the second is worth twice as much: at a limit over 6
- * for a window of 2 s, over 34 for one of 16 s, never for a limit of 2 (it would halve what goes).
+ * Whether the second a reset may lie is worth the request kept back. That request costs a `limit`th of what goes; the
+ * second is up to one in every `windowMs` plus one. One is kept back only where the second is worth twice as much: at a
+ * limit over 6 for a window of 2 s, over 34 for one of 16 s, never at a limit of 2 (it would halve what goes).
  */
 export const worthSearching = (limit: number, windowMs: number) => limit * RESOLUTION_MS > 2 * (windowMs + RESOLUTION_MS);
 
@@ -63,7 +63,7 @@ export const earlyAfter = (search: RefillSearch) =>
   search.hi - search.lo > closeEnough(search) ? Math.ceil((search.lo + search.hi) / 2) : search.hi;
 
 /**
- * The search after an epoch's first answer: none where the quota states no limit or a reset off whole seconds. An
+ * The search after an epoch's first answer: none where the quota's size is not known or its reset is off whole seconds. An
  * epoch started at its reset that found all back begins one where it is worth it (the server freed the first request
  * no sooner than a second before that reset), and a second such keeps one back; one that found less, before that, ends
  * it. One started early moves a bound: all back by then (answered before the last reset), or not shown (the server may
