@@ -9,7 +9,7 @@ import {
   type TooShort,
   type WindowSearch,
 } from './learn-search.js';
-import { REFUSED_TO_END, worthSearching } from './quota-refill.js';
+import { foundAllBack, REFUSED_TO_END, worthSearching } from './quota-refill.js';
 import type { RuleStart, StoreRule } from './rule-state.js';
 import type { Answer, SharedPolicy } from './store.js';
 
@@ -128,9 +128,14 @@ interface EarlyAnswers {
   refused: number;
 }
 
-const noteEarly = (early: EarlyAnswers, answer: Answer & Quota & { limit: number }, resetAt: number, lastAnsweredAt = -Infinity) => {
+const noteEarly = (
+  early: EarlyAnswers,
+  answer: Answer & Quota & { limit: number },
+  resetAt: number,
+  lastAnsweredAt = Number.NEGATIVE_INFINITY,
+) => {
   if (answer.sentAt >= resetAt) return;
-  if (answer.at < resetAt && answer.remaining >= answer.limit - 1) early.back = true;
+  if (answer.at < resetAt && foundAllBack(answer)) early.back = true;
   // Sent after the last answer came: alone, as the search sends, not the last of many sent together.
   if (answer.remaining === 0 && answer.sentAt >= lastAnsweredAt) early.refused++;
 };

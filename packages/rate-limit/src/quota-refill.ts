@@ -48,6 +48,10 @@ interface StatedQuota {
 
 const RESOLUTION_MS = 1000;
 
+/** Whether an answer found all of its quota back: only the request answered counted. */
+export const foundAllBack = ({ limit, remaining }: { limit?: number; remaining?: number }) =>
+  limit !== undefined && remaining !== undefined && remaining >= limit - 1;
+
 /**
  * Whether the second a reset may lie is worth the request kept back. That request costs a `limit`th of what goes; the
  * second is up to one in every `windowMs` plus one. One is kept back only where the second is worth twice as much: at a
@@ -72,7 +76,7 @@ export const earlyAfter = (search: RefillSearch) =>
 export function searchRefill(search: RefillSearch | undefined, epoch: RefillEpoch, answer: StatedQuota): RefillSearch | undefined {
   const { limit, remaining, resetAt } = answer;
   if (limit === undefined || remaining === undefined || resetAt === undefined || !answer.resetInWholeSeconds) return undefined;
-  const allBack = remaining >= limit - 1;
+  const allBack = foundAllBack(answer);
   if (epoch.earlyAfter === undefined) {
     if (search) return allBack || search.armed ? { ...search, armed: true } : undefined;
     const resetIn = resetAt - epoch.startedAt;

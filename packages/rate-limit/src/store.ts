@@ -1,5 +1,5 @@
 import type { LearntPolicy } from './learn.js';
-import { earlyAfter, keepsBack, type RefillEpoch, type RefillSearch, searchRefill } from './quota-refill.js';
+import { earlyAfter, foundAllBack, keepsBack, type RefillEpoch, type RefillSearch, searchRefill } from './quota-refill.js';
 import {
   busyUntil,
   countedSince,
@@ -429,7 +429,7 @@ export function createMemoryStore(): MemoryStore {
     quota.floor = Math.min(quota.floor, answer.remaining);
     if (seq === quota.epochSeq) {
       quota.until = answer.resetAt ?? answer.at;
-      quota.allBack = answer.limit !== undefined && answer.remaining >= answer.limit - 1;
+      quota.allBack = foundAllBack(answer);
     } else if (seq > quota.epochSeq && answer.resetAt !== undefined) quota.until = Math.max(quota.until, answer.resetAt);
   };
 

@@ -300,10 +300,13 @@ local function keeps_back(k)
   return k.refillLo ~= nil and k.refillArmed == 1 and (k.refillShown == 1 or k.refillRefused < REFUSED_TO_END)
 end
 
+-- Whether an answer found all of its quota back: only the request answered counted.
+local function found_all_back(answer) return answer.limit ~= nil and answer.remaining ~= nil and answer.remaining >= answer.limit - 1 end
+
 local function search_refill(k, answer)
   local limit, remaining, resetAt = answer.limit, answer.remaining, answer.resetAt
   if not limit or not remaining or not resetAt or not answer.resetInWholeSeconds then return end_refill(k) end
-  local allBack = remaining >= limit - 1
+  local allBack = found_all_back(answer)
   if not k.quotaEarlyAfter then
     if k.refillLo then
       if allBack or k.refillArmed == 1 then k.refillArmed = 1 else end_refill(k) end
@@ -346,7 +349,7 @@ local function follow(k, seq, answer)
   k.quotaFloor = math.min(k.quotaFloor or INF, answer.remaining)
   if seq == k.quotaEpoch then
     k.quotaUntil = answer.resetAt or answer.at
-    k.quotaAllBack = (answer.limit and answer.remaining >= answer.limit - 1) and 1 or 0
+    k.quotaAllBack = found_all_back(answer) and 1 or 0
   elseif seq > k.quotaEpoch and answer.resetAt then
     k.quotaUntil = math.max(k.quotaUntil, answer.resetAt)
   end

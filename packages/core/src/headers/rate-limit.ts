@@ -58,7 +58,7 @@ export function parseXRateLimit(headers: Headers, now: number): RateLimitInfo | 
     remaining: integer(remaining),
     resetAt,
     limit: integer(limit),
-    resetInWholeSeconds: resetAt === undefined ? undefined : wholeSeconds(reset),
+    resetInWholeSeconds: wholeSeconds(reset),
   });
 }
 
