@@ -1,8 +1,9 @@
 // rules: 'auto' (issue 18) against servers that state no quota: only `Retry-After` on their 429s, or nothing at all (a
 // bare 429). At any window (100 ms to a day) and limit (1 to 1000), against every server kind, the policy is learnt from
-// the refusals alone (learn.ts): a cautious start (one request in flight, then two, one more per START_GROWTH_ANSWERS
-// answers), a pause per 429 (the stated wait, else a base growing x4 per 429 in a row), an estimate from the requests
-// accepted over the time they took (ramping up from one in flight), then a search shortening the window by eighths.
+// the refusals alone (learn.ts): a cautious start (two requests one at a time, then two in flight, one more per
+// START_GROWTH_ANSWERS answers), a pause per 429 (the stated wait, else a base growing x4 per 429 in a row), an estimate
+// from the requests accepted over the time they took (ramping up from one in flight), then a search shortening the
+// window by eighths (against a server that takes one at a time, steps decided by one answer, growing while they hold).
 //
 // What these check is what holds at every scale today, each named for what it claims; the bench's floors (at most 3
 // 429s with Retry-After and 5 with nothing, within 1.25x and 1.35x of the least time, at 20 per 2 s and 60 per minute)

@@ -24,10 +24,18 @@ const ORIGIN = 'https://api.example';
 async function run(
   counting: Counting,
   evidence: Evidence,
-  { count = 300, limit = 20, windowMs = 2000, startFrom = undefined as Rule[] | undefined } = {},
+  {
+    count = 300,
+    limit = 20,
+    windowMs = 2000,
+    startFrom = undefined as Rule[] | undefined,
+    latency = [25, 75] as [number, number],
+    serviceMs = [0, 20] as [number, number],
+    stepMs = 50,
+  } = {},
 ) {
   const clock = createTestClock();
-  const server = createServer({ clock, counting, random: seeded(18), limit, windowMs, latency: [25, 75] });
+  const server = createServer({ clock, counting, random: seeded(18), limit, windowMs, latency, serviceMs });
   // When each request refused was sent, and when the policy last changed: requests sent after it and refused are 429s
   // the learnt policy let through.
   const refusedSentAt: number[] = [];
@@ -53,8 +61,8 @@ async function run(
       return r.status;
     }),
   );
-  const statuses = await drive(clock, Promise.all(calls), { stepMs: 50 });
-  const least = minimumCompletion(counting, Array(count).fill(0), limit, windowMs, 25) + 25;
+  const statuses = await drive(clock, Promise.all(calls), { stepMs });
+  const least = minimumCompletion(counting, Array(count).fill(0), limit, windowMs, latency[0]) + latency[0];
   await api.close();
   return {
     ratio: (last - t0) / least,
@@ -256,6 +264,37 @@ test('auto, bare 429s: an estimate far above the window comes down halfway to th
   assert.ok(r.refused <= 5, `${r.refused} 429s`);
 });
 
+// A server that takes one request at a time (nginx `limit_req` without burst is a bucket of one) tells its window by
+// 429s alone. Its first 429 comes to the second request, sent alone, and the estimate (a pause of a second) can be ten
+// times the window: the search steps down, each step decided by one answer where round trips hardly vary, twice as
+// far after each that held; after one too far, on from the last that held by half-eighths. With steps of an eighth
+// and two answers each, the search took 16 windows of the estimate: 1.47x the least time here, 1.22x now.
+for (const counting of ['bucket', 'sliding'] as const) {
+  test(`auto, bare 429s, a ${counting === 'bucket' ? 'bucket' : 'sliding log'} of 1 per 100 ms, round trips of 20 to 22 ms: at most 3 429s, none after, within 1.35x`, async () => {
+    // The clock driven a millisecond at a time: round trips this short are not rounded up to the driver's step.
+    const r = await run(counting, 'nothing', { limit: 1, windowMs: 100, latency: [10, 11], serviceMs: [0, 1], stepMs: 1 });
+    report(`${counting} nothing 1/100 ms`, r);
+    assert.ok(r.refused <= 3, `${r.refused} 429s`);
+    assert.is(r.refusedAfter, 0, 'no 429 after it settled');
+    assert.ok(r.ratio <= 1.35, `${r.ratio.toFixed(3)}x the least time`);
+    const rule = r.policy?.rules[0];
+    // Each request counts until its answer (less what the round trips show of the way back), then a window.
+    assert.ok(rule?.limit === 1 && rule.windowMs >= 100 - 22 && rule.windowMs <= 110, `learnt ${JSON.stringify(r.policy)}`);
+  });
+}
+
+// A fixed window of one also refuses the second request alone, but passes a window too short by its phase, and refuses
+// it later: one answer decides nothing there. What held by luck ends the search, each later 429 lengthens the window by
+// a quarter, and the rule stays one at a time (an estimate over many windows would let a burst go at once).
+test('auto, bare 429s, a fixed window of 1 per 250 ms: one at a time still after a window that held is refused, at most 5 429s, none after, within 1.3x', async () => {
+  const r = await run('fixed', 'nothing', { limit: 1, windowMs: 250, latency: [1, 2], serviceMs: [0, 1], stepMs: 1 });
+  report('fixed nothing 1/250 ms', r);
+  assert.ok(r.refused <= 5, `${r.refused} 429s`);
+  assert.is(r.refusedAfter, 0, 'no 429 after it settled');
+  assert.ok(r.ratio <= 1.3, `${r.ratio.toFixed(3)}x the least time`);
+  for (const l of r.learnt) assert.is(l.policy?.rules[0]?.limit ?? 1, 1, l.evidence);
+});
+
 // The reference API states what is left and when it resets, not its limit: the quota is followed as it goes.
 for (const algorithm of ['sliding-log', 'fixed-window', 'token-bucket'] as const) {
   test(`auto against the reference API's simulator (${algorithm}, X-RateLimit-Remaining and -Reset only): 0 429s, as fast as the documented rule`, async () => {
@@ -280,7 +319,7 @@ for (const algorithm of ['sliding-log', 'fixed-window', 'token-bucket'] as const
   });
 }
 
-test('auto starts one request at a time, one more in flight per round answered up to START_IN_FLIGHT, then one more per START_GROWTH_ANSWERS answers', async () => {
+test('auto starts with START_IN_FLIGHT requests one at a time, then START_IN_FLIGHT in flight, one more per START_GROWTH_ANSWERS answers', async () => {
   const { api, clock, transport } = harness({ rules: 'auto' });
   let inFlight = 0;
   // How many were in flight as each request went.
@@ -295,12 +334,12 @@ test('auto starts one request at a time, one more in flight per round answered u
   const calls = Array.from({ length: count }, () => api(URL_A));
   await clock.runAll();
   await Promise.all(calls);
-  // A round of 1 request, then 2 at a time once it is answered.
-  assert.equal(atSend.slice(0, 5), [1, 1, 2, 1, 2]);
+  // Two requests one at a time (a server that takes one at a time refuses the second alone), then 2 at a time.
+  assert.equal(atSend.slice(0, 6), [1, 1, 1, 2, 1, 2]);
   // One more in flight once START_GROWTH_ANSWERS more were answered: the send that first has n in flight follows
-  // 1 + (n - START_IN_FLIGHT) * START_GROWTH_ANSWERS answers, and at most n - 1 others in flight.
+  // START_IN_FLIGHT + (n - START_IN_FLIGHT) * START_GROWTH_ANSWERS answers, and at most n - 1 others in flight.
   for (let n = START_IN_FLIGHT + 1; n <= START_IN_FLIGHT + 3; n++) {
-    const answers = 1 + (n - START_IN_FLIGHT) * START_GROWTH_ANSWERS;
+    const answers = START_IN_FLIGHT + (n - START_IN_FLIGHT) * START_GROWTH_ANSWERS;
     const first = atSend.indexOf(n);
     assert.ok(first >= answers && first < answers + n, `${n} in flight first at send ${first}, after ${answers} answers`);
   }

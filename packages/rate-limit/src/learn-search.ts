@@ -11,6 +11,11 @@ export interface Limit {
  * the last one that held, for good. It costs at most one 429. With a window known too short (`tooShort`), each step
  * halves the way to it where that is further than an eighth; for a bound far below (the probe refused last, before a
  * pause four times longer), only after a first step of an eighth, which ends the search if the estimate was close.
+ *
+ * Against a server that takes one request at a time, where round trips hardly vary, one answer decides a step
+ * (`decides`), and steps that hold grow: an estimate ten times the window (a pause of a second before the server's
+ * 100 ms) comes down in six windows of it, not sixteen. A step grown too far costs one 429 more: the search goes on from
+ * the last that held, by half-eighths.
  */
 export interface WindowSearch {
   /** The last rule that held. */
@@ -29,6 +34,13 @@ export interface WindowSearch {
    */
   spanMs: number;
   steppedAt: number;
+  /**
+   * Steps in a row each decided by one answer, without a window known too short: each is twice the last, from an
+   * eighth. -1: one grew too far, and they grow no more.
+   */
+  grown: number;
+  /** Round trips answered in the search, for a server that takes one request at a time (see `decides`). */
+  roundTrips: { fastest: number; slowest: number; seen: number };
 }
 
 /** A window the server was seen to refuse within, and how many steps of an eighth the search takes before halving to it. */
@@ -39,6 +51,8 @@ export interface TooShort {
 
 export const SEARCH_AFTER_LIMITS = 2;
 export const SEARCH_STEP = 1 / 8;
+const MAX_STEP = 1 / 2;
+const STEADY_AFTER = 8;
 
 export const startSearch = (held: Limit, over = false, tooShort?: TooShort, span?: { ms: number; from: number }): WindowSearch => ({
   held,
@@ -49,27 +63,71 @@ export const startSearch = (held: Limit, over = false, tooShort?: TooShort, span
   eighthsFirst: tooShort?.eighthsFirst ?? 0,
   spanMs: span?.ms ?? 0,
   steppedAt: span?.from ?? 0,
+  grown: 0,
+  roundTrips: { fastest: Number.POSITIVE_INFINITY, slowest: 0, seen: 0 },
 });
 
-/** An answer at `at` that showed nothing wrong: the shorter window to try now, if it is time. */
-export function searchFurther(search: WindowSearch | undefined, current: Limit, at: number): number | undefined {
-  if (!search || search.over || ++search.answeredSince < SEARCH_AFTER_LIMITS * current.limit || at - search.steppedAt < search.spanMs)
-    return undefined;
-  // An eighth shorter, or halfway to a window known too short when that is further.
+/** A shorter window to try, and the answers without a 429 that led to it. */
+export interface SearchStep {
+  windowMs: number;
+  answers: number;
+}
+
+/**
+ * An answer at `at` that showed nothing wrong: the shorter window to try now, if it is time. An eighth shorter, or
+ * halfway to a window known too short when that is further. Where one answer decides a step (`decides`), each step
+ * that held doubles the next, up to half: a step too far costs the one request it let go (`searchBack`).
+ */
+export function searchFurther(search: WindowSearch | undefined, current: Limit, at: number, roundTripMs?: number): SearchStep | undefined {
+  if (!search || search.over) return undefined;
+  const decisive = roundTripMs !== undefined && decides(search, current, roundTripMs);
+  const answers = decisive ? 1 : SEARCH_AFTER_LIMITS * current.limit;
+  if (++search.answeredSince < answers || at - search.steppedAt < search.spanMs) return undefined;
   const tooShort = search.steps >= search.eighthsFirst ? search.tooShort : undefined;
-  const stepped = Math.floor(current.windowMs * (1 - SEARCH_STEP));
+  search.grown = decisive && search.tooShort === undefined && search.grown >= 0 ? search.grown + 1 : Math.min(0, search.grown);
+  // Once steps grow no more, those decided by one answer are half an eighth: each costs a window, and the last that
+  // holds is kept.
+  const fraction = search.grown > 0 ? Math.min(MAX_STEP, SEARCH_STEP * 2 ** (search.grown - 1)) : decisive ? SEARCH_STEP / 2 : SEARCH_STEP;
+  const stepped = Math.floor(current.windowMs * (1 - fraction));
   const windowMs = tooShort === undefined ? stepped : Math.min(stepped, Math.ceil((current.windowMs + tooShort) / 2));
   if (windowMs < 1 || (search.tooShort !== undefined && windowMs <= search.tooShort)) return undefined;
   search.steps++;
   search.held = current;
   search.answeredSince = 0;
   search.steppedAt = at;
-  return windowMs;
+  return { windowMs, answers };
 }
 
-/** A sign the current rule is too loose: the rule that held before it, once; undefined when the current one is that. */
+/**
+ * Whether one answer decides a step, for a key whose server takes one request at a time (`roundTripMs` given): nothing
+ * saved up lets a step too short pass, so the request sent a window after the last is refused, unless round trips vary
+ * by as much as the step shortens the window. Until STEADY_AFTER round trips show how much they vary, twice the fastest.
+ */
+function decides(search: WindowSearch, current: Limit, roundTripMs: number) {
+  const trips = search.roundTrips;
+  trips.fastest = Math.min(trips.fastest, roundTripMs);
+  trips.slowest = Math.max(trips.slowest, roundTripMs);
+  trips.seen++;
+  const spread = trips.slowest - trips.fastest;
+  const unsure = trips.seen < STEADY_AFTER ? 2 * trips.fastest : 0;
+  return Math.max(spread, unsure) < (current.windowMs * SEARCH_STEP) / 2;
+}
+
+/**
+ * A sign the current rule is too loose: the rule that held before it; undefined when the current one is that. After a
+ * step that grew past an eighth, the search goes on from there (steps grow no more); else it is over.
+ */
 export function searchBack(search: WindowSearch | undefined, current: Limit): Limit | undefined {
   if (!search || search.over || current.windowMs >= search.held.windowMs) return undefined;
+  if (search.grown > 1) {
+    search.grown = -1;
+    search.answeredSince = 0;
+    return search.held;
+  }
   search.over = true;
-  return search.held;
+  // Of a server that takes one at a time, a round trip longer than most, or a send late by a few ms, may have carried
+  // what held: the window is longer by as much as round trips vary, and at least half a step.
+  const { fastest, slowest, seen } = search.roundTrips;
+  const margin = Math.max(slowest - fastest, (search.held.windowMs * SEARCH_STEP) / 2);
+  return seen ? { ...search.held, windowMs: Math.ceil(search.held.windowMs + margin) } : search.held;
 }

@@ -1,14 +1,5 @@
 import type { AnnouncedQuota } from '@sluice/core/http';
-import {
-  type Limit,
-  SEARCH_AFTER_LIMITS,
-  SEARCH_STEP,
-  searchBack,
-  searchFurther,
-  startSearch,
-  type TooShort,
-  type WindowSearch,
-} from './learn-search.js';
+import { type Limit, SEARCH_STEP, searchBack, searchFurther, startSearch, type TooShort, type WindowSearch } from './learn-search.js';
 import { foundAllBack, REFUSED_TO_END, worthSearching } from './quota-refill.js';
 import type { RuleStart, StoreRule } from './rule-state.js';
 import type { Answer, SharedPolicy } from './store.js';
@@ -43,9 +34,10 @@ export interface Learnt {
 }
 
 /**
- * While nothing is learnt, a key's requests in flight grow one per round answered up to this many, then one more per
- * START_GROWTH_ANSWERS answers without a 429: a server that allows more is pushed until it refuses, and the first 429
- * refuses at most two plus a 64th of the requests answered before it (two for a limit of up to 64 met from empty).
+ * While nothing is learnt, a key sends this many requests one at a time (a server that takes one at a time refuses the
+ * second alone), then keeps this many in flight, one more per START_GROWTH_ANSWERS answers without a 429: a server that
+ * allows more is pushed until it refuses, and the first 429 refuses at most two plus a 64th of the requests answered
+ * before it (two for a limit of up to 64 met from empty, one for a limit of one).
  */
 export const START_IN_FLIGHT = 2;
 export const START_GROWTH_ANSWERS = 64;
@@ -115,6 +107,10 @@ interface KeyLearning {
   caps?: Map<string, number>;
   /** Requests in flight at most: one fewer than the start allowed when it had grown past START_IN_FLIGHT and met a 429. */
   pushedInFlight?: number;
+  /** Requests the server took before its first 429. One: it takes one at a time, never two together. */
+  startTook?: number;
+  /** A 429 came to a window the search found held: what held was luck (a fixed window's phase), not the server's rate. */
+  heldByLuck?: boolean;
   /** Requests in flight at most after an estimate or a search step, doubling as they are answered (see `rampOn`). */
   ramp?: { inFlight: number; answered: number; since: number };
 }
@@ -277,11 +273,11 @@ export function createLearner(documented?: readonly StoreRule[]) {
     return inFlight > START_IN_FLIGHT ? inFlight : undefined;
   };
 
-  // Nothing learnt yet: one more request in flight per round answered without a 429, past START_IN_FLIGHT per
-  // START_GROWTH_ANSWERS answers.
+  // Nothing learnt yet: the first START_IN_FLIGHT requests one at a time (a server that takes one at a time refuses the
+  // second alone), then START_IN_FLIGHT in flight, one more per START_GROWTH_ANSWERS answers without a 429.
   const slowStart = (k: KeyLearning) => {
     const cap = k.policy.inFlight ?? 1;
-    if (++k.answeredThisRound < (cap < START_IN_FLIGHT ? cap : START_GROWTH_ANSWERS)) return;
+    if (++k.answeredThisRound < (cap < START_IN_FLIGHT ? START_IN_FLIGHT : START_GROWTH_ANSWERS)) return;
     k.answeredThisRound = 0;
     k.policy = { source: 'start', rules: [], inFlight: cap + 1 };
     k.rules = [inFlightRule(cap + 1)];
@@ -410,7 +406,14 @@ export function createLearner(documented?: readonly StoreRule[]) {
     }
     const rate = (l: Limit) => l.limit / l.windowMs;
     let next: Limit | undefined = measured;
-    if (current && (!measured || rate(measured) >= rate(current)))
+    if (current && k.startTook === 1 && current.limit === 1) {
+      // A server that takes one at a time refused a window that held: longer by a step, one at a time still (an episode
+      // measured with its pause and round trips in it is slower than the server, and would let a burst go). A step of
+      // a quarter where what held was luck: such a server refuses by phase until the window is long enough, and an
+      // eighth at a time costs a 429 each.
+      const step = k.heldByLuck ? 2 * SEARCH_STEP : SEARCH_STEP;
+      next = { limit: 1, windowMs: Math.ceil(current.windowMs * (1 + step)) };
+    } else if (current && (!measured || rate(measured) >= rate(current)))
       next = { limit: current.limit, windowMs: Math.ceil(current.windowMs * (1 + SEARCH_STEP)) };
     if (!next) return undefined;
     // What shows a window too short bounds the first one measured, met from empty (a sliding log's limit and window),
@@ -467,13 +470,22 @@ export function createLearner(documented?: readonly StoreRule[]) {
     // Past the rate its requests in flight allow (as many per round trip), a shorter window would try nothing.
     const capRate = k.pushedInFlight === undefined ? Number.POSITIVE_INFINITY : k.pushedInFlight / Math.max(1, answer.at - answer.sentAt);
     if (current && current.limit / current.windowMs >= capRate) return undefined;
-    const windowMs = current ? searchFurther(k.search, current, answer.at) : undefined;
-    if (!current || windowMs === undefined) return undefined;
+    if (!current) return undefined;
+    // A server that takes one at a time saves nothing up while the key sends slower: one answer decides a step, unless
+    // a window that held was refused later.
+    const oneAtATime = current.limit === 1 && k.startTook === 1 && !k.heldByLuck;
+    const step = searchFurther(k.search, current, answer.at, oneAtATime ? answer.at - answer.sentAt : undefined);
+    if (!step) return undefined;
     // The log taken over frees at once what the shorter window no longer counts: one request goes first, and a 429 to
     // it ends the search before more go.
-    const rule = learntRule({ limit: current.limit, windowMs }, { fromLog: true });
+    const rule = learntRule({ limit: current.limit, windowMs: step.windowMs }, { fromLog: true });
     k.ramp = { inFlight: 1, answered: 0, since: answer.at };
-    return adopt(k, 'refusals', [rule], `${current.limit * SEARCH_AFTER_LIMITS} answers without a 429: trying a window of ${windowMs} ms`);
+    return adopt(
+      k,
+      'refusals',
+      [rule],
+      `${step.answers} ${step.answers === 1 ? 'answer' : 'answers'} without a 429: trying a window of ${step.windowMs} ms`,
+    );
   };
 
   // What the key is held to, with the caps learnt per endpoint.
@@ -506,9 +518,16 @@ export function createLearner(documented?: readonly StoreRule[]) {
     k.accepted = 0;
     const back = searchRefused(k, retryAt);
     if (back) return back;
+    // Of a server that takes one at a time, a 429 to a window the search found held: what held was luck (a fixed
+    // window's phase), and one answer decides nothing there.
+    if (k.startTook === 1 && k.search?.steps && k.policy.source === 'refusals') {
+      k.search.over = true;
+      k.heldByLuck = true;
+    }
     // Where the server states its quota, a 429 is the store's to follow (it pauses the key), not a measure of the limit.
     if (k.policy.source !== 'start' && k.policy.source !== 'refusals') return undefined;
     if (k.policy.source === 'start') {
+      k.startTook ??= accepted;
       const grown = grownStart(k);
       if (grown !== undefined) k.pushedInFlight = grown - 1;
       restart(k);
