@@ -78,21 +78,25 @@ function serverWith(kind, evidence, { limit, windowMs }) {
 async function learning({ fetch, clock, now, key, send }) {
   const limiter = s.rateLimit.rateLimit({ rules: 'auto' });
   const refusedSentAt = [];
+  const t0 = now();
   const watched = async (...args) => {
     const sentAt = now();
     const response = await fetch(...args);
     if (response.status === 429) refusedSentAt.push(sentAt);
+    if (process.env.LEARN_DEBUG && response.status === 429)
+      console.log('   429 sent', ((sentAt - t0) / 1000).toFixed(3), 'at', ((now() - t0) / 1000).toFixed(3));
     return response;
   };
   const api = s.core.compose([limiter], { fetch: watched, clock });
   let settledAt = Number.NEGATIVE_INFINITY;
   let changes = 0;
+  if (process.env.LEARN_DEBUG)
+    api.events.on('rate-limit:learned', (e) => console.log('  ', ((now() - t0) / 1000).toFixed(2), e.evidence, JSON.stringify(e.policy)));
   api.events.on('rate-limit:learned', (event) => {
     if (!event.policy) return; // a token exchange counted: not this section's
     settledAt = now();
     changes++;
   });
-  const t0 = now();
   const { last, unfinished } = await send(api);
   await api.close();
   return {
