@@ -72,6 +72,23 @@ test('counts a request still in flight until it is released, and says a release 
   assert.equal(store.acquire(input(T + 5000)), refused(inf));
 });
 
+test('a lease says whether nothing else of the key was in flight (of the endpoint, without rules): only those teach the margin', () => {
+  const store = createMemoryStore();
+  const first = lease(store.acquire(input(T)));
+  assert.is(first.alone, true);
+  const second = lease(store.acquire(input(T, { endpoint: '/v2/other' })));
+  assert.is(second.alone, false, 'another endpoint of the key is in flight');
+  first.release(T + 50);
+  second.release(T + 60);
+  assert.is(lease(store.acquire(input(T + 2000))).alone, true, 'all answered');
+  const unruled = { key: 'free', rules: [] };
+  const one = lease(store.acquire(input(T, unruled)));
+  assert.is(one.alone, true);
+  assert.is(lease(store.acquire(input(T, { ...unruled, endpoint: '/v2/other' }))).alone, true, 'no rule: per endpoint');
+  assert.is(lease(store.acquire(input(T, unruled))).alone, false);
+  one.release(T + 10);
+});
+
 test('with jitterMs, counts from the send plus jitterMs when the release comes later', () => {
   const store = createMemoryStore();
   const rules = [{ limit: 1, windowMs: 1000, jitterMs: 50 }];

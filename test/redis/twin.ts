@@ -13,7 +13,7 @@ export interface TwinLease {
 export function twin(client: NodeRedisClient, prefix: string) {
   const memory = createMemoryStore();
   const redis = redisRateLimitStore({ client, prefix, pollMs: Number.POSITIVE_INFINITY, onError: 'fail-closed' });
-  const shape = (r: Acquired) => (r.ok ? { ok: true } : r);
+  const shape = (r: Acquired) => (r.ok ? { ok: true, alone: r.alone } : r);
   return {
     async acquire(input: AcquireInput, where = ''): Promise<TwinLease | number> {
       const m = memory.acquire(input);

@@ -325,8 +325,8 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
   };
 
   // When the server counted an answered request at the latest: on arrival, its answer less the key's margin.
-  const datedAt = (key: string, sentAt: number, at: number) =>
-    o.countedAt === 'answer' ? at : Math.max(sentAt, at - roundTrips.margin(key, at - sentAt));
+  const datedAt = (key: string, sentAt: number, at: number, alone = false) =>
+    o.countedAt === 'answer' ? at : Math.max(sentAt, at - roundTrips.margin(key, at - sentAt, alone));
 
   // Frees the slot and learns from the outcome (`answer` set: the request ended with it), then lets waiters try: a
   // pause must be in place before they do. Returns the store's promise, if any.
@@ -438,7 +438,7 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
       const held = lease as Lease;
       const answer = answerOf(key, sentAt, at, response, sent);
       const quotas = learner ? parseRateLimitPolicy(response.headers) : [];
-      const countedBy = datedAt(key, sentAt, at);
+      const countedBy = datedAt(key, sentAt, at, held.alone);
       if (!o.holdUntilBodyDone) {
         finish(key, held, countedBy, answer, quotas, sent);
         return response;

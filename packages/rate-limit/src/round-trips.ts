@@ -16,20 +16,26 @@ interface KeyRoundTrips {
  * way back. So the margin is the fastest round trip less twice the spread of recent ones (what a leg's noise can hide),
  * and at most half the fastest (the way back, if the way there fell to nothing): 0 while round trips spread half as wide
  * as they are long, half a steady round trip where they do not. Slower legs later only make the dating safer.
+ *
+ * Only requests sent alone (nothing else of the key in flight) teach it. A burst waits in the server's queue before it
+ * is counted, every request about as long: round trips steady and long, then an idle server counts the next at once.
  */
 export function createRoundTrips(maxKeys: number) {
   const keys = new Map<string, KeyRoundTrips>();
   return {
-    /** Takes the key's new round trip into account; returns the key's margin. */
-    margin(key: string, roundTrip: number): number {
+    /** Takes the key's new round trip into account if its request went `alone`; returns the key's margin. */
+    margin(key: string, roundTrip: number, alone: boolean): number {
       let k = keys.get(key);
+      if (!k && !alone) return 0;
       if (!k) {
         // Past the bound every key starts afresh (with no margin) rather than one growing map.
         if (keys.size >= maxKeys) keys.clear();
         keys.set(key, (k = { fastest: roundTrip, recent: [], seen: 0 }));
       }
-      k.fastest = Math.min(k.fastest, roundTrip);
-      k.recent[k.seen++ % RECENT] = roundTrip;
+      if (alone) {
+        k.fastest = Math.min(k.fastest, roundTrip);
+        k.recent[k.seen++ % RECENT] = roundTrip;
+      }
       if (k.seen < MIN_SAMPLES) return 0;
       let slowest = 0;
       for (const roundTrip of k.recent) slowest = Math.max(slowest, roundTrip);

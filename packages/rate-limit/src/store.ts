@@ -93,6 +93,11 @@ export interface Lease {
   /** Number of this send among the key's sends. Never reused by the store, even after the key's state is dropped. */
   seq: number;
   /**
+   * Nothing else of the key was in flight when this lease was taken (for a shared store, in the whole fleet): its round
+   * trip waited in no queue the key made itself, and may teach the limiter its margin. Undefined: not known (it does not).
+   */
+  alone?: boolean;
+  /**
    * The request is over. `countedBy` is the latest time the server can have counted it and still be busy with it (its
    * answer's arrival less what the limiter knows of the way back, or a margin after a failure). Its slot is free from
    * then, and it counts from then (or from its send plus `jitterMs`, if sooner) until `windowMs` after. Until released
@@ -503,6 +508,8 @@ export function createMemoryStore(): MemoryStore {
       const slots = concurrency < Number.POSITIVE_INFINITY ? slotsOf(k, endpoint, now) : undefined;
       if (slots && slots.length >= concurrency) return { ok: false, retryAt: slots[0] as number, blocked: 'endpoint' };
 
+      // Nothing else in flight: the key's (counted by its first rule), or without rules, the endpoint's.
+      const alone = states[0] ? states[0].pending.size === 0 : !slots?.length;
       const seq = k.nextSeq++;
       if (quota && (now >= quota.until || early)) k.quota = newEpoch(seq, Number.POSITIVE_INFINITY, now, early ? quota : undefined);
       topSeq = Math.max(topSeq, k.nextSeq);
@@ -532,6 +539,7 @@ export function createMemoryStore(): MemoryStore {
       return {
         ok: true,
         seq,
+        alone,
         release(countedBy, answer) {
           end(countedBy);
           return answer ? learn(key, k, seq, answer) : undefined;

@@ -537,8 +537,9 @@ const POLICY_TTL_MS = 7 * 86_400_000;
  * ARGV: now, concurrency (-1: none), leaseMs, ttlMs, pollMs (-1: none), tokenExchange (1/0), claim (an id the caller
  * made, to end the send should this answer be lost), the stamp of the shared policy the caller holds ('': it shares
  * none), the requests of the key waiting in the caller, then per rule its RULE_ARGS.
- * Returns { 1, seq, counted, stamp, policy } or { 0, retryAt, 'key' | 'endpoint', stamp, policy }: stamp and policy
- * are the shared policy's when the caller holds another stamp, else ''.
+ * Returns { 1, seq, counted, stamp, policy, alone } or { 0, retryAt, 'key' | 'endpoint', stamp, policy }: stamp and
+ * policy are the shared policy's when the caller holds another stamp, else ''; alone 1 when nothing else of the key
+ * (without rules, of the endpoint) was in flight.
  */
 export const ACQUIRE = `${common}
 local now, concurrency, leaseMs, ttl, poll = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -606,6 +607,9 @@ if concurrency >= 0 and redis.call('ZCARD', KEYS[2]) >= concurrency then
   hard = 0
   return refused(soft, 'endpoint')
 end
+-- Nothing else of the key in flight in the fleet (counted by its first rule), or without rules, of the endpoint.
+local alone
+if rules[1] then alone = rules[1].inFlight == 0 else alone = concurrency < 0 or redis.call('ZCARD', KEYS[2]) == 0 end
 local seq = k.nextSeq
 k.nextSeq = seq + 1
 if k.quotaEpoch and (now >= k.quotaUntil or early) then new_epoch(k, seq, INF, now, early) end
@@ -631,7 +635,7 @@ end
 if tokenExchange then k.exchangeSeq, k.exchangeSentAt, k.exchangeAnsweredAt = seq, now, nil end
 redis.call('HSET', KEYS[1], 'claim:' .. claim, f(seq) .. (counted and ':1' or ':0'))
 save_key(KEYS[1], k, ttl)
-return { 1, f(seq), counted and 1 or 0, sharedStamp, sharedPolicy }
+return { 1, f(seq), counted and 1 or 0, sharedStamp, sharedPolicy, alone and 1 or 0 }
 `;
 
 /**

@@ -227,7 +227,7 @@ export function redisRateLimitStore(options: RedisRateLimitStoreOptions): RedisR
     return finish;
   };
 
-  const redisLease = (input: AcquireInput, seq: number, claim: string): Lease => {
+  const redisLease = (input: AcquireInput, seq: number, claim: string, alone: boolean): Lease => {
     const finish = finisher(input, claim);
     // The store has no clock: a release is taken to happen at its answer, or at `countedBy` (a failure's margin).
     const endAt = (countedBy: number, answer?: Answer) =>
@@ -235,6 +235,7 @@ export function redisRateLimitStore(options: RedisRateLimitStoreOptions): RedisR
     return {
       ok: true,
       seq,
+      alone,
       release: (countedBy, answer) => finish(true, countedBy, answer, endAt(countedBy, answer)),
       observe: (answer) => finish(false, Number.NEGATIVE_INFINITY, answer, answer.at),
     };
@@ -276,11 +277,11 @@ export function redisRateLimitStore(options: RedisRateLimitStoreOptions): RedisR
         if (guard.open) return acquireLocal(input);
         throw error;
       }
-      const [ok, value, detail, stamp, policy] = reply as unknown[];
+      const [ok, value, detail, stamp, policy, alone] = reply as unknown[];
       const shared = stamp ? decodePolicy(stamp, policy) : undefined;
       const result: Acquired =
         Number(ok) === 1
-          ? redisLease(input, Number(value), claim)
+          ? redisLease(input, Number(value), claim, Number(alone) === 1)
           : { ok: false, retryAt: toNumber(value), blocked: detail === 'endpoint' ? 'endpoint' : 'key' };
       if (shared) result.shared = shared;
       return result;
