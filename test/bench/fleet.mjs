@@ -38,6 +38,17 @@ async function load(...names) {
   }
 }
 
+// FLEET_DEBUG: each 429 the simulator answers (retry-429 hides them from the caller), with when its request went.
+async function logRefusals(input, init) {
+  const sentAt = Date.now();
+  const response = await fetch(input, init);
+  if (response.status === 429) {
+    const headers = ['retry-after', 'x-ratelimit-remaining', 'x-ratelimit-reset'].map((h) => `${h} ${response.headers.get(h)}`);
+    log(Date.now() % 100_000, process.pid, '429 to a request sent at', sentAt % 100_000, new URL(input.url ?? input).pathname, ...headers);
+  }
+  return response;
+}
+
 // ── worker: one process with its own pipeline; fires its burst when the parent says go, then sends its figures ─────
 async function worker(config) {
   const [core, auth, limit, retry, redis] = await load('core', 'auth-token', 'rate-limit', 'retry-429', 'redis');
@@ -69,7 +80,7 @@ async function worker(config) {
       auth.authToken({ apiKey: KEY, baseUrl: config.url, store: stores.tokens, refreshRatio: REFRESH_RATIO }),
       limit.rateLimit({ rules: auto ? 'auto' : [{ limit: config.limit, windowMs: config.windowMs }], store: stores.limits }),
     ],
-    { bus },
+    { bus, fetch: process.env.FLEET_DEBUG ? logRefusals : fetch },
   );
   const fallbacks = [];
   bus.on('redis:fallback', (e) => fallbacks.push(e.reason));
