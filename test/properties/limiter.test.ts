@@ -169,6 +169,77 @@ test('rate-limit never lets more than the limit through any window (at send; at 
   );
 });
 
+// Servers that make requests wait before they count them, and answer at once after: one worker taking them in order
+// (each waits for those before it, counted as its handling starts or as it ends), or a server that, busy with `busyAt`
+// requests or more, picks each up `pickupMs` late (an event loop behind). The way there and back takes the same time for
+// every request (what the margin assumes: no leg faster than a lone request met). A burst's round trips are long, and
+// behind a busy server steady; the margin must not date them before the server counted them. (A fleet's burst can make
+// every round trip of one process long: test/rate-limit/scale.test.ts has that case.)
+test('rate-limit against a server that makes requests wait before it counts them: no window over the limit where it counts', async () => {
+  const scenario = fc.record({
+    limit: fc.integer({ min: 1, max: 12 }),
+    windowMs: fc.integer({ min: 20, max: 2000 }),
+    legMs: fc.nat({ max: 40 }),
+    server: fc.oneof(
+      fc.record({
+        kind: fc.constant('in-order' as const),
+        serviceMs: fc.integer({ min: 1, max: 60 }),
+        extraMs: fc.nat({ max: 60 }),
+        countsWhen: fc.constantFrom('starting' as const, 'done' as const),
+      }),
+      fc.record({ kind: fc.constant('busy' as const), busyAt: fc.integer({ min: 2, max: 8 }), pickupMs: fc.integer({ min: 1, max: 300 }) }),
+    ),
+    concurrency: fc.integer({ min: 1, max: 16 }),
+    bursts: fc.array(fc.record({ at: fc.nat({ max: 6000 }), size: fc.integer({ min: 1, max: 30 }) }), { minLength: 1, maxLength: 5 }),
+    seed: fc.nat(),
+  });
+  await fc.assert(
+    fc.asyncProperty(scenario, async (s) => {
+      const clock = createTestClock({ flushRounds: 1 });
+      const counted: number[] = [];
+      let freeAt = Number.NEGATIVE_INFINITY;
+      let atServer = 0;
+      let draw = s.seed;
+      const extra = (most: number) => {
+        draw = (draw * 1103515245 + 12345) % 2 ** 31;
+        return draw % (most + 1);
+      };
+      const handle = async () => {
+        const server = s.server;
+        if (server.kind === 'busy') {
+          if (atServer >= server.busyAt) await clock.sleep(server.pickupMs);
+          counted.push(clock.now());
+          return;
+        }
+        const service = server.serviceMs + extra(server.extraMs);
+        const start = Math.max(clock.now(), freeAt);
+        freeAt = start + service;
+        await clock.sleep(start - clock.now());
+        if (server.countsWhen === 'starting') counted.push(clock.now());
+        await clock.sleep(service);
+        if (server.countsWhen === 'done') counted.push(clock.now());
+      };
+      const transport = async () => {
+        await clock.sleep(s.legMs);
+        atServer++;
+        await handle();
+        atServer--;
+        await clock.sleep(s.legMs);
+        return new Response('ok');
+      };
+      const limiter = rateLimit({ rules: [{ limit: s.limit, windowMs: s.windowMs }], concurrency: s.concurrency });
+      const api = compose([limiter], { fetch: transport, clock });
+      const arrivals = s.bursts.flatMap(({ at, size }) =>
+        Array.from({ length: size }, () => ({ at, endpoint: 0, latencyMs: 0, abortAfterMs: undefined })),
+      );
+      await drive(clock, api, arrivals, (_, i) => `${ORIGIN}/v2/e?q=${i}`, new Set());
+      assert.ok(busiestWindow(counted, s.windowMs) <= s.limit, `over ${s.limit}/${s.windowMs} ms where the server counts`);
+      await api.close();
+    }),
+    heavy,
+  );
+});
+
 /** A scenario of sliding-log 2 a window, one call at a time per endpoint, 1 s tokens, calls made at once. */
 const scenarioOf = (windowMs: number, latency: { min: number; extra: number }, endpoints: number[], at = 0) => ({
   algorithm: 'sliding-log' as const,
