@@ -138,7 +138,7 @@ test('a spacing rule of one per 100 ms against a gateway that counts on arrival 
   await api.close();
 });
 
-// The fleet bench's reference cell saw a 429 in about one run of six: the simulator, busy with the first burst of four
+// The fleet bench's reference cell saw a 429 in about one run of five: the simulator, busy with the first burst of four
 // processes, counted each request some 100 ms after it came, and answered at once. Round trips of a steady 100 ms gave
 // a margin of 50, so the burst was dated half a round trip before the server counted it; the next window's first
 // requests reached an idle server that soon. Round trips of requests sent with others of the key in flight can wait in

@@ -325,8 +325,8 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
   };
 
   // When the server counted an answered request at the latest: on arrival, its answer less the key's margin.
-  const datedAt = (key: string, sentAt: number, at: number, alone = false) =>
-    o.countedAt === 'answer' ? at : Math.max(sentAt, at - roundTrips.margin(key, at - sentAt, alone));
+  const datedAt = (key: string, sentAt: number, at: number, alone: boolean | undefined) =>
+    o.countedAt === 'answer' ? at : Math.max(sentAt, at - roundTrips.margin(key, at - sentAt, alone === true));
 
   // Frees the slot and learns from the outcome (`answer` set: the request ended with it), then lets waiters try: a
   // pause must be in place before they do. Returns the store's promise, if any.
