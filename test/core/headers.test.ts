@@ -2,6 +2,7 @@ import {
   MAX_HEADER_DELAY_MS,
   parseIetfRateLimit,
   parseRateLimit,
+  parseRateLimitScope,
   parseResetValue,
   parseRetryAfter,
   parseXRateLimit,
@@ -131,6 +132,19 @@ test('parseRateLimit merges both families and keeps the tighter remaining with i
 
 test('parseRateLimit gives nothing when no header is there', () => {
   assert.is(parseRateLimit(new Headers({ 'content-type': 'text/plain' }), now), undefined);
+});
+
+test('a quota the server names: X-RateLimit-Resource (GitHub), else X-RateLimit-Bucket (Discord)', () => {
+  assert.is(parseRateLimitScope(new Headers({ 'x-ratelimit-resource': 'search' })), 'search');
+  assert.is(parseRateLimitScope(new Headers({ 'x-ratelimit-bucket': ' 41f9a2c0e:b.1 ' })), '41f9a2c0e:b.1');
+  assert.is(parseRateLimitScope(new Headers({ 'x-ratelimit-resource': 'core', 'x-ratelimit-bucket': 'b' })), 'core');
+  assert.is(parseRateLimitScope(new Headers({ 'x-ratelimit-limit': '60' })), undefined);
+});
+
+test('a quota name too long, empty, or of other characters names nothing (it becomes part of a store key)', () => {
+  for (const name of ['', '   ', 'a'.repeat(65), 'two words', 'a/b', 'x{y}', 'caf\u00e9'])
+    assert.is(parseRateLimitScope(new Headers({ 'x-ratelimit-resource': name })), undefined, JSON.stringify(name));
+  assert.is(parseRateLimitScope(new Headers({ 'x-ratelimit-resource': 'a'.repeat(64) })), 'a'.repeat(64));
 });
 
 test.run();

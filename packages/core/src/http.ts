@@ -5,6 +5,7 @@ export {
   parseIetfRateLimit,
   parseRateLimit,
   parseRateLimitPolicy,
+  parseRateLimitScope,
   parseResetValue,
   parseXRateLimit,
   type RateLimitInfo,

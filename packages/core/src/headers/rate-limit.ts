@@ -154,6 +154,19 @@ export function parseRateLimitPolicy(headers: Headers): AnnouncedQuota[] {
   return quotas;
 }
 
+/** A quota name a server may state: short, and nothing but letters, digits and `._:-` (it becomes part of a store key). */
+const SCOPE_NAME = /^[\w.:-]{1,64}$/;
+
+/**
+ * The name of the quota an answer was counted against, where the server names it: `X-RateLimit-Resource` (GitHub:
+ * `core`, `search`, `graphql`) or `X-RateLimit-Bucket` (Discord). Answers of one key naming different quotas were
+ * counted apart. Undefined: none named, or a name too long or of other characters.
+ */
+export function parseRateLimitScope(headers: Headers): string | undefined {
+  const name = (headers.get('x-ratelimit-resource') ?? headers.get('x-ratelimit-bucket'))?.trim();
+  return name && SCOPE_NAME.test(name) ? name : undefined;
+}
+
 function fromLegacy(
   limit: string | null | undefined,
   remaining: string | null | undefined,
