@@ -1,5 +1,5 @@
 import { ClosedError, type Interceptor, onAbort, type SetupContext, type SluiceEvents } from '@sluice/core';
-import { type AnnouncedQuota, parseRateLimit, parseRateLimitPolicy, parseRetryAfter } from '@sluice/core/http';
+import { type AnnouncedQuota, parseRateLimit, parseRateLimitPolicy, parseRateLimitScope, parseRetryAfter } from '@sluice/core/http';
 import { holdBody } from './body.js';
 import { QueueFullError, QueueTimeoutError } from './errors.js';
 import type { RejectReason } from './events.js';
@@ -7,11 +7,12 @@ import { createLearner, type Learnt, type LearntPolicy } from './learn.js';
 import { type RateLimitOptions, resolveOptions } from './options.js';
 import { type Call, type Offer, type Waiter, WaitingQueue } from './queue.js';
 import { createRoundTrips } from './round-trips.js';
+import { createScopes } from './scopes.js';
 import { type Acquired, type Answer, createMemoryStore, type Lease, type Outcome } from './store.js';
 
 export { isQueueFullError, isQueueTimeoutError, QueueError, QueueFullError, QueueTimeoutError } from './errors.js';
 export type { RejectReason } from './events.js';
-export { type LearntPolicy, LOOSEN_AFTER, type PolicySource, START_GROWTH_ANSWERS, START_IN_FLIGHT } from './learn.js';
+export { type LearntPolicy, LOOSEN_AFTER, type NamedQuotas, type PolicySource, START_GROWTH_ANSWERS, START_IN_FLIGHT } from './learn.js';
 export { type CountedAt, defaults, type RateLimitOptions, type Rule } from './options.js';
 export {
   type Acquired,
@@ -63,6 +64,11 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
   // With `rules: 'auto'`, each key's rules are learnt from its answers.
   const learner = o.auto ? createLearner(o.startFrom) : undefined;
   const rulesOf = (key: string) => (learner ? learner.rulesOf(key) : rules);
+  // The quotas the server names per key (`rules: 'auto'`): each is learnt and counted under a store key of its own.
+  const scopes = learner ? createScopes() : undefined;
+  const storeKeyOf = ({ key, endpoint }: Call) => (scopes ? scopes.storeKeyOf(key, endpoint) : key);
+  // The store key each lease was taken under, where it is not the request's key.
+  const leaseKeys = new WeakMap<Lease, string>();
   const store = o.store ?? createMemoryStore();
   const queues = new Map<string, WaitingQueue>();
   // What the round trips of each key say of how early the server can have counted an answered request.
@@ -80,12 +86,37 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
   const fleet = typeof store.onFreed === 'function';
 
   const now = () => (env as SetupContext).clock.now();
-  const ask = ({ key, endpoint, tokenExchange }: Call, t: number, waiting = 0) => {
+  // Asks the store for a slot under `key`: the request's key, or the quota the server named for its endpoint.
+  const ask = (call: Call, key: string, t: number, waiting = 0) => {
+    const { endpoint, tokenExchange } = call;
     const concurrency = learner?.capOf(key, endpoint) ?? o.concurrency;
     const input = { key, endpoint, now: t, rules: rulesOf(key), concurrency, leaseMs: o.leaseMs, tokenExchange, waiting };
-    if (!sharing) return store.acquire(input);
-    const result = store.acquire({ ...input, policyStamp: sharing.stampOf(key) });
-    return thenable(result) ? result.then((r) => adoptShared(key, r)) : adoptShared(key, result);
+    const acquired = sharing ? store.acquire({ ...input, policyStamp: sharing.stampOf(key) }) : store.acquire(input);
+    const held = (result: Acquired): Acquired => {
+      if (sharing) adoptShared(key, result);
+      const quotas = result.shared?.policy.quotas;
+      if (scopes && quotas && key === call.key) {
+        scopes.adopt(key, quotas);
+        // The fleet knows the quota this endpoint goes under: it asks again there.
+        if (scopes.knows(key, call.endpoint)) {
+          if (result.ok) after(result.release(Number.NEGATIVE_INFINITY));
+          return { ok: false, retryAt: t, blocked: 'endpoint' };
+        }
+      }
+      if (result.ok && key !== call.key) leaseKeys.set(result, key);
+      return result;
+    };
+    return thenable(acquired) ? acquired.then(held) : held(acquired);
+  };
+
+  // Asks under the quota the request's endpoint goes under. An endpoint no answer placed yet goes under its key's most
+  // used quota; held back there, it goes as a scout under the key itself instead (one at a time while nothing is learnt
+  // of it): its answer places it, and it never waits long on a quota it may not be counted against.
+  const acquire = (call: Call, storeKey: string, t: number, waiting = 0) => {
+    const first = ask(call, storeKey, t, waiting);
+    if (storeKey === call.key || scopes?.knows(call.key, call.endpoint)) return first;
+    const scout = (result: Acquired) => (result.ok || result.blocked !== 'key' ? result : ask(call, call.key, t, waiting));
+    return thenable(first) ? first.then(scout) : scout(first);
   };
   // The fleet learnt another policy for the key: it holds from this process's next request on.
   const adoptShared = (key: string, result: Acquired) => {
@@ -131,23 +162,24 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
     let due = Number.POSITIVE_INFINITY;
     const offer = (w: Waiter): Offer | Promise<Offer> => {
       const t = now();
+      const storeKey = storeKeyOf(w);
       let pending: Acquired | Promise<Acquired>;
       try {
-        pending = ask(w, t, q.size - 1);
+        pending = acquire(w, storeKey, t, q.size - 1);
       } catch (error) {
         leave(key, q, w, error, 'error');
         return 'taken';
       }
-      if (!thenable(pending)) return offered(w, pending, t);
+      if (!thenable(pending)) return offered(w, pending, t, storeKey);
       return pending.then(
-        (result) => offered(w, result, t),
+        (result) => offered(w, result, t, storeKey),
         (error) => {
           leave(key, q, w, error, 'error');
           return 'taken' as const;
         },
       );
     };
-    const offered = (w: Waiter, result: Acquired, t: number): Offer | Promise<Offer> => {
+    const offered = (w: Waiter, result: Acquired, t: number, storeKey: string): Offer | Promise<Offer> => {
       if (result.ok) {
         if (remove(q, w, result)) emit('rate-limit:acquired', { key, endpoint: w.endpoint, waitedMs: t - w.at });
         else {
@@ -167,7 +199,8 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
         return thenable(given) ? given.then(() => 'key-blocked' as const) : 'key-blocked';
       }
       due = Math.min(due, result.retryAt);
-      return result.blocked === 'key' ? 'key-blocked' : 'endpoint-blocked';
+      // A quota the server named holds back its own endpoints only: the key's others may still go.
+      return result.blocked === 'key' && storeKey === key ? 'key-blocked' : 'endpoint-blocked';
     };
     const round = (): void | Promise<void> => {
       q.again = false;
@@ -201,7 +234,7 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
     const t = now();
     let pending: Acquired | Promise<Acquired>;
     try {
-      pending = ask(call, t);
+      pending = acquire(call, storeKeyOf(call), t);
     } catch (error) {
       return failed(call, error);
     }
@@ -268,8 +301,10 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
 
   // What the learner made of an answer (`rules: 'auto'`): a policy to announce, and to share with the fleet (a cap on
   // an endpoint's requests in flight is this process's: the fleet's in flight are not counted here).
-  const learnFrom = (key: string, answer: Answer, quotas: AnnouncedQuota[], sent?: Sent) => {
-    const learnt: Learnt | undefined = learner?.learn(key, answer, quotas, sent?.endpoint, sent?.inFlight);
+  const learnFrom = (key: string, answer: Answer, quotas: AnnouncedQuota[], sent?: Sent) =>
+    announce(key, learner?.learn(key, answer, quotas, sent?.endpoint, sent?.inFlight));
+
+  const announce = (key: string, learnt: Learnt | undefined) => {
     if (!learnt) return;
     const { policy, evidence, endpoint } = learnt;
     emit('rate-limit:learned', endpoint === undefined ? { key, policy, evidence } : { key, policy, evidence, endpoint });
@@ -279,6 +314,15 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
 
   // Requests of each key's endpoint on their way (`rules: 'auto'`), to tell a 429 for requests in flight from one for the rate.
   const sending = new Map<string, number>();
+
+  // The key's answers name their quotas and where its requests go changed: announced, and shared with the fleet.
+  const nameQuotas = (key: string) => {
+    const quotas = scopes?.quotasOf(key);
+    if (!quotas || !learner) return;
+    const listed = Object.entries(quotas.endpoints).map(([endpoint, name]) => `${endpoint} under ${name}`);
+    const evidence = `answers name the quota they were counted against: ${[...listed, `the others under ${quotas.fallback}`].join(', ')}`;
+    announce(key, learner.named(key, quotas, evidence));
+  };
   const depart = (key: string, endpoint: string): Sent => {
     const id = `${key}\n${endpoint}`;
     const inFlight = (sending.get(id) ?? 0) + 1;
@@ -331,16 +375,36 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
   // Frees the slot and learns from the outcome (`answer` set: the request ended with it), then lets waiters try: a
   // pause must be in place before they do. Returns the store's promise, if any.
   const finish = (key: string, lease: Lease, countedBy: number, answer?: Answer, quotas: AnnouncedQuota[] = [], sent?: Sent) => {
+    const storeKey = leaseKeys.get(lease) ?? key;
     const outcome = lease.release(countedBy, answer);
-    if (thenable(outcome)) return outcome.then((result) => settle(key, answer, result, quotas, sent), noop);
-    settle(key, answer, outcome, quotas, sent);
+    if (thenable(outcome)) return outcome.then((result) => settle(key, storeKey, answer, result, quotas, sent), noop);
+    settle(key, storeKey, answer, outcome, quotas, sent);
   };
 
-  const settle = (key: string, answer: Answer | undefined, outcome: Outcome | undefined, quotas: AnnouncedQuota[], sent?: Sent) => {
-    if (answer) report(key, answer.at, outcome);
-    if (answer && learner) learnFrom(key, answer, quotas, sent);
+  const settle = (
+    key: string,
+    storeKey: string,
+    answer: Answer | undefined,
+    outcome: Outcome | undefined,
+    quotas: AnnouncedQuota[],
+    sent?: Sent,
+  ) => {
+    if (answer) report(storeKey, answer.at, outcome);
+    if (answer && learner) learnFrom(storeKey, answer, quotas, sent);
     const q = queues.get(key);
     if (q) scan(key, q);
+  };
+
+  // An answer counted against another quota than the one its request went under (the first of its endpoint, or its
+  // endpoint's quota changed): the lease ends as a request that told nothing, counted where it went (one more than the
+  // server counted there: never too few); a 429 pauses the quota it names. That quota learns from its own requests.
+  const countedElsewhere = (key: string, countedKey: string, { status, retryAt, at }: Answer) => {
+    if (status !== 429 || retryAt === undefined) return;
+    after(store.pause(countedKey, retryAt, at, rulesOf(countedKey)), (until) => {
+      if (until) report(countedKey, at, { paused: { until, reason: '429' } });
+      const q = queues.get(key);
+      if (q) scan(key, q);
+    });
   };
 
   return {
@@ -436,16 +500,29 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
       const at = now();
       // Sent, so it holds a slot: the first one, or the one taken again.
       const held = lease as Lease;
-      const answer = answerOf(key, sentAt, at, response, sent);
+      const leaseKey = leaseKeys.get(held) ?? key;
+      const named = scopes && parseRateLimitScope(response.headers);
+      const placed = scopes && named ? scopes.named(key, endpoint, named) : undefined;
+      if (placed?.changed) nameQuotas(key);
+      const countedKey = placed ? placed.storeKey : leaseKey;
+      const answer = answerOf(countedKey, sentAt, at, response, sent);
       const quotas = learner ? parseRateLimitPolicy(response.headers) : [];
       const countedBy = datedAt(key, sentAt, at, held.alone);
+      if (countedKey !== leaseKey) {
+        countedElsewhere(key, countedKey, answer);
+        if (!o.holdUntilBodyDone) {
+          finish(key, held, countedBy);
+          return response;
+        }
+        return holdBody(response, () => finish(key, held, countedBy));
+      }
       if (!o.holdUntilBodyDone) {
         finish(key, held, countedBy, answer, quotas, sent);
         return response;
       }
       after(held.observe(answer), (outcome) => {
-        report(key, at, outcome);
-        if (learner) learnFrom(key, answer, quotas, sent);
+        report(leaseKey, at, outcome);
+        if (learner) learnFrom(leaseKey, answer, quotas, sent);
       });
       return holdBody(response, () => finish(key, held, countedBy));
     },

@@ -5,14 +5,23 @@ import type { RuleStart, StoreRule } from './rule-state.js';
 import type { Answer, SharedPolicy } from './store.js';
 
 /** Where a key's learnt policy comes from. */
-export type PolicySource = 'start' | 'documented' | 'quota' | 'announced' | 'limit-and-reset' | 'refusals';
+export type PolicySource = 'start' | 'documented' | 'quota' | 'announced' | 'limit-and-reset' | 'refusals' | 'named';
+
+/** Where the server names the quota each answer was counted against: which quota each endpoint goes under. */
+export interface NamedQuotas {
+  /** The quota of endpoints not listed: the one most endpoints of the key went under. */
+  fallback: string;
+  /** Endpoints that go under another quota than `fallback`. */
+  endpoints: Record<string, string>;
+}
 
 /** What `rules: 'auto'` holds a key to now. */
 export interface LearntPolicy {
   /**
    * `'start'`: nothing learnt yet. `'documented'`: the rules given as `startFrom`, which no answer contradicted. `'quota'`: the server states what is left and when it resets, followed as it goes;
    * no rule is known yet. `'announced'`: `RateLimit-Policy` stated each limit and window. `'limit-and-reset'`: a limit
-   * was stated, its window read from how the reset moved. `'refusals'`: no quota stated; 429s bounded it.
+   * was stated, its window read from how the reset moved. `'refusals'`: no quota stated; 429s bounded it. `'named'`:
+   * the server names the quota each answer was counted against (`quotas`); each is learnt apart, as the key `<key>#<name>`.
    */
   source: PolicySource;
   rules: Limit[];
@@ -23,6 +32,8 @@ export interface LearntPolicy {
   inFlight?: number;
   /** Requests in flight at most, per endpoint, where the server refused more (a 429 stating the quota had some left). */
   concurrency?: Record<string, number>;
+  /** With `'named'`: the quota each endpoint goes under. */
+  quotas?: NamedQuotas;
 }
 
 /** A change of a key's policy, to announce, and what showed it. */
@@ -596,6 +607,7 @@ export function createLearner(documented?: readonly StoreRule[]) {
   // (the process that learnt it searches, and shares what it finds).
   const adoptShared = (k: KeyLearning, { stamp, policy, evidence }: SharedPolicy): Learnt | undefined => {
     k.stamp = stamp;
+    if (policy.source === 'named') return named(k, policy.quotas, `learnt by another process of the fleet: ${evidence}`);
     if (policy.source === k.policy.source && signatureOf(policy.rules) === signatureOf(k.policy.rules)) return undefined;
     k.search = undefined;
     k.looser = undefined;
@@ -609,6 +621,15 @@ export function createLearner(documented?: readonly StoreRule[]) {
         '',
       );
     return { policy: viewOf(k), evidence: `learnt by another process of the fleet: ${evidence}` };
+  };
+
+  // The key's answers name the quotas they were counted against: its requests go under those (the rules it holds stay,
+  // for a request that would still go under the key itself).
+  const named = (k: KeyLearning, quotas: NamedQuotas | undefined, evidence: string): Learnt | undefined => {
+    if (!quotas) return undefined;
+    k.policy = { source: 'named', rules: [], quotas };
+    k.search = undefined;
+    return { policy: k.policy, evidence };
   };
 
   return {
@@ -646,6 +667,8 @@ export function createLearner(documented?: readonly StoreRule[]) {
     },
     /** The stamp of the fleet's policy the key's is (0: none), for a store that shares policies. */
     stampOf: (key: string) => keys.get(key)?.stamp ?? 0,
+    /** The key's answers name their quotas: which each endpoint goes under; returns it, to announce. */
+    named: (key: string, quotas: NamedQuotas, evidence: string) => named(get(key), quotas, evidence),
     /** Holds the fleet's policy a shared store answered with; returns what changed, to announce. */
     adoptShared: (key: string, shared: SharedPolicy) => adoptShared(get(key), shared),
     /** The store kept `policy` as the fleet's, under `stamp`: the key holds that stamp while it holds that policy. */

@@ -1,11 +1,32 @@
-import type { LearntPolicy, SharedPolicy } from '@sluice/rate-limit';
+import type { LearntPolicy, NamedQuotas, SharedPolicy } from '@sluice/rate-limit';
 
-const SOURCES: ReadonlySet<string> = new Set(['quota', 'announced', 'limit-and-reset', 'refusals']);
+const SOURCES: ReadonlySet<string> = new Set(['quota', 'announced', 'limit-and-reset', 'refusals', 'named']);
 const MAX_EVIDENCE = 500;
+/** A quota's name as the limiter takes it from a header; endpoints listed at most, and their length. */
+const QUOTA_NAME = /^[\w.:-]{1,64}$/;
+const MAX_ENDPOINTS = 100;
+const MAX_ENDPOINT_LENGTH = 2048;
 
-/** The JSON a shared policy is kept as: what was learnt and from what. */
+/** The JSON a shared policy is kept as: what was learnt and from what (with `'named'`, where each endpoint goes). */
 export const encodePolicy = ({ policy, evidence }: { policy: LearntPolicy; evidence: string }) =>
-  JSON.stringify({ source: policy.source, rules: policy.rules.map(({ limit, windowMs }) => ({ limit, windowMs })), evidence });
+  JSON.stringify({
+    source: policy.source,
+    rules: policy.rules.map(({ limit, windowMs }) => ({ limit, windowMs })),
+    ...(policy.quotas ? { quotas: policy.quotas } : {}),
+    evidence,
+  });
+
+const isName = (name: unknown): name is string => typeof name === 'string' && QUOTA_NAME.test(name);
+
+/** Named quotas read back: a fallback name, and at most MAX_ENDPOINTS endpoints each under a name; else undefined. */
+function decodeQuotas(value: unknown): NamedQuotas | undefined {
+  const { fallback, endpoints } = (value ?? {}) as Record<string, unknown>;
+  if (!isName(fallback) || typeof endpoints !== 'object' || endpoints === null || Array.isArray(endpoints)) return undefined;
+  const listed = Object.entries(endpoints);
+  if (listed.length > MAX_ENDPOINTS || !listed.every(([endpoint, name]) => endpoint.length <= MAX_ENDPOINT_LENGTH && isName(name)))
+    return undefined;
+  return { fallback, endpoints: Object.fromEntries(listed) };
+}
 
 const isLimit = (r: unknown): r is { limit: number; windowMs: number } => {
   const { limit, windowMs } = (r ?? {}) as Record<string, unknown>;
@@ -22,12 +43,17 @@ export function decodePolicy(stamp: unknown, json: unknown): SharedPolicy | unde
   } catch {
     return undefined;
   }
-  const { source, rules, evidence } = (value ?? {}) as Record<string, unknown>;
+  const { source, rules, quotas, evidence } = (value ?? {}) as Record<string, unknown>;
   if (typeof source !== 'string' || !SOURCES.has(source) || !Array.isArray(rules) || !rules.every(isLimit)) return undefined;
-  if ((source === 'quota') !== (rules.length === 0)) return undefined;
+  if ((source === 'quota' || source === 'named') !== (rules.length === 0)) return undefined;
   const policy: LearntPolicy = {
     source: source as LearntPolicy['source'],
     rules: rules.map(({ limit, windowMs }) => ({ limit, windowMs })),
   };
+  if (source === 'named') {
+    const named = decodeQuotas(quotas);
+    if (!named) return undefined;
+    policy.quotas = named;
+  }
   return { stamp: n, policy, evidence: typeof evidence === 'string' ? evidence.slice(0, MAX_EVIDENCE) : '' };
 }
