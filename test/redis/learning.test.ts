@@ -133,6 +133,27 @@ test('a learnt policy is kept for the fleet: another process gets it with its ne
   assert.is((await b.acquire(input(T + 3, { rules, policyStamp: 0 }))).shared, undefined);
 });
 
+test("where a key's requests go (a 'named' policy) is kept for the fleet; a damaged one is ignored", async () => {
+  const prefix = uniquePrefix();
+  const a = redisRateLimitStore({ client, prefix, onError: 'fail-closed' });
+  const b = redisRateLimitStore({ client, prefix, onError: 'fail-closed' });
+  const rules = [learnt(1, 1, { fromLog: true })];
+  const policy = { source: 'named' as const, rules: [], quotas: { fallback: 'core', endpoints: { '/search/code': 'search' } } };
+  const evidence = 'answers name the quota they were counted against: /search/code under search, the others under core';
+  assert.is(await a.sharePolicy('fleet', { policy, evidence }, T), 1);
+  assert.equal((await b.acquire(input(T + 1, { rules, policyStamp: 0 }))).shared, { stamp: 1, policy, evidence });
+  const damaged = [
+    { fallback: 'core', endpoints: { '/search/code': 'not a name' } },
+    { fallback: '', endpoints: {} },
+    { fallback: 'core', endpoints: Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`/e${i}`, 'search'])) },
+    { fallback: 'core' },
+  ];
+  for (const quotas of damaged) {
+    await client.hSet(`${prefix}:rl:{fleet}:policy`, 'policy', JSON.stringify({ source: 'named', rules: [], quotas, evidence: '' }));
+    assert.is((await b.acquire(input(T + 2, { rules, policyStamp: 0 }))).shared, undefined, JSON.stringify(quotas).slice(0, 80));
+  }
+});
+
 const ORIGIN = 'https://api.example';
 const LIMIT = 20;
 const WINDOW_MS = 2000;
