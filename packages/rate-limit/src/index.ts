@@ -50,6 +50,8 @@ const after = <T>(value: T | Promise<T>, then: (result: T) => void = noop) => (t
 interface Sent {
   endpoint: string;
   inFlight: number;
+  /** It waited for its key: the key's rules held it back. */
+  waitedForKey?: boolean;
   back(): void;
 }
 
@@ -199,6 +201,7 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
         return thenable(given) ? given.then(() => 'key-blocked' as const) : 'key-blocked';
       }
       due = Math.min(due, result.retryAt);
+      if (result.blocked === 'key') w.waitedForKey = true;
       // A quota the server named holds back its own endpoints only: the key's others may still go.
       return result.blocked === 'key' && storeKey === key ? 'key-blocked' : 'endpoint-blocked';
     };
@@ -295,6 +298,7 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
         scan(key, queue);
       }
     }
+    call.waitedForKey = w.waitedForKey;
     if (w.lease) return w.lease;
     throw w.error;
   };
@@ -302,7 +306,7 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
   // What the learner made of an answer (`rules: 'auto'`): a policy to announce, and to share with the fleet (a cap on
   // an endpoint's requests in flight is this process's: the fleet's in flight are not counted here).
   const learnFrom = (key: string, answer: Answer, quotas: AnnouncedQuota[], sent?: Sent) =>
-    announce(key, learner?.learn(key, answer, quotas, sent?.endpoint, sent?.inFlight));
+    announce(key, learner?.learn(key, answer, quotas, sent?.endpoint, sent?.inFlight, sent?.waitedForKey));
 
   const announce = (key: string, learnt: Learnt | undefined) => {
     if (!learnt) return;
@@ -323,7 +327,7 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
     const evidence = `answers name the quota they were counted against: ${[...listed, `the others under ${quotas.fallback}`].join(', ')}`;
     announce(key, learner.named(key, quotas, evidence));
   };
-  const depart = (key: string, endpoint: string): Sent => {
+  const depart = (key: string, endpoint: string, waitedForKey?: boolean): Sent => {
     const id = `${key}\n${endpoint}`;
     const inFlight = (sending.get(id) ?? 0) + 1;
     sending.set(id, inFlight);
@@ -332,7 +336,7 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
       if (left > 0) sending.set(id, left);
       else sending.delete(id);
     };
-    return { endpoint, inFlight, back };
+    return { endpoint, inFlight, waitedForKey, back };
   };
 
   // Reports what the store made of an answer: a pause it started, a fact it learnt.
@@ -486,7 +490,7 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
         };
       }
       let response: Response;
-      const sent = learner ? depart(key, endpoint) : undefined;
+      const sent = learner ? depart(key, endpoint, call.waitedForKey) : undefined;
       try {
         response = await next(request);
       } catch (error) {

@@ -41,6 +41,8 @@ export interface WindowSearch {
   grown: number;
   /** Round trips answered in the search, for a server that takes one request at a time (see `decides`). */
   roundTrips: { fastest: number; slowest: number; seen: number };
+  /** Started again below a rule a search had settled on, which held since: a 429 to its first step brings that rule back as it was. */
+  again: boolean;
 }
 
 /** A window the server was seen to refuse within, and how many steps of an eighth the search takes before halving to it. */
@@ -54,7 +56,13 @@ export const SEARCH_STEP = 1 / 8;
 const MAX_STEP = 1 / 2;
 const STEADY_AFTER = 8;
 
-export const startSearch = (held: Limit, over = false, tooShort?: TooShort, span?: { ms: number; from: number }): WindowSearch => ({
+export const startSearch = (
+  held: Limit,
+  over = false,
+  tooShort?: TooShort,
+  span?: { ms: number; from: number },
+  again = false,
+): WindowSearch => ({
   held,
   steps: 0,
   answeredSince: 0,
@@ -65,6 +73,7 @@ export const startSearch = (held: Limit, over = false, tooShort?: TooShort, span
   steppedAt: span?.from ?? 0,
   grown: 0,
   roundTrips: { fastest: Number.POSITIVE_INFINITY, slowest: 0, seen: 0 },
+  again,
 });
 
 /** A shorter window to try, and the answers without a 429 that led to it. */
@@ -119,6 +128,10 @@ function decides(search: WindowSearch, current: Limit, roundTripMs: number) {
  */
 export function searchBack(search: WindowSearch | undefined, current: Limit): Limit | undefined {
   if (!search || search.over || current.windowMs >= search.held.windowMs) return undefined;
+  if (search.again && search.steps === 1) {
+    search.over = true;
+    return search.held;
+  }
   if (search.grown > 1) {
     search.grown = -1;
     search.answeredSince = 0;

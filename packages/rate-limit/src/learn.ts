@@ -62,6 +62,17 @@ export const LOOSEN_AFTER = 3;
 const FIRST_UNSTATED_DELAY_MS = 1000;
 const UNSTATED_GROWTH = 4;
 const MAX_UNSTATED_DELAY_MS = 86_400_000;
+/**
+ * A rule learnt from 429s alone whose search is over is tried a step looser again (a plan upgraded, a server less busy)
+ * once it held back this many times its limit in requests, over at least SEARCH_AGAIN_MS, without a 429. Each try
+ * refused doubles both, up to a day; a try that held brings them back to the first. Against a server that never
+ * changes, a try (one to three 429s) after 5, 15, 35, 75 minutes and so on of requests held back, then one a day.
+ */
+const SEARCH_AGAIN_LIMITS = 8;
+const SEARCH_AGAIN_MS = 300_000;
+const MAX_SEARCH_AGAIN_MS = 86_400_000;
+const longerWait = ({ limits, ms }: { limits: number; ms: number }) =>
+  ms >= MAX_SEARCH_AGAIN_MS ? { limits, ms } : { limits: 2 * limits, ms: Math.min(MAX_SEARCH_AGAIN_MS, 2 * ms) };
 /** A rate measured over many windows is held over a window at least this many round trips long (see `estimate`). */
 const SPREAD_ROUND_TRIPS = 8;
 /** Keys whose learning is kept; past it the least recently used is forgotten. */
@@ -124,6 +135,14 @@ interface KeyLearning {
   heldByLuck?: boolean;
   /** Requests in flight at most after an estimate or a search step, doubling as they are answered (see `rampOn`). */
   ramp?: { inFlight: number; answered: number; since: number };
+  /** Answers to requests the rule held back since its search ended, the first one's time, and how many and how long start it again. */
+  heldBack: number;
+  heldBackSince: number;
+  searchAgain: { limits: number; ms: number };
+  /** The policy is the fleet's, learnt by another process: that one searches again, not this one. */
+  adopted?: boolean;
+  /** The rule the first search started again began from: a 429 to a faster one found since brings it back. */
+  beforeAgain?: Limit;
 }
 
 /**
@@ -192,6 +211,9 @@ const describe = (rules: Limit[]) => rules.map((r) => `${r.limit} per ${r.window
 /** The most requests `rules` let go in any `spanMs`, as far as a sliding log of each allows. */
 const allowedIn = (rules: Limit[], spanMs: number) => Math.min(...rules.map((r) => r.limit * Math.ceil(spanMs / r.windowMs)));
 
+/** Whether `a` sends faster than `b` in the long run. */
+const faster = (a: Limit, b: Limit) => a.limit * b.windowMs > b.limit * a.windowMs;
+
 /** Whether `next` lets more go than `current` over some span. */
 const looser = (next: Limit[], current: Limit[]) =>
   [...next, ...current].some(({ windowMs }) => allowedIn(next, windowMs) > allowedIn(current, windowMs));
@@ -230,6 +252,9 @@ export function createLearner(documented?: readonly StoreRule[]) {
       refusalsInRow: 0,
       unstatedBase: FIRST_UNSTATED_DELAY_MS,
       stamp: 0,
+      heldBack: 0,
+      heldBackSince: 0,
+      searchAgain: { limits: SEARCH_AGAIN_LIMITS, ms: SEARCH_AGAIN_MS },
     };
     keys.set(key, k);
     return k;
@@ -237,6 +262,8 @@ export function createLearner(documented?: readonly StoreRule[]) {
 
   const adopt = (k: KeyLearning, source: PolicySource, rules: StoreRule[], evidence: string): Learnt => {
     k.policy = { source, rules: rules.map(({ limit, windowMs }) => ({ limit, windowMs })) };
+    k.adopted = false;
+    k.heldBack = 0;
     // A rate learnt from requests spread over many windows lets as many go at once after a pause: the requests in flight
     // the start had when the server refused bound that burst.
     if (source === 'refusals' && k.pushedInFlight !== undefined) k.policy.inFlight = k.pushedInFlight;
@@ -470,10 +497,36 @@ export function createLearner(documented?: readonly StoreRule[]) {
   // A 429 to the rule the search tried: the one that held before it, full as the server is until the pause ends.
   const searchRefused = (k: KeyLearning, fullUntil: number): Learnt | undefined => {
     const current = k.policy.rules[0];
-    const held = current && k.policy.source === 'refusals' ? searchBack(k.search, current) : undefined;
-    if (!current || !held) return undefined;
+    if (!current || k.policy.source !== 'refusals') return undefined;
+    const search = k.search;
+    let held = searchBack(search, current);
+    // A search started again: refused at its first step, the server allows no more than before (the next try waits
+    // twice as long); a step held first, it did (the next try comes as soon as the first did).
+    if (held && search?.again)
+      k.searchAgain = search.steps === 1 ? longerWait(k.searchAgain) : { limits: SEARCH_AGAIN_LIMITS, ms: SEARCH_AGAIN_MS };
+    // A faster rule such searches found, refused later (it held by luck, as a window a round trip short of the server's
+    // may, for minutes): the rule the first of them started from comes back, and the next try waits twice as long.
+    const before = k.beforeAgain;
+    if (!held && before && faster(current, before)) {
+      held = before;
+      k.searchAgain = longerWait(k.searchAgain);
+    }
+    if (!held) return undefined;
+    if (before && !faster(held, before)) k.beforeAgain = undefined;
     const rule = learntRule(held, { fullUntil });
     return adopt(k, 'refusals', [rule], `a 429 to a window of ${current.windowMs} ms: back to ${held.windowMs} ms`);
+  };
+
+  // A rule whose search is over (or never started) and that keeps holding requests back is tried a step looser again,
+  // once it held back `searchAgain` of them: the server may allow more by now.
+  const searchAgainOn = (k: KeyLearning, answer: Answer, waitedForKey: boolean) => {
+    const current = k.policy.rules[0];
+    if (!current || !waitedForKey || k.adopted || (k.search && !k.search.over)) return;
+    if (k.heldBack++ === 0) k.heldBackSince = answer.at;
+    if (k.heldBack < k.searchAgain.limits * current.limit || answer.at - k.heldBackSince < k.searchAgain.ms) return;
+    k.heldBack = 0;
+    k.beforeAgain ??= current;
+    k.search = startSearch(current, false, undefined, undefined, true);
   };
 
   const searchOn = (k: KeyLearning, answer: Answer): Learnt | undefined => {
@@ -491,12 +544,11 @@ export function createLearner(documented?: readonly StoreRule[]) {
     // it ends the search before more go.
     const rule = learntRule({ limit: current.limit, windowMs: step.windowMs }, { fromLog: true });
     k.ramp = { inFlight: 1, answered: 0, since: answer.at };
-    return adopt(
-      k,
-      'refusals',
-      [rule],
-      `${step.answers} ${step.answers === 1 ? 'answer' : 'answers'} without a 429: trying a window of ${step.windowMs} ms`,
-    );
+    const again = k.search?.again && k.search.steps === 1;
+    const evidence = again
+      ? `the rule held back ${k.searchAgain.limits * current.limit} requests or more, over ${Math.round(k.searchAgain.ms / 60_000)} minutes or more, without a 429: trying a window of ${step.windowMs} ms again`
+      : `${step.answers} ${step.answers === 1 ? 'answer' : 'answers'} without a 429: trying a window of ${step.windowMs} ms`;
+    return adopt(k, 'refusals', [rule], evidence);
   };
 
   // What the key is held to, with the caps learnt per endpoint.
@@ -523,6 +575,7 @@ export function createLearner(documented?: readonly StoreRule[]) {
     const firstSent = Math.min(k.episodeStart, answer.sentAt);
     const lastAnswered = k.episodeEnd;
     k.refusalsInRow++;
+    k.heldBack = 0;
     k.episodeFloor = retryAt;
     k.episodeStart = Number.POSITIVE_INFINITY;
     k.episodeEnd = Number.NEGATIVE_INFINITY;
@@ -563,7 +616,7 @@ export function createLearner(documented?: readonly StoreRule[]) {
     return estimate(k, episode, { at: retryAt, probe: false, together }, evidence, tooShort);
   };
 
-  const answered = (k: KeyLearning, answer: Answer, quotas: AnnouncedQuota[]) => {
+  const answered = (k: KeyLearning, answer: Answer, quotas: AnnouncedQuota[], waitedForKey: boolean) => {
     k.refusalsInRow = 0;
     k.answered++;
     const afterPause = answer.sentAt >= k.episodeFloor;
@@ -600,6 +653,7 @@ export function createLearner(documented?: readonly StoreRule[]) {
     if (k.policy.source === 'start') return void slowStart(k);
     if (k.policy.source !== 'refusals') return undefined;
     rampOn(k, answer);
+    searchAgainOn(k, answer, waitedForKey);
     return searchOn(k, answer);
   };
 
@@ -620,6 +674,7 @@ export function createLearner(documented?: readonly StoreRule[]) {
         policy.rules.map((rule) => learntRule(rule, { fromLog: true })),
         '',
       );
+    k.adopted = true;
     return { policy: viewOf(k), evidence: `learnt by another process of the fleet: ${evidence}` };
   };
 
@@ -677,11 +732,11 @@ export function createLearner(documented?: readonly StoreRule[]) {
       if (k?.policy === policy) k.stamp = stamp;
     },
     /** Learns from an answer, after the store did; returns what changed, to announce. */
-    learn(key: string, answer: Answer, quotas: AnnouncedQuota[], endpoint = '', inFlight = 1): Learnt | undefined {
+    learn(key: string, answer: Answer, quotas: AnnouncedQuota[], endpoint = '', inFlight = 1, waitedForKey = false): Learnt | undefined {
       if (answer.status === undefined) return undefined;
       const k = get(key);
       if (answer.concurrencyRefused) return capped(k, answer, endpoint, inFlight);
-      const learnt = answer.status === 429 ? refused(k, answer) : answered(k, answer, quotas);
+      const learnt = answer.status === 429 ? refused(k, answer) : answered(k, answer, quotas, waitedForKey);
       return learnt && { ...learnt, policy: viewOf(k) };
     },
   };

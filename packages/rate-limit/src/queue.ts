@@ -11,6 +11,8 @@ export interface Call {
   tokenExchange?: boolean;
   /** Told when it starts to wait (`ctx.state.onWait`). */
   onWait?: () => void;
+  /** It waited for its key (the rate, a pause), not only for a slot of its endpoint: what held it back was binding. */
+  waitedForKey?: boolean;
 }
 
 /** A request waiting for a slot of its key. */
