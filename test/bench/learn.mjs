@@ -138,6 +138,65 @@ for (const policy of POLICIES)
       );
     }
 
+// ── virtual time: two quotas one key is counted against, named (GitHub's X-RateLimit-Resource) or not ──────────────
+// GitHub counts a token's requests against `core` (5000 an hour) and, apart, `search` (30 a minute), each answer naming
+// its quota. Fixed windows aligned to the start, X-RateLimit-* stated; 600 requests over three core endpoints and 90
+// searches, all at once. Named, each quota is learnt and counted apart; not named (the header stripped), as one key.
+const NAMED_QUOTAS = [
+  { name: 'core', limit: 5000, windowMs: 3_600_000, count: quick ? 150 : 600, paths: ['/repos/o/r/issues', '/repos/o/r/pulls', '/user'] },
+  { name: 'search', limit: 30, windowMs: 60_000, count: quick ? 45 : 90, paths: ['/search/code'] },
+];
+// A day of virtual time bounds the run where the quotas are mixed (search's limit over core's hourly reset).
+const NAMED_DEADLINE_MS = 86_400_000;
+
+async function namedCell(named) {
+  const clock = createHeapClock(START);
+  const random = seeded(5000 + (named ? 1 : 0));
+  const leg = () => LATENCY.min + random() * (LATENCY.max - LATENCY.min);
+  const quotas = NAMED_QUOTAS.map((q) => ({ ...q, server: serverOf('fixed', 'x-ratelimit', q.limit, q.windowMs), done: 0, last: START }));
+  const quotaOf = (url) => quotas.find((q) => q.paths.some((path) => url.includes(path)));
+  const fetch = async (input) => {
+    const quota = quotaOf(typeof input === 'string' ? input : input.url);
+    await clock.sleep(leg());
+    const { status, headers } = quota.server.answer(clock.now());
+    if (named) headers['x-ratelimit-resource'] = quota.name;
+    await clock.sleep(leg());
+    return new Response(null, { status, headers });
+  };
+  const limiter = s.rateLimit.rateLimit({ rules: 'auto', maxQueue: 10_000 });
+  const api = s.core.compose([limiter], { fetch, clock });
+  const total = quotas.reduce((n, q) => n + q.count, 0);
+  let settled = 0;
+  for (const quota of quotas)
+    for (let i = 0; i < quota.count; i++)
+      api(`${ORIGIN}${quota.paths[i % quota.paths.length]}`).then(() => {
+        quota.done++;
+        quota.last = clock.now();
+        settled++;
+      });
+  await clock.run(() => settled === total, { maxMs: NAMED_DEADLINE_MS });
+  await api.close();
+  return quotas.map((q) => ({
+    quota: `${q.name}: ${q.limit} per ${windowName(q.windowMs)}, ${q.count} requests`,
+    named,
+    refused: q.server.refused,
+    unfinished: q.count - q.done,
+    completionMs: q.last - START,
+    // Five in flight per endpoint (the client's default cap), or the quota's windows, at the least latency.
+    minimumMs: Math.max(
+      Math.ceil(q.count / (5 * q.paths.length)) * 2 * LATENCY.min,
+      leastTime('fixed', q.count, q.limit, q.windowMs, LATENCY.min),
+    ),
+    policy: limiter.policyOf(named ? `${ORIGIN}#${q.name}` : ORIGIN),
+  }));
+}
+
+const namedCells = [...(await namedCell(true)), ...(await namedCell(false))];
+for (const c of namedCells)
+  log(
+    `learn ${c.named ? 'named' : 'not named'} ${c.quota}: ${c.refused} 429s, ${fmt.s(c.completionMs)}${c.unfinished ? ` (${c.unfinished} unfinished)` : ''}, ${describe(c.policy)}`,
+  );
+
 // ── real time: nginx limit_req without burst ─────────────────────────────────────────────────────────────────────
 const gateway = await nginxRun();
 
@@ -271,7 +330,22 @@ report({
           '',
           table(header, [row(gateway)]),
         ].join('\n'),
+    '',
+    `Two quotas one key is counted against, as GitHub's \`core\` (5000 an hour) and \`search\` (30 a minute): fixed windows, \`X-RateLimit-*\` stated, ${NAMED_QUOTAS.map((q) => `${q.count} requests to ${q.name} (${q.paths.length} endpoint${q.paths.length > 1 ? 's' : ''})`).join(' and ')}, all at once, on virtual time. Named: each answer names its quota in \`X-RateLimit-Resource\`, and each is learnt and counted apart (\`<key>#<name>\`). Not named: the same server without that header, learnt as one key (cut off after a day). Least time: five requests in flight per endpoint (the client's default cap) or the quota's windows, at the least latency.`,
+    '',
+    table(
+      ['quota', 'named', '429s', 'completion', 'least time', 'over the least time', 'learnt policy'],
+      namedCells.map((c) => [
+        c.quota,
+        c.named ? 'yes' : 'no (one key)',
+        c.refused,
+        c.unfinished ? `> ${fmt.s(c.completionMs)} (${c.unfinished} unanswered)` : fmt.s(c.completionMs),
+        fmt.s(c.minimumMs),
+        `${c.unfinished ? '> ' : ''}${fmt.x(c.completionMs / c.minimumMs)}`,
+        describe(c.policy),
+      ]),
+    ),
   ].join('\n'),
   goals: [...EVIDENCE.map(goalOf), gatewayGoal],
-  data: { cells, nginx: gateway },
+  data: { cells, nginx: gateway, named: namedCells },
 });
