@@ -2,6 +2,7 @@
 // main entry so a pipeline pays for these helpers only through the interceptors that use them.
 export {
   type AnnouncedQuota,
+  isQuotaName,
   parseIetfRateLimit,
   parseRateLimit,
   parseRateLimitPolicy,

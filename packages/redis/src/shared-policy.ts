@@ -1,9 +1,9 @@
+import { isQuotaName } from '@sluice/core/http';
 import type { LearntPolicy, NamedQuotas, SharedPolicy } from '@sluice/rate-limit';
 
 const SOURCES: ReadonlySet<string> = new Set(['quota', 'announced', 'limit-and-reset', 'refusals', 'named']);
 const MAX_EVIDENCE = 500;
-/** A quota's name as the limiter takes it from a header; endpoints listed at most, and their length. */
-const QUOTA_NAME = /^[\w.:-]{1,64}$/;
+/** Endpoints a named policy lists at most, and their length. */
 const MAX_ENDPOINTS = 100;
 const MAX_ENDPOINT_LENGTH = 2048;
 
@@ -16,14 +16,12 @@ export const encodePolicy = ({ policy, evidence }: { policy: LearntPolicy; evide
     evidence,
   });
 
-const isName = (name: unknown): name is string => typeof name === 'string' && QUOTA_NAME.test(name);
-
 /** Named quotas read back: a fallback name, and at most MAX_ENDPOINTS endpoints each under a name; else undefined. */
 function decodeQuotas(value: unknown): NamedQuotas | undefined {
   const { fallback, endpoints } = (value ?? {}) as Record<string, unknown>;
-  if (!isName(fallback) || typeof endpoints !== 'object' || endpoints === null || Array.isArray(endpoints)) return undefined;
+  if (!isQuotaName(fallback) || typeof endpoints !== 'object' || endpoints === null || Array.isArray(endpoints)) return undefined;
   const listed = Object.entries(endpoints);
-  if (listed.length > MAX_ENDPOINTS || !listed.every(([endpoint, name]) => endpoint.length <= MAX_ENDPOINT_LENGTH && isName(name)))
+  if (listed.length > MAX_ENDPOINTS || !listed.every(([endpoint, name]) => endpoint.length <= MAX_ENDPOINT_LENGTH && isQuotaName(name)))
     return undefined;
   return { fallback, endpoints: Object.fromEntries(listed) };
 }

@@ -155,7 +155,10 @@ export function parseRateLimitPolicy(headers: Headers): AnnouncedQuota[] {
 }
 
 /** A quota name a server may state: short, and nothing but letters, digits and `._:-` (it becomes part of a store key). */
-const SCOPE_NAME = /^[\w.:-]{1,64}$/;
+const QUOTA_NAME = /^[\w.:-]{1,64}$/;
+
+/** Whether `name` is a quota name the limiter takes (`parseRateLimitScope`), wherever it was read from. */
+export const isQuotaName = (name: unknown): name is string => typeof name === 'string' && QUOTA_NAME.test(name);
 
 /**
  * The name of the quota an answer was counted against, where the server names it: `X-RateLimit-Resource` (GitHub:
@@ -164,7 +167,7 @@ const SCOPE_NAME = /^[\w.:-]{1,64}$/;
  */
 export function parseRateLimitScope(headers: Headers): string | undefined {
   const name = (headers.get('x-ratelimit-resource') ?? headers.get('x-ratelimit-bucket'))?.trim();
-  return name && SCOPE_NAME.test(name) ? name : undefined;
+  return isQuotaName(name) ? name : undefined;
 }
 
 function fromLegacy(
