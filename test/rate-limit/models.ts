@@ -3,6 +3,7 @@
 // and reports its quota in headers the way servers of its kind do.
 import type { Clock } from '@sluice/core';
 import { parseRateLimit } from '@sluice/core/http';
+import { seededRandom } from '@sluice/mock-server';
 
 export type Counting = 'sliding' | 'fixed' | 'bucket';
 
@@ -250,3 +251,29 @@ export function reform(response: Response, evidence: Evidence, limit: number, wi
 }
 
 export { seededRandom as seeded } from '@sluice/mock-server';
+
+/** Quotas of a server like GitHub's `core` and `search` (fixed windows), as small as a test needs. */
+export const CORE_QUOTA = { limit: 1000, windowMs: 3_600_000 };
+export const SEARCH_QUOTA = { limit: 10, windowMs: 10_000 };
+
+/**
+ * Two fixed-window quotas behind one origin, `/search` paths counted against `search` and the rest against `core`, each
+ * answer stating its quota as X-RateLimit-* and naming it with `header`; `sentAt` per quota.
+ */
+export function twoQuotas(clock: Clock, header = 'x-ratelimit-resource', core = CORE_QUOTA) {
+  const quotas = {
+    core: createServer({ clock, counting: 'fixed', random: seededRandom(1), ...core, latency: [20, 40], concurrency: 100 }),
+    search: createServer({ clock, counting: 'fixed', random: seededRandom(2), ...SEARCH_QUOTA, latency: [20, 40], concurrency: 100 }),
+  };
+  const sentAt: Record<'core' | 'search', number[]> = { core: [], search: [] };
+  const fetch = async (request: Request) => {
+    const name = new URL(request.url).pathname.startsWith('/search') ? 'search' : 'core';
+    const { limit, windowMs } = name === 'search' ? SEARCH_QUOTA : core;
+    sentAt[name].push(clock.now());
+    const response = reform(await quotas[name].fetch(request), 'x-ratelimit', limit, windowMs, clock.now());
+    const headers = new Headers(response.headers);
+    headers.set(header, name);
+    return new Response(response.body, { status: response.status, headers });
+  };
+  return { quotas, sentAt, fetch };
+}

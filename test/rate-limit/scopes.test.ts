@@ -7,31 +7,9 @@ import { rateLimit } from '@sluice/rate-limit';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { drive } from '../helpers/index.js';
-import { createServer, reform, seeded } from './models.js';
+import { CORE_QUOTA, createServer, reform, SEARCH_QUOTA, seeded, twoQuotas } from './models.js';
 
 const ORIGIN = 'https://api.example';
-const CORE = { limit: 1000, windowMs: 3_600_000 };
-const SEARCH = { limit: 10, windowMs: 10_000 };
-
-/** Two fixed-window quotas behind one origin, each answer naming its own with `header` and stating it as X-RateLimit-*. */
-function twoQuotas(clock: TestClock, header = 'x-ratelimit-resource', core = CORE) {
-  const quotas = {
-    core: createServer({ clock, counting: 'fixed', random: seeded(1), ...core, latency: [20, 40], concurrency: 100 }),
-    search: createServer({ clock, counting: 'fixed', random: seeded(2), ...SEARCH, latency: [20, 40], concurrency: 100 }),
-  };
-  const sentAt: Record<'core' | 'search', number[]> = { core: [], search: [] };
-  const fetch = async (request: Request) => {
-    const name = new URL(request.url).pathname.startsWith('/search') ? 'search' : 'core';
-    const { limit, windowMs } = name === 'search' ? SEARCH : core;
-    sentAt[name].push(clock.now());
-    const response = reform(await quotas[name].fetch(request), 'x-ratelimit', limit, windowMs, clock.now());
-    const headers = new Headers(response.headers);
-    headers.set(header, name);
-    return new Response(response.body, { status: response.status, headers });
-  };
-  return { quotas, sentAt, fetch };
-}
-
 function pipeline(clock: TestClock, fetch: (request: Request) => Promise<Response>) {
   const limiter = rateLimit({ rules: 'auto', maxQueue: 10_000 });
   const api = compose([limiter], { fetch, clock });
@@ -64,8 +42,8 @@ test('auto, two quotas the server names: the large one is never held back by the
   for (const e of events.learnt.filter((e) => e.key === ORIGIN)) assert.is(e.policy?.source, 'named', e.evidence);
   assert.equal(limiter.policyOf(ORIGIN)?.quotas, { fallback: 'core', endpoints: { '/search/code': 'search' } });
   // The search quota's limit, and none of it mixed into core's.
-  for (const rule of limiter.policyOf(`${ORIGIN}#search`)?.rules ?? []) assert.is(rule.limit, SEARCH.limit);
-  for (const rule of limiter.policyOf(`${ORIGIN}#core`)?.rules ?? []) assert.is(rule.limit, CORE.limit);
+  for (const rule of limiter.policyOf(`${ORIGIN}#search`)?.rules ?? []) assert.is(rule.limit, SEARCH_QUOTA.limit);
+  for (const rule of limiter.policyOf(`${ORIGIN}#core`)?.rules ?? []) assert.is(rule.limit, CORE_QUOTA.limit);
 });
 
 test("an endpoint not seen yet goes under its key's most used quota; a 429 counted against another pauses that one only", async () => {
@@ -75,7 +53,8 @@ test("an endpoint not seen yet goes under its key's most used quota; a 429 count
   // Core is known first, over three endpoints.
   await drive(clock, Promise.all(Array.from({ length: 6 }, (_, i) => api(`${ORIGIN}/repos/o/r/e${i % 3}`))), { stepMs: 10 });
   // Someone else spent the search quota: its window ends at the next 10 s boundary.
-  for (let i = 0; i < SEARCH.limit; i++) await drive(clock, quotas.search.fetch(new Request(`${ORIGIN}/search/code`)), { stepMs: 10 });
+  for (let i = 0; i < SEARCH_QUOTA.limit; i++)
+    await drive(clock, quotas.search.fetch(new Request(`${ORIGIN}/search/code`)), { stepMs: 10 });
   const searchSentBefore = sentAt.search.length;
   // The first search goes under core's quota (its endpoint is not known), and is refused.
   const first = await drive(clock, api(`${ORIGIN}/search/code`), { stepMs: 10 });
@@ -135,8 +114,9 @@ test("Discord's X-RateLimit-Bucket names quotas the same way", async () => {
 
 test('a server that names no quota is counted as one key, as before', async () => {
   const clock = createTestClock();
-  const server = createServer({ clock, counting: 'fixed', random: seeded(3), ...SEARCH, latency: [20, 40], concurrency: 100 });
-  const fetch = async (request: Request) => reform(await server.fetch(request), 'x-ratelimit', SEARCH.limit, SEARCH.windowMs, clock.now());
+  const server = createServer({ clock, counting: 'fixed', random: seeded(3), ...SEARCH_QUOTA, latency: [20, 40], concurrency: 100 });
+  const fetch = async (request: Request) =>
+    reform(await server.fetch(request), 'x-ratelimit', SEARCH_QUOTA.limit, SEARCH_QUOTA.windowMs, clock.now());
   const { limiter, api, events } = pipeline(clock, fetch);
   await drive(clock, Promise.all(Array.from({ length: 25 }, (_, i) => api(`${ORIGIN}/x/e${i % 3}`))), { stepMs: 10 });
   await api.close();

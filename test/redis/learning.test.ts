@@ -9,7 +9,7 @@ import { type Answer, rateLimit, type StoreRule } from '@sluice/rate-limit';
 import { fromNodeRedis, redisRateLimitStore, redisTokenStore } from '@sluice/redis';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createServer, type Evidence, reform, seeded } from '../rate-limit/models.js';
+import { createServer, type Evidence, reform, seeded, twoQuotas } from '../rate-limit/models.js';
 import { connectNodeRedis, createIo, input, type NodeRedisClient, steppingClock, T, uniquePrefix } from './helpers.js';
 import { type RedisServer, startRedis } from './server.js';
 import { type TwinLease, twin } from './twin.js';
@@ -213,19 +213,7 @@ test('a fleet of 4 counts each quota the server names apart, in Redis: core is n
   const clock = virtual.clock;
   const io = createIo();
   const prefix = uniquePrefix('named');
-  const sizes = { core: { limit: 1000, windowMs: 3_600_000 }, search: { limit: 10, windowMs: 10_000 } };
-  const quotas = {
-    core: createServer({ clock, counting: 'fixed', random: seeded(1), ...sizes.core, latency: [20, 40], concurrency: 100 }),
-    search: createServer({ clock, counting: 'fixed', random: seeded(2), ...sizes.search, latency: [20, 40], concurrency: 100 }),
-  };
-  const fetch = async (request: Request) => {
-    const name = new URL(request.url).pathname.startsWith('/search') ? 'search' : 'core';
-    const { limit, windowMs } = sizes[name];
-    const response = reform(await quotas[name].fetch(request), 'x-ratelimit', limit, windowMs, clock.now());
-    const headers = new Headers(response.headers);
-    headers.set('x-ratelimit-resource', name);
-    return new Response(response.body, { status: response.status, headers });
-  };
+  const { quotas, fetch } = twoQuotas(clock);
   const limiters = fleetClients.map((c) =>
     rateLimit({ rules: 'auto', store: redisRateLimitStore({ client: io.wrap(fromNodeRedis(c)), prefix }) }),
   );
