@@ -1,5 +1,12 @@
 import { ClosedError, type Interceptor, onAbort, type SetupContext, type SluiceEvents } from '@sluice/core';
-import { type AnnouncedQuota, parseRateLimit, parseRateLimitPolicy, parseRateLimitScope, parseRetryAfter } from '@sluice/core/http';
+import {
+  type AnnouncedQuota,
+  parseRateLimit,
+  parseRateLimitPolicy,
+  parseRateLimitScope,
+  parseRetryAfter,
+  type RateLimitInfo,
+} from '@sluice/core/http';
 import { holdBody } from './body.js';
 import { QueueFullError, QueueTimeoutError } from './errors.js';
 import type { RejectReason } from './events.js';
@@ -8,6 +15,7 @@ import { type RateLimitOptions, resolveOptions } from './options.js';
 import { type Call, type Offer, type Waiter, WaitingQueue } from './queue.js';
 import { createRoundTrips } from './round-trips.js';
 import { createScopes } from './scopes.js';
+import { createStatedQuotas } from './stated-quotas.js';
 import { type Acquired, type Answer, createMemoryStore, type Lease, type Outcome } from './store.js';
 
 export { isQueueFullError, isQueueTimeoutError, QueueError, QueueFullError, QueueTimeoutError } from './errors.js';
@@ -68,6 +76,8 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
   const rulesOf = (key: string) => (learner ? learner.rulesOf(key) : rules);
   // The quotas the server names per key (`rules: 'auto'`): each is learnt and counted under a store key of its own.
   const scopes = learner ? createScopes() : undefined;
+  // Quotas the server states per endpoint without naming them: named after what they state, once seen side by side.
+  const stated = learner ? createStatedQuotas() : undefined;
   const storeKeyOf = ({ key, endpoint }: Call) => (scopes ? scopes.storeKeyOf(key, endpoint) : key);
   // The store key each lease was taken under, where it is not the request's key.
   const leaseKeys = new WeakMap<Lease, string>();
@@ -355,8 +365,7 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
   };
 
   // What the answer says, as the store takes it: when the request went and came back, the status and the quota.
-  const answerOf = (key: string, sentAt: number, at: number, response: Response, sent?: Sent): Answer => {
-    const info = parseRateLimit(response.headers, at);
+  const answerOf = (key: string, sentAt: number, at: number, response: Response, info: RateLimitInfo | undefined, sent?: Sent): Answer => {
     const answer: Answer = { sentAt, at, status: response.status };
     // Most answers state no quota: nothing more to copy.
     if (info) Object.assign(answer, info);
@@ -505,12 +514,16 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
       // Sent, so it holds a slot: the first one, or the one taken again.
       const held = lease as Lease;
       const leaseKey = leaseKeys.get(held) ?? key;
-      const named = scopes && parseRateLimitScope(response.headers);
+      const info = parseRateLimit(response.headers, at);
+      const quotas = learner ? parseRateLimitPolicy(response.headers) : [];
+      const named =
+        scopes &&
+        (parseRateLimitScope(response.headers) ??
+          stated?.observe(key, endpoint, { sentAt, at, limit: info?.limit, windowMs: info?.windowMs, announced: quotas }));
       const placed = scopes && named ? scopes.named(key, endpoint, named) : undefined;
       if (placed?.changed) nameQuotas(key);
       const countedKey = placed ? placed.storeKey : leaseKey;
-      const answer = answerOf(countedKey, sentAt, at, response, sent);
-      const quotas = learner ? parseRateLimitPolicy(response.headers) : [];
+      const answer = answerOf(countedKey, sentAt, at, response, info, sent);
       const countedBy = datedAt(key, sentAt, at, held.alone);
       if (countedKey !== leaseKey) {
         countedElsewhere(key, countedKey, answer);
