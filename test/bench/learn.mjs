@@ -107,6 +107,7 @@ async function learning({ fetch, clock, now, key, send }) {
     settledMs: changes ? settledAt - t0 : undefined,
     changes,
     policy: limiter.policyOf(key),
+    policyOf: (other) => limiter.policyOf(other),
   };
 }
 
@@ -196,6 +197,69 @@ for (const c of namedCells)
   log(
     `learn ${c.named ? 'named' : 'not named'} ${c.quota}: ${c.refused} 429s, ${fmt.s(c.completionMs)}${c.unfinished ? ` (${c.unfinished} unfinished)` : ''}, ${describe(c.policy)}`,
   );
+
+// ── virtual time: quotas stated per endpoint without a name (an API gateway's per-route limits) ───────────────────
+// Three endpoints of one origin, each counted apart at its own limit per 2 s and stating it (X-RateLimit-* or the IETF
+// headers), none naming its quota: 100 requests to each at once. Learnt as one key, the tightest endpoint's quota held
+// back the others; once two endpoints are seen stating their own quotas side by side, each is learnt apart.
+const STATED = { limits: [10, 20, 40], windowMs: 2000, count: quick ? 40 : 100 };
+
+async function statedCell(kind, evidence) {
+  const clock = createHeapClock(START);
+  const random = seeded(6000 + KINDS.indexOf(kind) * 2 + (evidence === 'ietf' ? 1 : 0));
+  const leg = () => LATENCY.min + random() * (LATENCY.max - LATENCY.min);
+  const servers = STATED.limits.map((limit) => serverOf(kind, FORM[evidence], limit, STATED.windowMs));
+  const fetch = async (input) => {
+    const server = servers[Number((typeof input === 'string' ? input : input.url).at(-1))];
+    await clock.sleep(leg());
+    const { status, headers } = server.answer(clock.now());
+    await clock.sleep(leg());
+    return new Response(null, { status, headers });
+  };
+  const total = STATED.count * STATED.limits.length;
+  const result = await learning({
+    fetch,
+    clock,
+    now: clock.now,
+    key: ORIGIN,
+    send: async (api) => {
+      let settled = 0;
+      let last = START;
+      for (let i = 0; i < total; i++)
+        api(`${ORIGIN}/v2/e${i % STATED.limits.length}`).then(() => {
+          settled++;
+          last = clock.now();
+        });
+      await clock.run(() => settled === total, { maxMs: NAMED_DEADLINE_MS });
+      return { last, unfinished: total - settled };
+    },
+  });
+  const minimumMs = Math.max(...STATED.limits.map((limit) => leastTime(kind, STATED.count, limit, STATED.windowMs, LATENCY.min)));
+  const quotas = result.policy?.quotas;
+  const learnt = quotas
+    ? [quotas.fallback, ...Object.values(quotas.endpoints)]
+        .sort()
+        .map((name) => `${name}: ${describe(result.policyOf(`${ORIGIN}#${name}`))}`)
+    : [describe(result.policy)];
+  return {
+    server: `${STATED.limits.join(', ')} per ${windowName(STATED.windowMs)} ${KIND_NAME[kind]}`,
+    evidence,
+    ...result,
+    minimumMs,
+    ratio: result.completionMs / minimumMs,
+    learnt,
+  };
+}
+
+const statedCells = [];
+for (const kind of ['fixed', 'sliding'])
+  for (const evidence of ['x-ratelimit', 'ietf']) {
+    const cell = await statedCell(kind, evidence);
+    statedCells.push(cell);
+    log(
+      `learn stated per endpoint ${kind} ${evidence}: ${cell.refusedLearning + cell.refusedAfter} 429s, ${cell.ratio.toFixed(3)}x, ${cell.learnt.join('; ')}`,
+    );
+  }
 
 // ── real time: nginx limit_req without burst ─────────────────────────────────────────────────────────────────────
 const gateway = await nginxRun();
@@ -345,7 +409,22 @@ report({
         describe(c.policy),
       ]),
     ),
+    '',
+    `Quotas stated per endpoint without a name, as an API gateway's per-route limits: three endpoints of one origin, each counted apart at ${STATED.limits.join(', ')} per ${windowName(STATED.windowMs)}, each answer stating its endpoint's quota (\`X-RateLimit-*\`, or the IETF headers with \`RateLimit-Policy\`) and naming none; ${STATED.count} requests to each, all at once, on virtual time. Once two endpoints are seen stating their own quotas side by side (three answers each), each quota stated is learnt and counted apart (\`<key>#stated-<limit>\`). Least time: the tightest endpoint's, alone, at the least latency.`,
+    '',
+    table(
+      ['server', 'evidence', '429s', 'completion', 'least time', 'over the least time', 'learnt policies'],
+      statedCells.map((c) => [
+        c.server,
+        FLOORS[c.evidence].name,
+        refusedIn(c),
+        completion(c),
+        fmt.s(c.minimumMs),
+        overLeast(c),
+        c.learnt.join('; '),
+      ]),
+    ),
   ].join('\n'),
   goals: [...EVIDENCE.map(goalOf), gatewayGoal],
-  data: { cells, nginx: gateway, named: namedCells },
+  data: { cells, nginx: gateway, named: namedCells, stated: statedCells },
 });
