@@ -277,3 +277,19 @@ export function twoQuotas(clock: Clock, header = 'x-ratelimit-resource', core = 
   };
   return { quotas, sentAt, fetch };
 }
+
+/**
+ * Quotas counted per endpoint and stated without a name (an API gateway's per-route limits): `/…/e<i>` is counted apart
+ * at `limits[i]` per `windowMs`, each answer stating its endpoint's quota as `evidence` says.
+ */
+export function perEndpointQuotas(clock: Clock, counting: Counting, limits: number[], windowMs: number, evidence: Evidence) {
+  const servers = limits.map((limit, i) =>
+    createServer({ clock, counting, random: seededRandom(i + 1), limit, windowMs, latency: [20, 40], concurrency: 100 }),
+  );
+  const fetch = async (request: Request) => {
+    const i = Number(new URL(request.url).pathname.at(-1));
+    const server = servers[i] as ServerModel;
+    return reform(await server.fetch(request), evidence, limits[i] as number, windowMs, clock.now());
+  };
+  return { servers, fetch };
+}

@@ -9,10 +9,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createStatedQuotas, type StatedAnswer, statedQuotaName } from '../../packages/rate-limit/src/stated-quotas.js';
 import { drive } from '../helpers/index.js';
-import { type Counting, createServer, type Evidence, minimumCompletion, reform, seeded } from './models.js';
+import { type Counting, createServer, type Evidence, minimumCompletion, perEndpointQuotas, reform, seeded } from './models.js';
 
 const ORIGIN = 'https://api.example';
 const WINDOW_MS = 2000;
+// The models' latency each way (`perEndpointQuotas`).
 const LATENCY: [number, number] = [20, 40];
 
 test('statedQuotaName: the limit, and each window where stated; none past 64 characters', () => {
@@ -72,22 +73,9 @@ test('a quota that changes once for the whole key (a plan upgraded) is never tak
     assert.is(stated.observe('same', endpoints[i % 3] as string, of('stated-60', i * 100, i * 100 + 50)), undefined);
 });
 
-/** A server counting each endpoint apart, `limits[i]` per WINDOW_MS for `/v2/e<i>`, answering with `evidence`. */
-function perEndpoint(clock: TestClock, counting: Counting, limits: number[], evidence: Evidence) {
-  const servers = limits.map((limit, i) =>
-    createServer({ clock, counting, random: seeded(i + 1), limit, windowMs: WINDOW_MS, latency: LATENCY, concurrency: 100 }),
-  );
-  const fetch = async (request: Request) => {
-    const i = Number(new URL(request.url).pathname.at(-1));
-    const limit = limits[i] as number;
-    return reform(await (servers[i] as (typeof servers)[number]).fetch(request), evidence, limit, WINDOW_MS, clock.now());
-  };
-  return { servers, fetch };
-}
-
 async function burst(counting: Counting, limits: number[], evidence: Evidence, perEndpointCount: number) {
   const clock = createTestClock();
-  const { servers, fetch } = perEndpoint(clock, counting, limits, evidence);
+  const { servers, fetch } = perEndpointQuotas(clock, counting, limits, WINDOW_MS, evidence);
   const limiter = rateLimit({ rules: 'auto', maxQueue: 10_000 });
   const api = compose([limiter], { fetch, clock });
   const learnt: SluiceEvents['rate-limit:learned'][] = [];

@@ -9,7 +9,7 @@ import { type Answer, rateLimit, type StoreRule } from '@sluice/rate-limit';
 import { fromNodeRedis, redisRateLimitStore, redisTokenStore } from '@sluice/redis';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createServer, type Evidence, reform, seeded, twoQuotas } from '../rate-limit/models.js';
+import { createServer, type Evidence, perEndpointQuotas, reform, seeded, twoQuotas } from '../rate-limit/models.js';
 import { connectNodeRedis, createIo, input, type NodeRedisClient, steppingClock, T, uniquePrefix } from './helpers.js';
 import { type RedisServer, startRedis } from './server.js';
 import { type TwinLease, twin } from './twin.js';
@@ -242,6 +242,43 @@ test('a fleet of 4 counts each quota the server names apart, in Redis: core is n
   // answers state, a round trip or two behind the others: 22.5 s in most runs).
   assert.ok(done.search - T >= 20_000 && done.search - T < 25_000, `search took ${done.search - T} ms`);
   for (const limiter of limiters) for (const rule of limiter.policyOf(`${ORIGIN}#search`)?.rules ?? []) assert.is(rule.limit, 10);
+});
+
+test('a fleet of 4 counts apart the quotas endpoints state without naming them, in Redis: no 429, each at its own pace', async () => {
+  const virtual = steppingClock(createTestClock({ now: T }));
+  const clock = virtual.clock;
+  const io = createIo();
+  const prefix = uniquePrefix('stated');
+  // 10, 20 and 40 per 2 s, fixed windows, X-RateLimit-* stated per endpoint: 60 requests to each.
+  const { servers, fetch } = perEndpointQuotas(clock, 'fixed', [10, 20, 40], WINDOW_MS, 'x-ratelimit');
+  const limiters = fleetClients.map((c) =>
+    rateLimit({ rules: 'auto', store: redisRateLimitStore({ client: io.wrap(fromNodeRedis(c)), prefix }) }),
+  );
+  const apis = limiters.map((limiter) => compose([limiter], { fetch, clock }));
+  const doneAt = [T, T, T];
+  let count = 0;
+  const total = 180;
+  for (let i = 0; i < total; i++)
+    apis[i % apis.length]?.(`${ORIGIN}/v2/e${i % 3}`).then(
+      (r) => {
+        doneAt[i % 3] = clock.now();
+        count++;
+        return r.body?.cancel();
+      },
+      () => count++,
+    );
+  await virtual.drive(io, () => count === total);
+  await Promise.all(apis.map((api) => api.close()));
+  await io.settle();
+  assert.equal(
+    servers.map((s) => s.refused),
+    [0, 0, 0],
+  );
+  // 60 requests at 40 per 2 s: the second window's; at 10 per 2 s, the sixth's (as one quota, all three took that long).
+  assert.ok((doneAt[2] as number) - T < 6000, `the 40 per 2 s endpoint took ${(doneAt[2] as number) - T} ms`);
+  assert.ok((doneAt[0] as number) - T < 13_000, `the 10 per 2 s endpoint took ${(doneAt[0] as number) - T} ms`);
+  console.log(`  stated per endpoint, fleet of 4: done at ${doneAt.map((t) => t - T).join(", ")} ms`);
+  for (const limiter of limiters) assert.is(limiter.policyOf(ORIGIN)?.source, 'named');
 });
 
 test('a process that starts later holds what the fleet learnt from its first request on', async () => {
