@@ -3,7 +3,7 @@
 // is learnt and counted apart. A quota that changes for the whole key (a plan upgraded) is never taken for several.
 // On the virtual clock.
 import { compose, type SluiceEvents } from '@sluice/core';
-import { createTestClock, type TestClock } from '@sluice/core/testing';
+import { createTestClock } from '@sluice/core/testing';
 import { rateLimit } from '@sluice/rate-limit';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
