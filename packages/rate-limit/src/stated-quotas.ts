@@ -2,8 +2,12 @@ import type { AnnouncedQuota } from '@sluice/core/http';
 
 /** Keys watched; past it the least recently used is forgotten. */
 const MAX_KEYS = 10_000;
-/** Endpoints per key whose stated quota is kept (paths with ids in them would pile up); past it the oldest is forgotten. */
-const MAX_ENDPOINTS = 1000;
+/**
+ * Endpoints per key whose run is kept (paths with ids in them would pile up); past it the one whose run started first is
+ * forgotten. Two endpoints side by side are enough to tell, and a key that never splits keeps its runs: 64 of them bound
+ * what 10,000 keys hold.
+ */
+const MAX_ENDPOINTS = 64;
 /** Answers in a row of one endpoint that state its quota before it counts as that endpoint's own. */
 const RUN_ANSWERS = 3;
 /** A quota's name is part of a store key, and a fleet shares it: past this length the quota goes unnamed. */
