@@ -2,6 +2,7 @@ import {
   MAX_HEADER_DELAY_MS,
   parseIetfRateLimit,
   parseRateLimit,
+  parseRateLimitPolicy,
   parseRateLimitScope,
   parseResetValue,
   parseRetryAfter,
@@ -145,6 +146,40 @@ test('a quota name too long, empty, or of other characters names nothing (it bec
   for (const name of ['', '   ', 'a'.repeat(65), 'two words', 'a/b', 'x{y}', 'caf\u00e9'])
     assert.is(parseRateLimitScope(new Headers({ 'x-ratelimit-resource': name })), undefined, JSON.stringify(name));
   assert.is(parseRateLimitScope(new Headers({ 'x-ratelimit-resource': 'a'.repeat(64) })), 'a'.repeat(64));
+});
+
+test('X-Rate-Limit-* (X, Okta) is read as X-RateLimit-*; X-RateLimit-* wins where both are there', () => {
+  const reset = now / 1000 + 900;
+  const info = parseRateLimit(
+    new Headers({ 'x-rate-limit-limit': '900', 'x-rate-limit-remaining': '899', 'x-rate-limit-reset': String(reset) }),
+    now,
+  );
+  assert.equal(info, { limit: 900, remaining: 899, resetAt: reset * 1000, resetInWholeSeconds: true });
+  const both = parseRateLimit(new Headers({ 'x-ratelimit-remaining': '5', 'x-rate-limit-remaining': '50' }), now);
+  assert.is(both?.remaining, 5);
+});
+
+test("a gateway's per-period headers (Kong, APISIX) announce a quota per period, with what is left of each", () => {
+  const headers = new Headers({
+    'ratelimit-limit': '10',
+    'ratelimit-remaining': '8',
+    'ratelimit-reset': '1',
+    'x-ratelimit-limit-second': '10',
+    'x-ratelimit-remaining-second': '8',
+    'x-ratelimit-limit-minute': '100',
+    'x-ratelimit-remaining-minute': '95',
+    'x-ratelimit-limit-month': '10000',
+  });
+  assert.equal(parseRateLimitPolicy(headers), [
+    { limit: 10, windowMs: 1000, remaining: 8, period: 'second' },
+    { limit: 100, windowMs: 60_000, remaining: 95, period: 'minute' },
+    // A calendar month is counted over its longest: no 31 days hold more than the limit.
+    { limit: 10_000, windowMs: 31 * 86_400_000, period: 'month' },
+  ]);
+  // RateLimit-Policy, where stated, is what the server announces.
+  headers.set('ratelimit-policy', '10;w=1');
+  assert.equal(parseRateLimitPolicy(headers), [{ limit: 10, windowMs: 1000 }]);
+  assert.equal(parseRateLimitPolicy(new Headers({ 'x-ratelimit-limit-minute': 'many' })), []);
 });
 
 test.run();

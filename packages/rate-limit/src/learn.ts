@@ -344,12 +344,14 @@ export function createLearner(documented?: readonly StoreRule[]) {
   const announced = (k: KeyLearning, quotas: AnnouncedQuota[], answer: Answer) => {
     const rules = [...quotas]
       .sort((a, b) => a.windowMs - b.windowMs || a.limit - b.limit)
-      .map(({ limit, windowMs }): StoreRule => {
+      .map(({ limit, windowMs, remaining: left }): StoreRule => {
         const named = answer.limit === limit || quotas.length === 1;
-        const counted = named && answer.remaining !== undefined ? limit - answer.remaining : k.answered;
+        const remaining = left ?? (named ? answer.remaining : undefined);
+        const counted = remaining !== undefined ? limit - remaining : k.answered;
         return learntRule({ limit, windowMs }, { fromLog: true, counted, at: answer.at });
       });
-    return follow(k, rules, `RateLimit-Policy announced ${describe(rules)}`);
+    const by = quotas.some((q) => q.period) ? 'X-RateLimit-Limit-<period> headers' : 'RateLimit-Policy';
+    return follow(k, rules, `${by} announced ${describe(rules)}`);
   };
 
   // A limit without its window. Until the window is known, the store keeps to each answer's quota (`quotaTrusted`):

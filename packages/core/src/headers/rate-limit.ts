@@ -46,13 +46,22 @@ export function parseResetValue(value: string | null | undefined, now: number): 
   return now + clampDelay(n * 1000);
 }
 
-/** Reads `X-RateLimit-Remaining`, `X-RateLimit-Reset` and `X-RateLimit-Limit`. */
+/** The spellings of the `X-RateLimit-*` family: most APIs', and `X-Rate-Limit-*` (X's API, Okta). */
+const X_PREFIXES = ['x-ratelimit-', 'x-rate-limit-'];
+
+/** Reads `X-RateLimit-Remaining`, `X-RateLimit-Reset` and `X-RateLimit-Limit`, or the same spelt `X-Rate-Limit-*`. */
 export function parseXRateLimit(headers: Headers, now: number): RateLimitInfo | undefined {
-  const remaining = headers.get('x-ratelimit-remaining');
-  const reset = headers.get('x-ratelimit-reset');
-  const limit = headers.get('x-ratelimit-limit');
-  // Most responses of most APIs carry none: nothing to allocate.
-  if (remaining === null && reset === null && limit === null) return undefined;
+  for (const prefix of X_PREFIXES) {
+    const remaining = headers.get(`${prefix}remaining`);
+    const reset = headers.get(`${prefix}reset`);
+    const limit = headers.get(`${prefix}limit`);
+    // Most responses of most APIs carry none: nothing to allocate.
+    if (remaining !== null || reset !== null || limit !== null) return fromX(limit, remaining, reset, now);
+  }
+  return undefined;
+}
+
+function fromX(limit: string | null, remaining: string | null, reset: string | null, now: number): RateLimitInfo | undefined {
   const resetAt = parseResetValue(reset, now);
   return definedOnly({
     remaining: integer(remaining),
@@ -127,17 +136,52 @@ export function parseIetfRateLimit(headers: Headers, now: number): RateLimitInfo
   return definedOnly(info);
 }
 
-/** A quota a server announces: `limit` requests per `windowMs`. */
+/** A quota a server announces: `limit` requests per `windowMs`, and what is left of it where stated. */
 export interface AnnouncedQuota {
   limit: number;
   windowMs: number;
+  remaining?: number;
+  /** Announced by a gateway's per-period headers (`X-RateLimit-Limit-Minute`): the period. */
+  period?: string;
 }
 
 /**
+ * The windows of the per-period headers API gateways send (Kong's rate-limiting plugin, APISIX's limit-count): one
+ * `X-RateLimit-Limit-Minute` and `X-RateLimit-Remaining-Minute` per period configured. A month and a year are counted by
+ * the calendar: their longest (31 and 366 days), so that no span of that length holds more than the limit.
+ */
+const PERIODS: [string, number][] = [
+  ['second', 1000],
+  ['minute', 60_000],
+  ['hour', 3_600_000],
+  ['day', 86_400_000],
+  ['month', 31 * 86_400_000],
+  ['year', 366 * 86_400_000],
+];
+
+/**
  * Every quota `RateLimit-Policy` announces with its window, in both drafts' forms: `"burst";q=100;w=60, "day";q=1000;w=86400`
- * and `100;w=60, 1000;w=86400`; also the older drafts' `RateLimit-Limit: 100, 100;w=60`. Empty when none states a window.
+ * and `100;w=60, 1000;w=86400`; also the older drafts' `RateLimit-Limit: 100, 100;w=60`, and, failing those, the
+ * per-period headers of API gateways (`X-RateLimit-Limit-Second: 10`, `X-RateLimit-Remaining-Second: 8`, per period).
+ * Empty when none states a window.
  */
 export function parseRateLimitPolicy(headers: Headers): AnnouncedQuota[] {
+  const announced = parsePolicyHeaders(headers);
+  return announced.length ? announced : parsePeriodHeaders(headers);
+}
+
+function parsePeriodHeaders(headers: Headers): AnnouncedQuota[] {
+  const quotas: AnnouncedQuota[] = [];
+  for (const [period, windowMs] of PERIODS) {
+    const limit = integer(headers.get(`x-ratelimit-limit-${period}`));
+    if (limit === undefined || limit === 0) continue;
+    const remaining = integer(headers.get(`x-ratelimit-remaining-${period}`));
+    quotas.push(remaining === undefined ? { limit, windowMs, period } : { limit, windowMs, remaining, period });
+  }
+  return quotas;
+}
+
+function parsePolicyHeaders(headers: Headers): AnnouncedQuota[] {
   const quotas: AnnouncedQuota[] = [];
   for (const name of ['ratelimit-policy', 'ratelimit-limit']) {
     const value = headers.get(name);
