@@ -2,13 +2,11 @@
 // an API with a limit per method): once two endpoints are seen stating their own quotas side by side, each quota stated
 // is learnt and counted apart. A quota that changes for the whole key (a plan upgraded) is never taken for several.
 // On the virtual clock.
-import { compose, type SluiceEvents } from '@sluice/core';
 import { createTestClock } from '@sluice/core/testing';
-import { rateLimit } from '@sluice/rate-limit';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createStatedQuotas, type StatedAnswer, statedQuotaName } from '../../packages/rate-limit/src/stated-quotas.js';
-import { drive } from '../helpers/index.js';
+import { autoBurst } from './auto-burst.js';
 import { type Counting, createServer, type Evidence, minimumCompletion, perEndpointQuotas, reform, seeded } from './models.js';
 
 const ORIGIN = 'https://api.example';
@@ -75,23 +73,15 @@ test('a quota that changes once for the whole key (a plan upgraded) is never tak
 
 async function burst(counting: Counting, limits: number[], evidence: Evidence, perEndpointCount: number) {
   const clock = createTestClock();
-  const { servers, fetch } = perEndpointQuotas(clock, counting, limits, WINDOW_MS, evidence);
-  const limiter = rateLimit({ rules: 'auto', maxQueue: 10_000 });
-  const api = compose([limiter], { fetch, clock });
-  const learnt: SluiceEvents['rate-limit:learned'][] = [];
-  api.events.on('rate-limit:learned', (e) => learnt.push(e));
   const t0 = clock.now();
-  let last = t0;
-  const calls = Array.from({ length: perEndpointCount * limits.length }, (_, i) =>
-    api(`${ORIGIN}/v2/e${i % limits.length}`).then(() => (last = clock.now())),
-  );
-  await drive(clock, Promise.all(calls), { stepMs: 10 });
-  await api.close();
+  const { servers, fetch } = perEndpointQuotas(clock, counting, limits, WINDOW_MS, evidence);
+  const urls = Array.from({ length: perEndpointCount * limits.length }, (_, i) => `${ORIGIN}/v2/e${i % limits.length}`);
+  const { limiter, learnt, tookMs } = await autoBurst(clock, fetch, urls);
   const refused = servers.reduce((sum, s) => sum + s.refused, 0);
   // The endpoint that takes longest, alone, at the least latency.
   const issues = Array.from({ length: perEndpointCount }, () => t0);
   const least = Math.max(...limits.map((limit) => minimumCompletion(counting, issues, limit, WINDOW_MS, LATENCY[0]) - t0));
-  return { refused, tookMs: last - t0, least, policy: limiter.policyOf(ORIGIN), learnt };
+  return { refused, tookMs, least, policy: limiter.policyOf(ORIGIN), learnt };
 }
 
 for (const counting of ['fixed', 'sliding', 'bucket'] as const)
@@ -131,11 +121,11 @@ test('auto, one quota for the whole key stated by every endpoint: learnt as one,
     const response = await server.fetch(request);
     return reform(response, 'x-ratelimit', clock.now() < upgradeAt ? 20 : 40, WINDOW_MS, clock.now());
   };
-  const limiter = rateLimit({ rules: 'auto', maxQueue: 10_000 });
-  const api = compose([limiter], { fetch, clock });
-  const calls = Array.from({ length: 300 }, (_, i) => api(`${ORIGIN}/v2/e${i % 3}`));
-  await drive(clock, Promise.all(calls), { stepMs: 10 });
-  await api.close();
+  const { limiter } = await autoBurst(
+    clock,
+    fetch,
+    Array.from({ length: 300 }, (_, i) => `${ORIGIN}/v2/e${i % 3}`),
+  );
   assert.is.not(limiter.policyOf(ORIGIN)?.source, 'named');
   assert.is(limiter.policyOf(`${ORIGIN}#stated-20`), undefined);
 });
