@@ -35,7 +35,7 @@ const of = (name: string, sentAt: number, at: number): StatedAnswer => ({
   announced: [],
 });
 
-test('two endpoints stating their own quotas side by side, three answers each: several quotas from then on', () => {
+test('two endpoints stating their own quotas side by side, three answers each: several quotas from then on, each endpoint moved by three answers in a row', () => {
   const stated = createStatedQuotas();
   let t = 0;
   const answer = (endpoint: string, name: string) => {
@@ -52,6 +52,13 @@ test('two endpoints stating their own quotas side by side, three answers each: s
   assert.is(answer('/c', 'stated-20'), 'stated-20');
   // Another key is watched apart.
   assert.is(stated.observe('other', '/a', of('stated-10', t, t + 1)), undefined);
+  // One odd answer moves no endpoint to another quota; three in a row do.
+  assert.is(answer('/a', 'stated-1000'), 'stated-10');
+  assert.is(answer('/a', 'stated-10'), 'stated-10');
+  assert.is(answer('/a', 'stated-40'), 'stated-10');
+  assert.is(answer('/a', 'stated-40'), 'stated-10');
+  assert.is(answer('/a', 'stated-40'), 'stated-40');
+  assert.is(answer('/a', 'stated-10'), 'stated-40');
 });
 
 test('a quota that changes once for the whole key (a plan upgraded) is never taken for several, however answers interleave', () => {

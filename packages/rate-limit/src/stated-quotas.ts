@@ -8,6 +8,8 @@ const MAX_KEYS = 10_000;
  * what 10,000 keys hold.
  */
 const MAX_ENDPOINTS = 64;
+/** Endpoints per split key whose quota is kept, as the limiter's quotas keep them (`scopes.ts`); past it the oldest is forgotten. */
+const MAX_PLACED = 1000;
 /** Answers in a row of one endpoint that state its quota before it counts as that endpoint's own. */
 const RUN_ANSWERS = 3;
 /** A quota's name is part of a store key, and a fleet shares it: past this length the quota goes unnamed. */
@@ -25,8 +27,11 @@ interface KeyRuns {
   runs: Map<string, Run>;
   /** Endpoints per quota stated: while there is one, no endpoint's run needs comparing with the others. */
   signatures: Map<string, number>;
-  /** Once two endpoints were seen stating their own quotas side by side, every answer names the quota it stated. */
-  several: boolean;
+  /**
+   * Once two endpoints were seen stating their own quotas side by side, the quota each endpoint's answers name: the one
+   * they state, once RUN_ANSWERS in a row state it (one odd answer moves no endpoint to a quota it may not be under).
+   */
+  placed?: Map<string, string>;
 }
 
 /** An answer, and the quota it states: a limit (and window) of X-RateLimit-* or RateLimit, or `RateLimit-Policy`. */
@@ -76,7 +81,7 @@ export function createStatedQuotas() {
       return k;
     }
     if (keys.size >= MAX_KEYS) keys.delete(keys.keys().next().value as string);
-    k = { runs: new Map(), signatures: new Map(), several: false };
+    k = { runs: new Map(), signatures: new Map() };
     keys.set(key, k);
     return k;
   };
@@ -112,6 +117,17 @@ export function createStatedQuotas() {
     return fresh;
   };
 
+  // The quota an answer of `endpoint` names, once the key is split: the one it stated, where its endpoint has none yet
+  // or stated it RUN_ANSWERS times in a row; else the one its endpoint is under.
+  const placedUnder = (placed: Map<string, string>, endpoint: string, name: string, run: Run) => {
+    const current = placed.get(endpoint);
+    if (current !== undefined && current !== name && run.answers < RUN_ANSWERS) return current;
+    placed.delete(endpoint);
+    if (placed.size >= MAX_PLACED) placed.delete(placed.keys().next().value as string);
+    placed.set(endpoint, name);
+    return name;
+  };
+
   return {
     /**
      * An answer of `endpoint`, sent at `sentAt` and answered at `at`: the name of the quota it stated
@@ -121,12 +137,12 @@ export function createStatedQuotas() {
       const name = statedQuotaName(limit, windowMs, announced);
       if (!name) return undefined;
       const k = get(key);
-      if (k.several) return name;
       const run = note(k, endpoint, name, sentAt, at);
+      if (k.placed) return placedUnder(k.placed, endpoint, name, run);
       if (run.answers < RUN_ANSWERS || k.signatures.size < 2) return undefined;
       for (const [other, itsRun] of k.runs) {
         if (other === endpoint || !sideBySide(run, itsRun)) continue;
-        k.several = true;
+        k.placed = new Map([[endpoint, name]]);
         k.runs.clear();
         k.signatures.clear();
         return name;
