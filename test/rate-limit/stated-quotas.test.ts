@@ -93,9 +93,11 @@ async function burst(counting: Counting, limits: number[], evidence: Evidence, p
 
 for (const counting of ['fixed', 'sliding', 'bucket'] as const)
   test(`auto, ${counting} quotas per endpoint stated as X-RateLimit-* (10, 20 and 40 per 2 s): each counted apart, 0 429s`, async () => {
-    const { refused, tookMs, least, policy } = await burst(counting, [10, 20, 40], 'x-ratelimit', 100);
+    const { refused, tookMs, least, policy, learnt } = await burst(counting, [10, 20, 40], 'x-ratelimit', 100);
     assert.is(refused, 0);
     assert.is(policy?.source, 'named');
+    const split = learnt.find((e) => e.key === ORIGIN && e.policy?.source === 'named');
+    assert.match(split?.evidence ?? '', /^endpoints state quotas of their own side by side, named after what they state: /);
     const names = new Set([policy?.quotas?.fallback, ...Object.values(policy?.quotas?.endpoints ?? {})]);
     assert.equal([...names].sort(), ['stated-10', 'stated-20', 'stated-40']);
     // As one quota, the 10 per 2 s endpoint's quota held back the others (or they spent its quota): 429s, or 2.8x.

@@ -330,11 +330,14 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
   const sending = new Map<string, number>();
 
   // The key's answers name their quotas and where its requests go changed: announced, and shared with the fleet.
-  const nameQuotas = (key: string) => {
+  const nameQuotas = (key: string, byWhatTheyState: boolean) => {
     const quotas = scopes?.quotasOf(key);
     if (!quotas || !learner) return;
     const listed = Object.entries(quotas.endpoints).map(([endpoint, name]) => `${endpoint} under ${name}`);
-    const evidence = `answers name the quota they were counted against: ${[...listed, `the others under ${quotas.fallback}`].join(', ')}`;
+    const why = byWhatTheyState
+      ? 'endpoints state quotas of their own side by side, named after what they state'
+      : 'answers name the quota they were counted against';
+    const evidence = `${why}: ${[...listed, `the others under ${quotas.fallback}`].join(', ')}`;
     announce(key, learner.named(key, quotas, evidence));
   };
   const depart = (key: string, endpoint: string, waitedForKey?: boolean): Sent => {
@@ -516,12 +519,14 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
       const leaseKey = leaseKeys.get(held) ?? key;
       const info = parseRateLimit(response.headers, at);
       const quotas = learner ? parseRateLimitPolicy(response.headers) : [];
-      const named =
-        scopes &&
-        (parseRateLimitScope(response.headers) ??
-          stated?.observe(key, endpoint, { sentAt, at, limit: info?.limit, windowMs: info?.windowMs, announced: quotas }));
+      const scope = scopes && parseRateLimitScope(response.headers);
+      const statedScope =
+        scopes && !scope
+          ? stated?.observe(key, endpoint, { sentAt, at, limit: info?.limit, windowMs: info?.windowMs, announced: quotas })
+          : undefined;
+      const named = scope || statedScope;
       const placed = scopes && named ? scopes.named(key, endpoint, named) : undefined;
-      if (placed?.changed) nameQuotas(key);
+      if (placed?.changed) nameQuotas(key, statedScope !== undefined);
       const countedKey = placed ? placed.storeKey : leaseKey;
       const answer = answerOf(countedKey, sentAt, at, response, info, sent);
       const countedBy = datedAt(key, sentAt, at, held.alone);
