@@ -182,4 +182,17 @@ test("a gateway's per-period headers (Kong, APISIX) announce a quota per period,
   assert.equal(parseRateLimitPolicy(new Headers({ 'x-ratelimit-limit-minute': 'many' })), []);
 });
 
+test('RateLimit-Policy: a quota of content bytes or of concurrent requests is no number of requests per window', () => {
+  const headers = new Headers({
+    'ratelimit-policy':
+      '"bytes";q=65535;qu="content-bytes";w=10, "conc";q=5;qu="concurrent-requests", "req";q=100;qu="requests";w=60, "d";q=1000;w=86400',
+  });
+  assert.equal(parseRateLimitPolicy(headers), [
+    { limit: 100, windowMs: 60_000 },
+    { limit: 1000, windowMs: 86_400_000 },
+  ]);
+  const info = parseRateLimit(new Headers({ 'ratelimit-policy': '"bytes";q=10;qu="content-bytes";w=1, "req";q=100;w=60' }), now);
+  assert.equal(info, { limit: 100, windowMs: 60_000 });
+});
+
 test.run();

@@ -75,6 +75,15 @@ interface Item {
   params: Map<string, string>;
 }
 
+/**
+ * Whether a policy counts requests: its quota unit (`qu`) is not stated, or is `"request"` (`"requests"` in the draft's
+ * text). A quota of content bytes or of concurrent requests is no number of requests per window.
+ */
+function countsRequests(params: Map<string, string>) {
+  const unit = params.get('qu');
+  return unit === undefined || unit === 'request' || unit === 'requests';
+}
+
 // Structured-field lists, read leniently: `"name";r=5;t=30, limit=10, remaining=5`.
 function parseItems(value: string): Item[] {
   return value.split(',').map((raw) => {
@@ -125,6 +134,7 @@ export function parseIetfRateLimit(headers: Headers, now: number): RateLimitInfo
   const info: RateLimitInfo = { ...best };
   if (policy) {
     const tightest = parseItems(policy)
+      .filter(({ params }) => countsRequests(params))
       .map(({ params }) => ({ limit: integer(params.get('q')), w: seconds(params.get('w')) }))
       .filter((p) => p.limit !== undefined)
       .sort((a, b) => (a.limit ?? 0) / (a.w ?? 1) - (b.limit ?? 0) / (b.w ?? 1))[0];
@@ -191,7 +201,8 @@ function parsePolicyHeaders(headers: Headers): AnnouncedQuota[] {
       const { params } = parseItems(rest.join(';'))[0] as Item;
       const limit = integer(params.get('q') ?? first);
       const w = seconds(params.get('w'));
-      if (limit !== undefined && limit > 0 && w !== undefined && w > 0) quotas.push({ limit, windowMs: clampDelay(w * 1000) });
+      if (limit !== undefined && limit > 0 && w !== undefined && w > 0 && countsRequests(params))
+        quotas.push({ limit, windowMs: clampDelay(w * 1000) });
     }
     if (quotas.length) break;
   }
