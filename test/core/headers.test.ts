@@ -195,4 +195,19 @@ test('RateLimit-Policy: a quota of content bytes or of concurrent requests is no
   assert.equal(info, { limit: 100, windowMs: 60_000 });
 });
 
+test('the IETF partition key names the quota where every policy is allocated under it, as a hash', () => {
+  const policy = (value: string) => parseRateLimitScope(new Headers({ 'ratelimit-policy': value }));
+  const a = policy('"burst";q=100;w=60;pk=:cmVzb3VyY2UtMQ==:, "day";q=1000;w=86400;pk=:cmVzb3VyY2UtMQ==:');
+  assert.match(a ?? '', /^pk-[0-9a-f]{8}$/);
+  assert.is(policy('"burst";q=100;w=60;pk=:cmVzb3VyY2UtMQ==:'), a);
+  assert.is.not(policy('"burst";q=100;w=60;pk=:cmVzb3VyY2UtMg==:'), a);
+  // A policy of the whole client beside it, or another partition: no one quota to count the answer under.
+  assert.is(policy('"burst";q=100;w=60;pk=:cmVzb3VyY2UtMQ==:, "day";q=1000;w=86400'), undefined);
+  assert.is(policy('"a";q=1;w=1;pk=:YQ==:, "b";q=1;w=1;pk=:Yg==:'), undefined);
+  // The RateLimit field where no policy is stated; X-RateLimit-Resource first.
+  assert.is(parseRateLimitScope(new Headers({ ratelimit: '"burst";r=5;t=30;pk=:cmVzb3VyY2UtMQ==:' })), a);
+  assert.is(parseRateLimitScope(new Headers({ ratelimit: '"burst";r=5;t=30;pk=:YQ==:', 'x-ratelimit-resource': 'core' })), 'core');
+  assert.is(parseRateLimitScope(new Headers({ ratelimit: 'limit=60, remaining=5, reset=30' })), undefined);
+});
+
 test.run();

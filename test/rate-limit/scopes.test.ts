@@ -7,7 +7,8 @@ import { rateLimit } from '@sluice/rate-limit';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { drive } from '../helpers/index.js';
-import { CORE_QUOTA, createServer, reform, SEARCH_QUOTA, seeded, twoQuotas } from './models.js';
+import { autoBurst } from './auto-burst.js';
+import { CORE_QUOTA, createServer, perEndpointQuotas, reform, SEARCH_QUOTA, seeded, twoQuotas } from './models.js';
 
 const ORIGIN = 'https://api.example';
 function pipeline(clock: TestClock, fetch: (request: Request) => Promise<Response>) {
@@ -110,6 +111,33 @@ test("Discord's X-RateLimit-Bucket names quotas the same way", async () => {
   assert.is(quotas.core.refused + quotas.search.refused, 0);
   assert.ok(coreDone - t0 < 2000, `core took ${coreDone - t0} ms`);
   assert.ok(events.learnt.some((e) => e.key === `${ORIGIN}#search`));
+});
+
+test('an IETF partition key names the quota too: two resources each allocated their own, each at its own pace, 0 429s', async () => {
+  const clock = createTestClock();
+  // 10 per 2 s for each resource, announced as RateLimit-Policy with the resource's partition key.
+  const { servers, fetch: perResource } = perEndpointQuotas(clock, 'fixed', [10, 10], 2000, 'ietf');
+  const fetch = async (request: Request) => {
+    const response = await perResource(request);
+    const headers = new Headers(response.headers);
+    const pk = btoa(new URL(request.url).pathname);
+    headers.set('ratelimit-policy', `"per-resource";q=10;w=2;pk=:${pk}:`);
+    return new Response(response.body, { status: response.status, headers });
+  };
+  const { limiter, tookMs } = await autoBurst(
+    clock,
+    fetch,
+    Array.from({ length: 100 }, (_, i) => `${ORIGIN}/v2/e${i % 2}`),
+  );
+  assert.equal(
+    servers.map((s) => s.refused),
+    [0, 0],
+  );
+  // 50 requests per resource at 10 per 2 s: the fifth window's, as each resource goes at its own pace (as one quota,
+  // the two shared 10 per 2 s: the tenth window's).
+  assert.ok(tookMs < 10_000, `${tookMs} ms`);
+  const quotas = limiter.policyOf(ORIGIN)?.quotas;
+  assert.ok(quotas && /^pk-[0-9a-f]{8}$/.test(quotas.fallback), JSON.stringify(quotas));
 });
 
 test('a server that names no quota is counted as one key, as before', async () => {

@@ -217,12 +217,39 @@ export const isQuotaName = (name: unknown): name is string => typeof name === 's
 
 /**
  * The name of the quota an answer was counted against, where the server names it: `X-RateLimit-Resource` (GitHub:
- * `core`, `search`, `graphql`) or `X-RateLimit-Bucket` (Discord). Answers of one key naming different quotas were
- * counted apart. Undefined: none named, or a name too long or of other characters.
+ * `core`, `search`, `graphql`) or `X-RateLimit-Bucket` (Discord), else the IETF partition key (`partitionOf`). Answers
+ * of one key naming different quotas were counted apart. Undefined: none named, or a name too long or of other
+ * characters.
  */
 export function parseRateLimitScope(headers: Headers): string | undefined {
   const name = (headers.get('x-ratelimit-resource') ?? headers.get('x-ratelimit-bucket'))?.trim();
-  return isQuotaName(name) ? name : undefined;
+  if (name !== undefined) return isQuotaName(name) ? name : undefined;
+  return partitionOf(headers);
+}
+
+/**
+ * The IETF partition key (`pk=:…:`) every policy of the answer is allocated under, as a quota name (`pk-` and a hash of
+ * it: a byte sequence is no name). The draft allocates quotas per partition key. Only where each item of
+ * `RateLimit-Policy` (else of `RateLimit`) states the same one: a policy without it (a quota of the whole client) or
+ * with another is counted across partitions, and splitting by one would count it in each.
+ */
+function partitionOf(headers: Headers): string | undefined {
+  const value = headers.get('ratelimit-policy') ?? headers.get('ratelimit');
+  if (!value) return undefined;
+  let key: string | undefined;
+  for (const { params } of parseItems(value)) {
+    const pk = params.get('pk');
+    if (pk === undefined || (key !== undefined && pk !== key)) return undefined;
+    key = pk;
+  }
+  return key && `pk-${fnv1a(key)}`;
+}
+
+/** A 32-bit FNV-1a hash, in hex: a short, stable name for a value too long or of other characters. */
+function fnv1a(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return (hash >>> 0).toString(16).padStart(8, '0');
 }
 
 function fromLegacy(
