@@ -159,7 +159,7 @@ test('X-Rate-Limit-* (X, Okta) is read as X-RateLimit-*; X-RateLimit-* wins wher
   assert.is(both?.remaining, 5);
 });
 
-test("a gateway's per-period headers (Kong, APISIX) announce a quota per period, with what is left of each", () => {
+test("a gateway's per-period headers (Kong) announce a quota per period, with what is left of each", () => {
   const headers = new Headers({
     'ratelimit-limit': '10',
     'ratelimit-remaining': '8',

@@ -1,5 +1,5 @@
 // rules: 'auto' behind an API gateway that announces each period's quota in headers of its own (Kong's rate-limiting
-// plugin, APISIX's limit-count: `X-RateLimit-Limit-Second: 10`, `X-RateLimit-Remaining-Minute: 95`, beside
+// plugin, and plugins modelled on it: `X-RateLimit-Limit-Second: 10`, `X-RateLimit-Remaining-Minute: 95`, beside
 // `RateLimit-Limit/-Remaining/-Reset` for the quota closest to running out). Each period is a rule at once, as
 // `RateLimit-Policy` would announce it. On the virtual clock.
 import { createTestClock, type TestClock } from '@sluice/core/testing';

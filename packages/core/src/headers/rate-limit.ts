@@ -156,9 +156,9 @@ export interface AnnouncedQuota {
 }
 
 /**
- * The windows of the per-period headers API gateways send (Kong's rate-limiting plugin, APISIX's limit-count): one
- * `X-RateLimit-Limit-Minute` and `X-RateLimit-Remaining-Minute` per period configured. A month and a year are counted by
- * the calendar: their longest (31 and 366 days), so that no span of that length holds more than the limit.
+ * The windows of the per-period headers API gateways send (Kong's rate-limiting plugin, and plugins modelled on it):
+ * one `X-RateLimit-Limit-Minute` and `X-RateLimit-Remaining-Minute` per period configured. A month and a year are
+ * counted by the calendar: their longest (31 and 366 days), so that no span of that length holds more than the limit.
  */
 const PERIODS: [string, number][] = [
   ['second', 1000],
