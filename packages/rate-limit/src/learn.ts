@@ -1,6 +1,7 @@
 import type { AnnouncedQuota } from '@sluice/core/http';
 import { type Limit, SEARCH_STEP, searchBack, searchFurther, startSearch, type TooShort, type WindowSearch } from './learn-search.js';
 import { foundAllBack, REFUSED_TO_END, worthSearching } from './quota-refill.js';
+import { remember, touch } from './recent.js';
 import type { RuleStart, StoreRule } from './rule-state.js';
 import type { Answer, SharedPolicy } from './store.js';
 
@@ -231,34 +232,26 @@ export function createLearner(documented?: readonly StoreRule[]) {
     rules: documented.map(({ limit, windowMs }) => ({ limit, windowMs })),
   };
 
-  const get = (key: string): KeyLearning => {
-    let k = keys.get(key);
-    if (k) {
-      keys.delete(key);
-      keys.set(key, k);
-      return k;
-    }
-    if (keys.size >= MAX_KEYS) keys.delete(keys.keys().next().value as string);
-    k = {
-      policy: documentedPolicy ?? { source: 'start', rules: [], inFlight: 1 },
-      rules: documentedRules ?? [inFlightRule(1)],
-      policyRules: documentedRules ?? [],
-      answeredThisRound: 0,
-      answered: 0,
-      episodeFloor: Number.NEGATIVE_INFINITY,
-      episodeStart: Number.POSITIVE_INFINITY,
-      episodeEnd: Number.NEGATIVE_INFINITY,
-      accepted: 0,
-      refusalsInRow: 0,
-      unstatedBase: FIRST_UNSTATED_DELAY_MS,
-      stamp: 0,
-      heldBack: 0,
-      heldBackSince: 0,
-      searchAgain: { limits: SEARCH_AGAIN_LIMITS, ms: SEARCH_AGAIN_MS },
-    };
-    keys.set(key, k);
-    return k;
-  };
+  // A key no answer taught anything yet.
+  const fresh = (): KeyLearning => ({
+    policy: documentedPolicy ?? { source: 'start', rules: [], inFlight: 1 },
+    rules: documentedRules ?? [inFlightRule(1)],
+    policyRules: documentedRules ?? [],
+    answeredThisRound: 0,
+    answered: 0,
+    episodeFloor: Number.NEGATIVE_INFINITY,
+    episodeStart: Number.POSITIVE_INFINITY,
+    episodeEnd: Number.NEGATIVE_INFINITY,
+    accepted: 0,
+    refusalsInRow: 0,
+    unstatedBase: FIRST_UNSTATED_DELAY_MS,
+    stamp: 0,
+    heldBack: 0,
+    heldBackSince: 0,
+    searchAgain: { limits: SEARCH_AGAIN_LIMITS, ms: SEARCH_AGAIN_MS },
+  });
+
+  const get = (key: string): KeyLearning => touch(keys, key) ?? remember(keys, key, fresh(), MAX_KEYS);
 
   const adopt = (k: KeyLearning, source: PolicySource, rules: StoreRule[], evidence: string): Learnt => {
     k.policy = { source, rules: rules.map(({ limit, windowMs }) => ({ limit, windowMs })) };
@@ -562,9 +555,7 @@ export function createLearner(documented?: readonly StoreRule[]) {
     const cap = inFlight - 1;
     const held = caps.get(endpoint);
     if (held !== undefined && held <= cap) return undefined;
-    caps.delete(endpoint);
-    if (caps.size >= MAX_CAPS) caps.delete(caps.keys().next().value as string);
-    caps.set(endpoint, cap);
+    remember(caps, endpoint, cap, MAX_CAPS);
     const evidence = `a 429 stating ${answer.remaining} left of the quota while ${inFlight} requests of ${endpoint} were in flight: at most ${cap} there`;
     return { policy: viewOf(k), evidence, endpoint };
   };

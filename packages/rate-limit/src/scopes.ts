@@ -1,4 +1,5 @@
 import type { NamedQuotas } from './learn.js';
+import { remember, tally, touch } from './recent.js';
 
 /** Keys whose named quotas are kept; past it the least recently used is forgotten (its requests go under the key again). */
 const MAX_KEYS = 10_000;
@@ -25,27 +26,10 @@ export function createScopes() {
   const keys = new Map<string, KeyScopes>();
   const storeKey = (key: string, scope: string) => `${key}#${scope}`;
 
-  const get = (key: string): KeyScopes | undefined => {
-    const scopes = keys.get(key);
-    if (scopes) {
-      keys.delete(key);
-      keys.set(key, scopes);
-    }
-    return scopes;
-  };
-
-  const made = (key: string, fallback: string): KeyScopes => {
-    if (keys.size >= MAX_KEYS) keys.delete(keys.keys().next().value as string);
-    const scopes = { byEndpoint: new Map(), endpoints: new Map(), fallback };
-    keys.set(key, scopes);
-    return scopes;
-  };
-
-  const count = (scopes: KeyScopes, scope: string, by: number) => {
-    const n = (scopes.endpoints.get(scope) ?? 0) + by;
-    if (n > 0) scopes.endpoints.set(scope, n);
-    else scopes.endpoints.delete(scope);
-  };
+  const get = (key: string): KeyScopes | undefined => touch(keys, key);
+  const made = (key: string, fallback: string): KeyScopes =>
+    remember(keys, key, { byEndpoint: new Map(), endpoints: new Map(), fallback }, MAX_KEYS);
+  const count = (scopes: KeyScopes, scope: string, by: number) => tally(scopes.endpoints, scope, by);
 
   const mostUsed = (scopes: KeyScopes) => {
     let best = scopes.fallback;

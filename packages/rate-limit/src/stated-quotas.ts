@@ -1,4 +1,5 @@
-import type { AnnouncedQuota } from '@sluice/core/http';
+import { type AnnouncedQuota, isQuotaName } from '@sluice/core/http';
+import { remember, tally, touch } from './recent.js';
 
 /** Keys watched; past it the least recently used is forgotten. */
 const MAX_KEYS = 10_000;
@@ -12,8 +13,6 @@ const MAX_ENDPOINTS = 64;
 const MAX_PLACED = 1000;
 /** Answers in a row of one endpoint that state its quota before it counts as that endpoint's own. */
 const RUN_ANSWERS = 3;
-/** A quota's name is part of a store key, and a fleet shares it: past this length the quota goes unnamed. */
-const MAX_NAME_LENGTH = 64;
 
 /** An endpoint's answers in a row that stated one quota: the first of them answered, the last of them sent. */
 interface Run {
@@ -55,8 +54,9 @@ export function statedQuotaName(limit: number | undefined, windowMs: number | un
       : windowMs === undefined
         ? String(limit)
         : `${limit}w${windowMs}`;
+  // A quota's name is part of a store key, and a fleet shares it: one too long (many policies) goes unnamed.
   const name = signature && `stated-${signature}`;
-  return name && name.length <= MAX_NAME_LENGTH && /^[\w.-]+$/.test(name) ? name : undefined;
+  return isQuotaName(name) ? name : undefined;
 }
 
 /**
@@ -73,33 +73,16 @@ export function statedQuotaName(limit: number | undefined, windowMs: number | un
 export function createStatedQuotas() {
   const keys = new Map<string, KeyRuns>();
 
-  const get = (key: string): KeyRuns => {
-    let k = keys.get(key);
-    if (k) {
-      keys.delete(key);
-      keys.set(key, k);
-      return k;
-    }
-    if (keys.size >= MAX_KEYS) keys.delete(keys.keys().next().value as string);
-    k = { runs: new Map(), signatures: new Map() };
-    keys.set(key, k);
-    return k;
-  };
+  const get = (key: string): KeyRuns => touch(keys, key) ?? remember(keys, key, { runs: new Map(), signatures: new Map() }, MAX_KEYS);
 
   const sideBySide = (a: Run, b: Run) =>
     a.signature !== b.signature && b.answers >= RUN_ANSWERS && a.firstAt < b.lastSentAt && b.firstAt < a.lastSentAt;
-
-  const count = (k: KeyRuns, signature: string, by: number) => {
-    const n = (k.signatures.get(signature) ?? 0) + by;
-    if (n > 0) k.signatures.set(signature, n);
-    else k.signatures.delete(signature);
-  };
 
   const forget = (k: KeyRuns, endpoint: string) => {
     const run = k.runs.get(endpoint);
     if (!run) return;
     k.runs.delete(endpoint);
-    count(k, run.signature, -1);
+    tally(k.signatures, run.signature, -1);
   };
 
   const note = (k: KeyRuns, endpoint: string, signature: string, sentAt: number, at: number): Run => {
@@ -113,7 +96,7 @@ export function createStatedQuotas() {
     if (k.runs.size >= MAX_ENDPOINTS) forget(k, k.runs.keys().next().value as string);
     const fresh = { signature, firstAt: at, lastSentAt: sentAt, answers: 1 };
     k.runs.set(endpoint, fresh);
-    count(k, signature, 1);
+    tally(k.signatures, signature, 1);
     return fresh;
   };
 
@@ -122,10 +105,7 @@ export function createStatedQuotas() {
   const placedUnder = (placed: Map<string, string>, endpoint: string, name: string, run: Run) => {
     const current = placed.get(endpoint);
     if (current !== undefined && current !== name && run.answers < RUN_ANSWERS) return current;
-    placed.delete(endpoint);
-    if (placed.size >= MAX_PLACED) placed.delete(placed.keys().next().value as string);
-    placed.set(endpoint, name);
-    return name;
+    return remember(placed, endpoint, name, MAX_PLACED);
   };
 
   return {

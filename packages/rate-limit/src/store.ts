@@ -1,5 +1,6 @@
 import type { LearntPolicy } from './learn.js';
 import { earlyAfter, foundAllBack, keepsBack, type RefillEpoch, type RefillSearch, searchRefill } from './quota-refill.js';
+import { remember } from './recent.js';
 import {
   busyUntil,
   countedSince,
@@ -13,7 +14,6 @@ import {
   tokensLeft,
   unrecord,
 } from './rule-state.js';
-
 import { free, heldAt, type Slots, take } from './slots.js';
 
 export { LOG_CELLS, type RuleStart, type StoreRule } from './rule-state.js';
@@ -411,11 +411,7 @@ export function createMemoryStore(): MemoryStore {
     return false;
   };
 
-  const remember = (key: string, counted: boolean) => {
-    learnt.delete(key);
-    if (learnt.size >= MAX_KEYS_LEARNT) learnt.delete(learnt.keys().next().value as string);
-    learnt.set(key, counted);
-  };
+  const rememberLearnt = (key: string, counted: boolean) => remember(learnt, key, counted, MAX_KEYS_LEARNT);
 
   // The followed quota's answer with its size: the limit stated, else the most any answer said was left, plus one.
   const sizedQuota = (k: KeyState, answer: Answer): Answer => {
@@ -453,7 +449,7 @@ export function createMemoryStore(): MemoryStore {
     if (answer.status === 429) return refuse(k, states, seq, answer);
     if (answer.status !== undefined) k.refusals = 0;
     const learned = learnExchange(k, states, seq, answer);
-    if (learned !== undefined) remember(key, learned);
+    if (learned !== undefined) rememberLearnt(key, learned);
     const outcome: Outcome | undefined = learned === undefined ? undefined : { tokenExchangeCounted: learned };
     if (answer.remaining === undefined || k.quota) return outcome;
     // Older news than the budget held: the server may not have counted what was sent since.
