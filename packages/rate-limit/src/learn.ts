@@ -72,6 +72,8 @@ const MAX_UNSTATED_DELAY_MS = 86_400_000;
 const SEARCH_AGAIN_LIMITS = 8;
 const SEARCH_AGAIN_MS = 300_000;
 const MAX_SEARCH_AGAIN_MS = 86_400_000;
+/** How many held back, and how long, start the first try again (and the next, after one that held). */
+const FIRST_SEARCH_AGAIN: Readonly<{ limits: number; ms: number }> = { limits: SEARCH_AGAIN_LIMITS, ms: SEARCH_AGAIN_MS };
 const longerWait = ({ limits, ms }: { limits: number; ms: number }) =>
   ms >= MAX_SEARCH_AGAIN_MS ? { limits, ms } : { limits: 2 * limits, ms: Math.min(MAX_SEARCH_AGAIN_MS, 2 * ms) };
 /** A rate measured over many windows is held over a window at least this many round trips long (see `estimate`). */
@@ -139,7 +141,7 @@ interface KeyLearning {
   /** Answers to requests the rule held back since its search ended, the first one's time, and how many and how long start it again. */
   heldBack: number;
   heldBackSince: number;
-  searchAgain: { limits: number; ms: number };
+  searchAgain: Readonly<{ limits: number; ms: number }>;
   /** The policy is the fleet's, learnt by another process: that one searches again, not this one. */
   adopted?: boolean;
   /** The rule the first search started again began from: a 429 to a faster one found since brings it back. */
@@ -248,7 +250,7 @@ export function createLearner(documented?: readonly StoreRule[]) {
     stamp: 0,
     heldBack: 0,
     heldBackSince: 0,
-    searchAgain: { limits: SEARCH_AGAIN_LIMITS, ms: SEARCH_AGAIN_MS },
+    searchAgain: FIRST_SEARCH_AGAIN,
   });
 
   const get = (key: string): KeyLearning => touch(keys, key) ?? remember(keys, key, fresh(), MAX_KEYS);
@@ -497,8 +499,7 @@ export function createLearner(documented?: readonly StoreRule[]) {
     let held = searchBack(search, current);
     // A search started again: refused at its first step, the server allows no more than before (the next try waits
     // twice as long); a step held first, it did (the next try comes as soon as the first did).
-    if (held && search?.again)
-      k.searchAgain = search.steps === 1 ? longerWait(k.searchAgain) : { limits: SEARCH_AGAIN_LIMITS, ms: SEARCH_AGAIN_MS };
+    if (held && search?.again) k.searchAgain = search.steps === 1 ? longerWait(k.searchAgain) : FIRST_SEARCH_AGAIN;
     // A faster rule such searches found, refused later (it held by luck, as a window a round trip short of the server's
     // may, for minutes): the rule the first of them started from comes back, and the next try waits twice as long.
     const before = k.beforeAgain;
