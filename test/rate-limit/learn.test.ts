@@ -48,10 +48,12 @@ async function run(
   const limiter = rateLimit({ rules: 'auto', startFrom, maxQueue: count });
   const api = compose([limiter], { fetch, clock });
   const learnt: SluiceEvents['rate-limit:learned'][] = [];
+  const learntAt: number[] = [];
   let settledAt = Number.NEGATIVE_INFINITY;
   api.events.on('rate-limit:learned', (e) => {
     learnt.push(e);
     settledAt = clock.now();
+    learntAt.push(settledAt);
   });
   const t0 = clock.now();
   let last = t0;
@@ -70,6 +72,8 @@ async function run(
     refusedAfter: refusedSentAt.filter((at) => at > settledAt).length,
     answered429: statuses.filter((s) => s === 429).length,
     learnt,
+    learntAt,
+    refusedSentAt,
     policy: limiter.policyOf(ORIGIN),
   };
 }
@@ -194,7 +198,19 @@ for (const evidence of ['retry-after', 'nothing'] as const) {
   }
 }
 
-test('auto, after an estimate: one request in flight, then twice as many as each round is answered without a 429', async () => {
+// A bucket of 60 refilled one a second, met full: the start takes its burst (63 or so in 3.4 s) for its rate. The
+// estimate's first two requests go alone, and the second, refused, corrects it: one 429, where requests sent a step of
+// the rate measured apart cost two or three before.
+test('auto, a bucket of 60 per 60 s with only Retry-After: its burst taken for its rate costs one 429', async () => {
+  const r = await run('bucket', 'retry-after', { limit: 60, windowMs: 60_000 });
+  report('bucket retry-after 60/60 s', r);
+  const [first, second] = r.learntAt as [number, number];
+  assert.match(r.learnt[0]?.evidence ?? '', /a 429 after 6\d requests answered/);
+  assert.match(r.learnt[1]?.evidence ?? '', /a 429 after 1 requests answered/);
+  assert.is(r.refusedSentAt.filter((at) => at > first && at <= second).length, 1);
+});
+
+test('auto, after an estimate: two requests alone, then twice as many in flight as each round is answered without a 429', async () => {
   // 16 accepted at once, then 429s asking to wait until a minute has passed: the estimate lets 16 go again together.
   const { api, clock, transport } = harness({ rules: 'auto', concurrency: 64 });
   let accepted = 0;
@@ -216,11 +232,14 @@ test('auto, after an estimate: one request in flight, then twice as many as each
   await clock.runAll();
   const statuses = await Promise.all(calls);
   assert.ok(statuses.filter((s) => s === 429).length <= 2, statuses.join(' '));
-  // At most 1, 2, 4 and 8 in flight: the cap doubles once as many as it allows are answered, up to 15 of the 16 the
-  // estimate allows (a request goes as soon as one answer frees its place, not only once the round is over).
-  const ramp = inFlightAtSends.slice(0, 15);
+  // One alone, a second alone (a bucket whose burst was taken for its rate would refuse it, and nothing else), then at
+  // most 2, 4 and 8 in flight: the cap doubles once as many as it allows are answered, up to 15 of the 16 the estimate
+  // allows (a request goes as soon as one answer frees its place, not only once the round is over).
+  const ramp = inFlightAtSends.slice(0, 16);
+  // The third goes with the fourth, once the second is answered: it finds nothing else in flight.
+  assert.equal(ramp.slice(0, 3), [1, 1, 1], ramp.join(' '));
   assert.ok(
-    ramp.every((n, i) => n <= 2 ** Math.floor(Math.log2(i + 1))),
+    ramp.every((n, i) => n <= 2 ** Math.floor(Math.log2(Math.max(1, i)))),
     ramp.join(' '),
   );
   assert.is(Math.max(...ramp), 8);

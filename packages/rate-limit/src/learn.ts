@@ -76,6 +76,8 @@ const MAX_SEARCH_AGAIN_MS = 86_400_000;
 const FIRST_SEARCH_AGAIN: Readonly<{ limits: number; ms: number }> = { limits: SEARCH_AGAIN_LIMITS, ms: SEARCH_AGAIN_MS };
 const longerWait = ({ limits, ms }: { limits: number; ms: number }) =>
   ms >= MAX_SEARCH_AGAIN_MS ? { limits, ms } : { limits: 2 * limits, ms: Math.min(MAX_SEARCH_AGAIN_MS, 2 * ms) };
+/** After an estimate, requests sent one at a time before the ramp doubles (see `estimate`). */
+const ESTIMATE_ALONE = 2;
 /** A rate measured over many windows is held over a window at least this many round trips long (see `estimate`). */
 const SPREAD_ROUND_TRIPS = 8;
 /** Keys whose learning is kept; past it the least recently used is forgotten. */
@@ -136,8 +138,12 @@ interface KeyLearning {
   startTook?: number;
   /** A 429 came to a window the search found held: what held was luck (a fixed window's phase), not the server's rate. */
   heldByLuck?: boolean;
-  /** Requests in flight at most after an estimate or a search step, doubling as they are answered (see `rampOn`). */
-  ramp?: { inFlight: number; answered: number; since: number };
+  /**
+   * Requests in flight at most after an estimate or a search step, doubling as they are answered (see `rampOn`); the
+   * first `alone` of them (one unless set) go one at a time; the ramp ends where it would allow `upTo` (the rule's limit
+   * unless set).
+   */
+  ramp?: { inFlight: number; answered: number; since: number; alone?: number; upTo?: number | undefined };
   /** Answers to requests the rule held back since its search ended, the first one's time, and how many and how long start it again. */
   heldBack: number;
   heldBackSince: number;
@@ -275,14 +281,16 @@ export function createLearner(documented?: readonly StoreRule[]) {
     return inFlight === Number.POSITIVE_INFINITY ? rules : [...rules, inFlightRule(inFlight)];
   };
 
-  // After an estimate that lets its requests go again together, and a shorter window tried, the key sends one request,
+  // After an estimate, and a shorter window tried, the key sends one request (after an estimate, two one at a time),
   // then twice as many in flight once as many are answered without a 429, up to the rule's limit: an estimate too fast
   // (a bucket's burst taken for its rate) is refused with a few requests in flight, not all the rule lets go at once.
   const rampOn = (k: KeyLearning, answer: Answer) => {
     const { ramp } = k;
     const rule = k.policy.rules[0];
-    if (!ramp || !rule || answer.sentAt < ramp.since || ++ramp.answered < ramp.inFlight) return;
-    k.ramp = ramp.inFlight * 2 < rule.limit ? { ...ramp, inFlight: ramp.inFlight * 2, answered: 0 } : undefined;
+    if (!ramp || !rule || answer.sentAt < ramp.since) return;
+    if (++ramp.answered < (ramp.inFlight === 1 ? (ramp.alone ?? 1) : ramp.inFlight)) return;
+    const end = Math.min(rule.limit, ramp.upTo ?? Number.POSITIVE_INFINITY);
+    k.ramp = ramp.inFlight * 2 < end ? { ...ramp, inFlight: ramp.inFlight * 2, answered: 0 } : undefined;
     k.rules = withInFlight(k, k.policyRules);
   };
 
@@ -457,9 +465,11 @@ export function createLearner(documented?: readonly StoreRule[]) {
     k.search = startSearch(next, k.search?.over, current || spread ? undefined : tooShort, span);
     const together = freed.together && !current && !spread;
     const start = startAfter(episode, freed, next, together);
-    // What the server freed together goes again together, ramping up; one a step needs no ramp (held back, the steps
-    // would go at once).
-    k.ramp = together ? { inFlight: 1, answered: 0, since: freed.at } : undefined;
+    // The first two requests the estimate lets go go alone: an estimate too fast (a bucket's burst taken for its rate)
+    // is refused once, where a log or a window that freed them takes both. What the server freed together then goes
+    // again together, ramping up; one a step goes on at its pace (held back longer, the steps would go at once).
+    const upTo = together ? undefined : ESTIMATE_ALONE;
+    k.ramp = { inFlight: 1, answered: 0, since: freed.at, alone: ESTIMATE_ALONE, upTo };
     const learnt = adopt(k, 'refusals', [learntRule(next, start)], evidence);
     k.estimated = next === measured && !spread ? { firstSent, rules: k.policyRules, start } : undefined;
     return learnt;
