@@ -80,7 +80,22 @@ test('a reset in epoch milliseconds, or a fraction of seconds, is not in whole s
 test('X-RateLimit headers with junk values give nothing', () => {
   assert.is(parseXRateLimit(new Headers({ 'x-ratelimit-remaining': '-1', 'x-ratelimit-reset': 'x' }), now), undefined);
   assert.is(parseXRateLimit(new Headers(), now), undefined);
-  assert.is(parseXRateLimit(new Headers({ 'x-ratelimit-remaining': '1.5' }), now), undefined);
+  assert.is(parseXRateLimit(new Headers({ 'x-ratelimit-remaining': '1.5.0', 'x-ratelimit-limit': '1e3' }), now), undefined);
+});
+
+test("X-RateLimit counts with a fraction (Reddit's approximate remainder) count their whole part; Used and Remaining add up to the limit", () => {
+  // Reddit: no limit stated, the reset in seconds from now.
+  const reddit = new Headers({ 'x-ratelimit-used': '997', 'x-ratelimit-remaining': '3.0', 'x-ratelimit-reset': '2' });
+  assert.equal(parseXRateLimit(reddit, now), { remaining: 3, resetAt: now + 2000, limit: 1000, resetInWholeSeconds: true });
+  assert.equal(parseXRateLimit(new Headers({ 'x-ratelimit-remaining': '1.5' }), now), { remaining: 1 });
+  // A limit stated wins (GitHub states all three).
+  const github = new Headers({ 'x-ratelimit-limit': '5000', 'x-ratelimit-used': '10', 'x-ratelimit-remaining': '4980' });
+  assert.equal(parseXRateLimit(github, now), { remaining: 4980, limit: 5000 });
+});
+
+test('X-RateLimit-Remaining in tokens of X-RateLimit-Requested-Tokens each (Spring Cloud Gateway): so many requests left', () => {
+  const headers = new Headers({ 'x-ratelimit-remaining': '130', 'x-ratelimit-requested-tokens': '60' });
+  assert.equal(parseXRateLimit(headers, now), { remaining: 2 });
 });
 
 test('IETF structured RateLimit with RateLimit-Policy', () => {
@@ -180,6 +195,33 @@ test("a gateway's per-period headers (Kong) announce a quota per period, with wh
   headers.set('ratelimit-policy', '10;w=1');
   assert.equal(parseRateLimitPolicy(headers), [{ limit: 10, windowMs: 1000 }]);
   assert.equal(parseRateLimitPolicy(new Headers({ 'x-ratelimit-limit-minute': 'many' })), []);
+});
+
+test("a token bucket's headers announce its burst per the whole steps it takes to refill it (Spring Cloud Gateway, Atlassian)", () => {
+  const spring = (rate: string, burst: string, extra: Record<string, string> = {}) =>
+    parseRateLimitPolicy(new Headers({ 'x-ratelimit-replenish-rate': rate, 'x-ratelimit-burst-capacity': burst, ...extra }));
+  assert.equal(spring('10', '20', { 'x-ratelimit-remaining': '15' }), [{ limit: 20, windowMs: 2000, remaining: 15, bucket: true }]);
+  // Refilled by whole seconds: 15 at 10 a second is safe over 2 s, not 1.5 s.
+  assert.equal(spring('10', '15'), [{ limit: 15, windowMs: 2000, bucket: true }]);
+  // 60 tokens a request, one a second: one request a minute.
+  const minute = spring('1', '60', { 'x-ratelimit-requested-tokens': '60', 'x-ratelimit-remaining': '60' });
+  assert.equal(minute, [{ limit: 1, windowMs: 60_000, remaining: 1, bucket: true }]);
+  const atlassian = new Headers({
+    'x-ratelimit-limit': '30',
+    'x-ratelimit-remaining': '12',
+    'x-ratelimit-fillrate': '20',
+    'x-ratelimit-interval-seconds': '2',
+  });
+  assert.equal(parseRateLimitPolicy(atlassian), [{ limit: 30, windowMs: 4000, remaining: 12, bucket: true }]);
+  // A bucket that holds less than a request, refills nothing, or states no size: none.
+  assert.equal(spring('1', '10', { 'x-ratelimit-requested-tokens': '20' }), []);
+  assert.equal(spring('0', '10'), []);
+  assert.equal(parseRateLimitPolicy(new Headers({ 'x-ratelimit-fillrate': '10', 'x-ratelimit-interval-seconds': '1' })), []);
+  // A year would not refill it: no window that long is taken.
+  assert.equal(spring('0.000001', '100'), []);
+  // RateLimit-Policy, where stated, is what the server announces.
+  const both = new Headers({ 'x-ratelimit-replenish-rate': '10', 'x-ratelimit-burst-capacity': '20', 'ratelimit-policy': '10;w=1' });
+  assert.equal(parseRateLimitPolicy(both), [{ limit: 10, windowMs: 1000 }]);
 });
 
 test('RateLimit-Policy: a quota of content bytes or of concurrent requests is no number of requests per window', () => {

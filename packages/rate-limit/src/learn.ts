@@ -353,7 +353,11 @@ export function createLearner(documented?: readonly StoreRule[]) {
         const counted = remaining !== undefined ? limit - remaining : k.answered;
         return learntRule({ limit, windowMs }, { fromLog: true, counted, at: answer.at });
       });
-    const by = quotas.some((q) => q.period) ? 'X-RateLimit-Limit-<period> headers' : 'RateLimit-Policy';
+    const by = quotas.some((q) => q.period)
+      ? 'X-RateLimit-Limit-<period> headers'
+      : quotas.some((q) => q.bucket)
+        ? "a token bucket's headers (its burst per the time it takes to refill it)"
+        : 'RateLimit-Policy';
     return follow(k, rules, `${by} announced ${describe(rules)}`);
   };
 

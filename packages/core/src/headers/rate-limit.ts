@@ -27,6 +27,12 @@ function seconds(value: string | null | undefined): number | undefined {
   return text && NUMBER.test(text) ? Number(text) : undefined;
 }
 
+/** A count stated with a fraction, as Reddit's `X-Ratelimit-Remaining: 598.0` (approximate): its whole part. */
+function wholePart(value: string | null | undefined): number | undefined {
+  const n = seconds(value);
+  return n === undefined ? undefined : Math.floor(n);
+}
+
 /** Whether a reset is in whole seconds, from now or since the epoch (not epoch milliseconds, not a fraction). */
 function wholeSeconds(value: string | null | undefined): true | undefined {
   const n = integer(value);
@@ -49,25 +55,39 @@ export function parseResetValue(value: string | null | undefined, now: number): 
 /** The spellings of the `X-RateLimit-*` family: most APIs', and `X-Rate-Limit-*` (X's API, Okta). */
 const X_PREFIXES = ['x-ratelimit-', 'x-rate-limit-'];
 
-/** Reads `X-RateLimit-Remaining`, `X-RateLimit-Reset` and `X-RateLimit-Limit`, or the same spelt `X-Rate-Limit-*`. */
+/**
+ * Reads `X-RateLimit-Remaining`, `X-RateLimit-Reset` and `X-RateLimit-Limit`, or the same spelt `X-Rate-Limit-*`.
+ * Counts stated with a fraction (Reddit's `598.0`) count their whole part; without a limit, `X-RateLimit-Used` and
+ * what remains add up to it (Reddit). Where each request costs `X-RateLimit-Requested-Tokens` (Spring Cloud Gateway),
+ * what remains is in tokens: so many requests' worth.
+ */
 export function parseXRateLimit(headers: Headers, now: number): RateLimitInfo | undefined {
   for (const prefix of X_PREFIXES) {
     const remaining = headers.get(`${prefix}remaining`);
     const reset = headers.get(`${prefix}reset`);
     const limit = headers.get(`${prefix}limit`);
     // Most responses of most APIs carry none: nothing to allocate.
-    if (remaining !== null || reset !== null || limit !== null) return fromX(limit, remaining, reset, now);
+    if (remaining !== null || reset !== null || limit !== null) return fromX(headers, prefix, { limit, remaining, reset }, now);
   }
   return undefined;
 }
 
-function fromX(limit: string | null, remaining: string | null, reset: string | null, now: number): RateLimitInfo | undefined {
-  const resetAt = parseResetValue(reset, now);
+interface XFields {
+  limit: string | null;
+  remaining: string | null;
+  reset: string | null;
+}
+
+function fromX(headers: Headers, prefix: string, fields: XFields, now: number): RateLimitInfo | undefined {
+  const cost = wholePart(headers.get(`${prefix}requested-tokens`)) ?? 1;
+  const tokens = wholePart(fields.remaining);
+  const remaining = tokens !== undefined && cost > 1 ? Math.floor(tokens / cost) : tokens;
+  const used = wholePart(fields.limit === null && remaining !== undefined ? headers.get(`${prefix}used`) : null);
   return definedOnly({
-    remaining: integer(remaining),
-    resetAt,
-    limit: integer(limit),
-    resetInWholeSeconds: wholeSeconds(reset),
+    remaining,
+    resetAt: parseResetValue(fields.reset, now),
+    limit: wholePart(fields.limit) ?? (used === undefined || remaining === undefined ? undefined : used + remaining),
+    resetInWholeSeconds: wholeSeconds(fields.reset),
   });
 }
 
@@ -153,6 +173,8 @@ export interface AnnouncedQuota {
   remaining?: number;
   /** Announced by a gateway's per-period headers (`X-RateLimit-Limit-Minute`): the period. */
   period?: string;
+  /** Read from the headers of a token bucket (`parseBucketHeaders`): its burst per the time it takes to refill it. */
+  bucket?: true;
 }
 
 /**
@@ -177,7 +199,48 @@ const PERIODS: [string, number][] = [
  */
 export function parseRateLimitPolicy(headers: Headers): AnnouncedQuota[] {
   const announced = parsePolicyHeaders(headers);
-  return announced.length ? announced : parsePeriodHeaders(headers);
+  if (announced.length) return announced;
+  const periods = parsePeriodHeaders(headers);
+  return periods.length ? periods : parseBucketHeaders(headers);
+}
+
+/**
+ * A token bucket a server states: Spring Cloud Gateway's `X-RateLimit-Burst-Capacity` tokens refilled
+ * `X-RateLimit-Replenish-Rate` a second, each request costing `X-RateLimit-Requested-Tokens` (one unless stated);
+ * Atlassian's `X-RateLimit-Limit` tokens refilled `X-RateLimit-FillRate` every `X-RateLimit-Interval-Seconds`. As a
+ * quota: the requests a full bucket holds, per the whole steps it takes to refill that many. Both servers add tokens a
+ * step at a time (a second, an interval): a window of whole steps holds as many steps of refill as it is long, so no
+ * span lets more go than the bucket would, and in the long run as many go where the burst is a whole number of steps'
+ * refill. None where a bucket holds less than a request, or a year does not refill it.
+ */
+function parseBucketHeaders(headers: Headers): AnnouncedQuota[] {
+  const replenish = headers.get('x-ratelimit-replenish-rate');
+  const fill = replenish === null ? headers.get('x-ratelimit-fillrate') : null;
+  // Most answers state no bucket: two lookups.
+  if (replenish === null && fill === null) return [];
+  const bucket =
+    replenish !== null
+      ? {
+          capacity: wholePart(headers.get('x-ratelimit-burst-capacity')),
+          refill: seconds(replenish),
+          stepSeconds: 1,
+          cost: Math.max(1, wholePart(headers.get('x-ratelimit-requested-tokens')) ?? 1),
+        }
+      : {
+          capacity: wholePart(headers.get('x-ratelimit-limit')),
+          refill: seconds(fill),
+          stepSeconds: seconds(headers.get('x-ratelimit-interval-seconds')),
+          cost: 1,
+        };
+  const { capacity, refill, stepSeconds, cost } = bucket;
+  if (capacity === undefined || !refill || !stepSeconds) return [];
+  const limit = Math.floor(capacity / cost);
+  const windowMs = Math.ceil((limit * cost) / refill) * stepSeconds * 1000;
+  if (limit < 1 || windowMs > MAX_HEADER_DELAY_MS) return [];
+  const tokens = wholePart(headers.get('x-ratelimit-remaining'));
+  return [
+    tokens === undefined ? { limit, windowMs, bucket: true } : { limit, windowMs, remaining: Math.floor(tokens / cost), bucket: true },
+  ];
 }
 
 function parsePeriodHeaders(headers: Headers): AnnouncedQuota[] {

@@ -1,0 +1,124 @@
+// rules: 'auto' against servers whose headers state their quota in forms of their own: a token bucket stating its
+// size and refill (Spring Cloud Gateway's RedisRateLimiter; Atlassian's), and a fixed window stating what was used and
+// an approximate remainder with a fraction (Reddit). On the virtual clock, 20 to 40 ms each way.
+import { createTestClock, type TestClock } from '@sluice/core/testing';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { autoBurst } from './auto-burst.js';
+import { seeded } from './models.js';
+
+const ORIGIN = 'https://api.example';
+const urls = (count: number) => Array.from({ length: count }, (_, i) => `${ORIGIN}/v2/e${i % 3}`);
+
+/** A server over `decide`, which answers a request arriving at `now`; 20 to 40 ms each way. */
+function serverOf(clock: TestClock, decide: (now: number) => { ok: boolean; headers: Headers }) {
+  const random = seeded(11);
+  const server = { refused: 0 };
+  const fetch = async () => {
+    await clock.sleep(20 + random() * 20);
+    const { ok, headers } = decide(clock.now());
+    if (!ok) server.refused++;
+    await clock.sleep(20 + random() * 20);
+    return new Response(ok ? 'ok' : 'Too Many Requests', { status: ok ? 200 : 429, headers });
+  };
+  return { server, fetch };
+}
+
+/**
+ * Spring Cloud Gateway's RedisRateLimiter: a bucket of `burst` tokens, refilled `rate` a second by the whole seconds
+ * since the last request (its script reads the time in seconds), each request costing `cost`.
+ */
+function springBucket(clock: TestClock, rate: number, burst: number, cost = 1) {
+  let tokens = burst;
+  let refreshed = 0;
+  return serverOf(clock, (now) => {
+    const second = Math.floor(now / 1000);
+    tokens = Math.min(burst, tokens + Math.max(0, second - refreshed) * rate);
+    refreshed = second;
+    const ok = tokens >= cost;
+    if (ok) tokens -= cost;
+    const headers = new Headers({
+      'x-ratelimit-remaining': String(tokens),
+      'x-ratelimit-replenish-rate': String(rate),
+      'x-ratelimit-burst-capacity': String(burst),
+      'x-ratelimit-requested-tokens': String(cost),
+    });
+    return { ok, headers };
+  });
+}
+
+for (const { rate, burst, cost, count, least } of [
+  // 20 at once, then 10 a second: 300 requests in 28 s at the least.
+  { rate: 10, burst: 20, cost: 1, count: 300, least: 28_000 },
+  // 60 tokens a request, refilled one a second: one request a minute, 5 in 4 minutes.
+  { rate: 1, burst: 60, cost: 60, count: 5, least: 240_000 },
+]) {
+  test(`auto behind Spring Cloud Gateway, ${rate} tokens a second, ${burst} at most, ${cost} a request: its bucket from the first answer, no 429`, async () => {
+    const clock = createTestClock({ now: Date.UTC(2026, 0, 1) });
+    const { server, fetch } = springBucket(clock, rate, burst, cost);
+    const { limiter, learnt, tookMs } = await autoBurst(clock, fetch, urls(count));
+    assert.is(server.refused, 0);
+    const limit = Math.floor(burst / cost);
+    const windowMs = Math.ceil((limit * cost) / rate) * 1000;
+    assert.equal(limiter.policyOf(ORIGIN)?.rules, [{ limit, windowMs }]);
+    assert.match(learnt[0]?.evidence ?? '', /^a token bucket's headers/);
+    assert.ok(tookMs >= least && tookMs < least * 1.1, `${tookMs} ms against ${least} ms at the least`);
+  });
+}
+
+test("auto behind Atlassian's bucket headers (X-RateLimit-FillRate every X-RateLimit-Interval-Seconds): no 429", async () => {
+  // 30 tokens at most, 20 more every 2 s, added a step at a time: 30 per 4 s is safe whatever the phase.
+  const clock = createTestClock({ now: Date.UTC(2026, 0, 1) });
+  let tokens = 30;
+  let step = 0;
+  const { server, fetch } = serverOf(clock, (now) => {
+    const current = Math.floor(now / 2000);
+    tokens = Math.min(30, tokens + (current - step) * 20);
+    step = current;
+    const ok = tokens >= 1;
+    if (ok) tokens--;
+    const headers = new Headers({
+      'x-ratelimit-limit': '30',
+      'x-ratelimit-remaining': String(tokens),
+      'x-ratelimit-fillrate': '20',
+      'x-ratelimit-interval-seconds': '2',
+    });
+    if (!ok) headers.set('retry-after', String(2 - ((now / 1000) % 2)));
+    return { ok, headers };
+  });
+  const { limiter, tookMs } = await autoBurst(clock, fetch, urls(150));
+  assert.is(server.refused, 0);
+  assert.equal(limiter.policyOf(ORIGIN)?.rules, [{ limit: 30, windowMs: 4000 }]);
+  // 30 at once, then 30 per 4 s: 120 more in 16 s.
+  assert.ok(tookMs >= 16_000 && tookMs < 18_000, `${tookMs} ms`);
+});
+
+test('auto behind Reddit-like headers (X-Ratelimit-Used, a Remaining with a fraction, Reset in seconds): its window learnt, no 429', async () => {
+  // 100 per fixed 10 s window aligned to the clock; no limit stated: used and remaining add up to it.
+  const clock = createTestClock({ now: Date.UTC(2026, 0, 1) });
+  let window = -1;
+  let used = 0;
+  const { server, fetch } = serverOf(clock, (now) => {
+    const current = Math.floor(now / 10_000);
+    if (current !== window) [window, used] = [current, 0];
+    const ok = used < 100;
+    if (ok) used++;
+    const headers = new Headers({
+      'x-ratelimit-used': String(used),
+      'x-ratelimit-remaining': `${100 - used}.0`,
+      'x-ratelimit-reset': String(Math.ceil(((current + 1) * 10_000 - now) / 1000)),
+    });
+    return { ok, headers };
+  });
+  const { limiter, tookMs } = await autoBurst(clock, fetch, urls(350));
+  assert.is(server.refused, 0);
+  // Followed as it goes (its resets in whole seconds are worth a refill search at 100 per 10 s), or a rule learnt.
+  const policy = limiter.policyOf(ORIGIN);
+  assert.ok(policy?.source === 'quota' || policy?.source === 'limit-and-reset', JSON.stringify(policy));
+  for (const rule of policy?.rules ?? []) assert.ok(rule.limit === 100 && rule.windowMs >= 10_000, JSON.stringify(policy));
+  // 350 requests at 100 a window: the fourth window's 50, from 30 s on (the refill search keeps one request of a window
+  // back at times, to start the next epoch with: 400 would spill into a fifth).
+  assert.ok(tookMs >= 30_000 && tookMs < 32_000, `${tookMs} ms`);
+});
+
+test.run();
