@@ -198,6 +198,22 @@ for (const evidence of ['retry-after', 'nothing'] as const) {
   }
 }
 
+// A bucket of 60 refilled one a second: the search below an estimate from its refusals steps past its rate while the
+// requests the bucket saved up meanwhile last (at 2.6 a second, two minutes in). Busy from one 429 to the next, the
+// bucket refilled just what it took in between: that rate, not the step that held on its savings, is held from there.
+for (const evidence of ['retry-after', 'nothing'] as const) {
+  test(`auto, a bucket of 60 per 60 s with ${evidence === 'nothing' ? 'bare 429s' : 'only Retry-After'}: a search step that held on its savings gives way to the rate it sustained`, async () => {
+    const r = await run('bucket', evidence, { limit: 60, windowMs: 60_000 });
+    report(`bucket ${evidence} 60/60 s`, r);
+    const sustained = r.learnt.find((l) => /held on what the server had saved up/.test(l.evidence));
+    assert.ok(sustained, r.learnt.map((l) => l.evidence).join(' | '));
+    const rule = sustained.policy.rules[0];
+    // Within a step of one a second, and no faster.
+    assert.ok(rule && rule.windowMs >= rule.limit * 1000 && rule.windowMs <= rule.limit * 1000 * 1.125, JSON.stringify(rule));
+    assert.ok(r.refused <= 6, `${r.refused} 429s`);
+  });
+}
+
 // A bucket of 60 refilled one a second, met full: the start takes its burst (63 or so in 3.4 s) for its rate. The
 // estimate's first two requests go alone, and the second, refused, corrects it: one 429, where requests sent a step of
 // the rate measured apart cost two or three before.

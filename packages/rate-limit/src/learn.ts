@@ -4,6 +4,7 @@ import { foundAllBack, REFUSED_TO_END, worthSearching } from './quota-refill.js'
 import { remember, touch } from './recent.js';
 import type { RuleStart, StoreRule } from './rule-state.js';
 import type { Answer, SharedPolicy } from './store.js';
+import { type Sustained, sustainedRule } from './sustained-rate.js';
 
 /** Where a key's learnt policy comes from. */
 export type PolicySource = 'start' | 'documented' | 'quota' | 'announced' | 'limit-and-reset' | 'refusals' | 'named';
@@ -109,12 +110,15 @@ interface KeyLearning {
   lastAnsweredAt?: number;
   /**
    * Since the last 429's pause: requests sent before it belong to the one before. The first send answered, the last
-   * answer, and the answers.
+   * answer, the answers, and of those, the ones that had waited for the key's rules (the key was kept busy).
    */
   episodeFloor: number;
   episodeStart: number;
   episodeEnd: number;
   accepted: number;
+  acceptedWaiting: number;
+  /** When the request the last 429 refused was sent: the server had nothing left by then. */
+  lastRefusedSentAt?: number;
   refusalsInRow: number;
   /** The first pause of a row of 429s stating no wait; each next one is UNSTATED_GROWTH times longer. */
   unstatedBase: number;
@@ -251,6 +255,7 @@ export function createLearner(documented?: readonly StoreRule[]) {
     episodeStart: Number.POSITIVE_INFINITY,
     episodeEnd: Number.NEGATIVE_INFINITY,
     accepted: 0,
+    acceptedWaiting: 0,
     refusalsInRow: 0,
     unstatedBase: FIRST_UNSTATED_DELAY_MS,
     stamp: 0,
@@ -505,11 +510,14 @@ export function createLearner(documented?: readonly StoreRule[]) {
     return learnt;
   };
 
-  // A 429 to the rule the search tried: the one that held before it, full as the server is until the pause ends.
-  const searchRefused = (k: KeyLearning, fullUntil: number): Learnt | undefined => {
+  // A 429 to the rule the search tried: the one that held before it, full as the server is until the pause ends. Unless
+  // the server, kept busy since the last 429, took a rate slower than that rule by more than a step: a bucket empty at
+  // both 429s refilled what it took in between, and the rule held on what it had saved up (see `sustainedRule`).
+  const searchRefused = (k: KeyLearning, fullUntil: number, sustained?: Omit<Sustained, 'burst'>): Learnt | undefined => {
     const current = k.policy.rules[0];
     if (!current || k.policy.source !== 'refusals') return undefined;
     const search = k.search;
+    const waitedAgain = k.searchAgain;
     let held = searchBack(search, current);
     // A search started again: refused at its first step, the server allows no more than before (the next try waits
     // twice as long); a step held first, it did (the next try comes as soon as the first did).
@@ -523,6 +531,17 @@ export function createLearner(documented?: readonly StoreRule[]) {
     }
     if (!held) return undefined;
     if (before && !faster(held, before)) k.beforeAgain = undefined;
+    // Only of a server seen to save up: the start took more at once than twice the rule lets go in a window.
+    const burst = k.startTook ?? 0;
+    const took = burst > 2 * held.limit && sustained ? sustainedRule(held, { ...sustained, burst }) : undefined;
+    if (took) {
+      // The steps that held, held on savings: the server allows no more than it sustained, and the next try looser
+      // waits twice as long as this one did.
+      k.beforeAgain = undefined;
+      k.searchAgain = longerWait(waitedAgain);
+      const evidence = `a 429 to a window of ${current.windowMs} ms, ${sustained?.accepted} requests taken in the ${Math.round(sustained?.spanMs ?? 0)} ms since the last: ${took.limit} per ${took.windowMs} ms, not ${held.limit} per ${held.windowMs} ms, which held on what the server had saved up`;
+      return adopt(k, 'refusals', [learntRule(took, { fullUntil })], evidence);
+    }
     const rule = learntRule(held, { fullUntil });
     return adopt(k, 'refusals', [rule], `a 429 to a window of ${current.windowMs} ms: back to ${held.windowMs} ms`);
   };
@@ -582,13 +601,19 @@ export function createLearner(documented?: readonly StoreRule[]) {
     const accepted = k.accepted;
     const firstSent = Math.min(k.episodeStart, answer.sentAt);
     const lastAnswered = k.episodeEnd;
+    const busy = k.acceptedWaiting * 2 >= accepted;
+    const emptySince = k.lastRefusedSentAt;
+    k.lastRefusedSentAt = answer.sentAt;
     k.refusalsInRow++;
     k.heldBack = 0;
     k.episodeFloor = retryAt;
     k.episodeStart = Number.POSITIVE_INFINITY;
     k.episodeEnd = Number.NEGATIVE_INFINITY;
     k.accepted = 0;
-    const back = searchRefused(k, retryAt);
+    k.acceptedWaiting = 0;
+    const roundTripMs = answer.at - answer.sentAt;
+    const sustained = busy && emptySince !== undefined ? { accepted, spanMs: answer.at - emptySince, roundTripMs } : undefined;
+    const back = searchRefused(k, retryAt, sustained);
     if (back) return back;
     // Of a server that takes one at a time, a 429 to a window the search found held: what held was luck (a fixed
     // window's phase), and one answer decides nothing there.
@@ -632,6 +657,7 @@ export function createLearner(documented?: readonly StoreRule[]) {
     if (afterPause) {
       k.unstated = undefined;
       k.accepted++;
+      if (waitedForKey) k.acceptedWaiting++;
       k.episodeStart = Math.min(k.episodeStart, answer.sentAt);
       k.episodeEnd = Math.max(k.episodeEnd, answer.at);
     }
