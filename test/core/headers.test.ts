@@ -98,6 +98,22 @@ test('X-RateLimit-Remaining in tokens of X-RateLimit-Requested-Tokens each (Spri
   assert.equal(parseXRateLimit(headers, now), { remaining: 2 });
 });
 
+test("RateLimit-Reset in epoch seconds (GitLab) is that instant, told apart by size as X-RateLimit-Reset is, not a delay of decades", () => {
+  const gitlab = new Headers({
+    'ratelimit-limit': '600',
+    'ratelimit-observed': '600',
+    'ratelimit-remaining': '0',
+    'ratelimit-reset': String(now / 1000 + 42),
+    'ratelimit-resettime': 'Fri, 27 Nov 2026 12:00:42 GMT',
+  });
+  assert.equal(parseIetfRateLimit(gitlab, now), { limit: 600, remaining: 0, resetAt: now + 42_000, resetInWholeSeconds: true });
+  assert.equal(parseRateLimit(gitlab, now)?.resetAt, now + 42_000);
+  // The same in the structured field and the earlier combined form; deltas stay deltas.
+  assert.is(parseIetfRateLimit(new Headers({ ratelimit: `"d";r=0;t=${now / 1000 + 42}` }), now)?.resetAt, now + 42_000);
+  assert.is(parseIetfRateLimit(new Headers({ ratelimit: `limit=600, remaining=0, reset=${now / 1000 + 42}` }), now)?.resetAt, now + 42_000);
+  assert.is(parseIetfRateLimit(new Headers({ 'ratelimit-remaining': '0', 'ratelimit-reset': '42' }), now)?.resetAt, now + 42_000);
+});
+
 test('IETF structured RateLimit with RateLimit-Policy', () => {
   const headers = new Headers({ ratelimit: '"default";r=5;t=30', 'ratelimit-policy': '"default";q=60;w=60' });
   assert.equal(parseIetfRateLimit(headers, now), {

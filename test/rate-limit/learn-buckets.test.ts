@@ -1,9 +1,13 @@
-// rules: 'auto' against servers whose headers state their quota in forms of their own: a token bucket stating its
-// size and refill (Spring Cloud Gateway's RedisRateLimiter; Atlassian's), and a fixed window stating what was used and
-// an approximate remainder with a fraction (Reddit). On the virtual clock, 20 to 40 ms each way.
+// The limiter against servers whose headers state their quota in forms of their own: a token bucket stating its size
+// and refill (Spring Cloud Gateway's RedisRateLimiter; Atlassian's), a fixed window stating what was used and an
+// approximate remainder with a fraction (Reddit), and the IETF drafts' header names with a reset in epoch seconds
+// (GitLab). On the virtual clock, 20 to 40 ms each way.
+import { compose } from '@sluice/core';
 import { createTestClock, type TestClock } from '@sluice/core/testing';
+import { rateLimit } from '@sluice/rate-limit';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { drive } from '../helpers/index.js';
 import { autoBurst } from './auto-burst.js';
 import { seeded } from './models.js';
 
@@ -120,5 +124,53 @@ test('auto behind Reddit-like headers (X-Ratelimit-Used, a Remaining with a frac
   // back at times, to start the next epoch with: 400 would spill into a fifth).
   assert.ok(tookMs >= 30_000 && tookMs < 32_000, `${tookMs} ms`);
 });
+
+/**
+ * GitLab: 10 a minute in fixed windows, `RateLimit-Limit/-Observed/-Remaining` and `RateLimit-Reset` in epoch seconds;
+ * `others` of each window's requests spent by another client at its start.
+ */
+function gitlab(clock: TestClock, others: number) {
+  let window = -1;
+  let observed = 0;
+  return serverOf(clock, (now) => {
+    const current = Math.floor(now / 60_000);
+    if (current !== window) [window, observed] = [current, others];
+    observed++;
+    const ok = observed <= 10;
+    const headers = new Headers({
+      'ratelimit-limit': '10',
+      'ratelimit-observed': String(observed),
+      'ratelimit-remaining': String(Math.max(0, 10 - observed)),
+      'ratelimit-reset': String((current + 1) * 60),
+    });
+    if (!ok) headers.set('retry-after', String(Math.ceil(((current + 1) * 60_000 - now) / 1000)));
+    return { ok, headers };
+  });
+}
+
+// Read as seconds from now, the reset lay a year ahead (clamped): once the quota was spent beyond what the key's own
+// requests explain (another client's share), or while no rule was known, the key paused for a year.
+for (const rules of [[{ limit: 10, windowMs: 60_000 }], 'auto'] as const) {
+  const given = rules !== 'auto';
+  test(`GitLab's RateLimit-Reset in epoch seconds, rules ${given ? 'given, another client spending 4 a window' : "'auto'"}: each window's quota as it resets, not a year later`, async () => {
+    const clock = createTestClock({ now: Date.UTC(2026, 0, 1) });
+    const { server, fetch } = gitlab(clock, given ? 4 : 0);
+    const api = compose([rateLimit({ rules: rules as never, maxQueue: 100 })], { fetch, clock });
+    const t0 = clock.now();
+    let last = t0;
+    const calls = Array.from({ length: 35 }, (_, i) => api(`${ORIGIN}/api/v4/projects/${i % 3}`).then(() => (last = clock.now())));
+    await drive(clock, Promise.all(calls), { stepMs: 100 });
+    await api.close();
+    // Given, the first 10 go at once, before any answer shows the other client's 4: those 4 are refused. Later, where
+    // the key's own requests account for a quota spent, its sliding rule is trusted, and may free its oldest before the
+    // server's fixed window ends: one more.
+    assert.ok(server.refused <= (given ? 5 : 0), `${server.refused} 429s`);
+    // Given: 6 a window left to the key, done within the sixth window (those refused at first settle early). Learnt:
+    // 10 a window, the fourth window's 5 from 3 minutes on, the window the longest the resets allow under any kind of
+    // server (a bucket that refilled the 9 spent in the first minute refills 10 in 66.7 s).
+    const [least, most] = given ? [180_000, 360_000] : [180_000, 3 * 66_667];
+    assert.ok(last - t0 >= least && last - t0 < most, `${last - t0} ms`);
+  });
+}
 
 test.run();

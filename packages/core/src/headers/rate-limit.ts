@@ -139,8 +139,7 @@ export function parseIetfRateLimit(headers: Headers, now: number): RateLimitInfo
     const merged = new Map<string, string>();
     for (const { params } of items) {
       if (params.has('r')) {
-        const t = seconds(params.get('t'));
-        const resetAt = t === undefined ? undefined : now + clampDelay(t * 1000);
+        const resetAt = parseResetValue(params.get('t'), now);
         candidates.push({ remaining: integer(params.get('r')), resetAt, resetInWholeSeconds: wholeSeconds(params.get('t')) });
       }
       for (const [k, v] of params) if (!merged.has(k)) merged.set(k, v);
@@ -315,14 +314,18 @@ function fnv1a(text: string): string {
   return (hash >>> 0).toString(16).padStart(8, '0');
 }
 
+/**
+ * The IETF drafts' `limit=`/`remaining=`/`reset=` and `RateLimit-Limit/-Remaining/-Reset`. The reset is seconds from
+ * now in the drafts; GitLab sends the same names with epoch seconds (`RateLimit-Reset: 1563325137`), told apart by size
+ * as `X-RateLimit-Reset` is (read as a delay, it would be a year away).
+ */
 function fromLegacy(
   limit: string | null | undefined,
   remaining: string | null | undefined,
   reset: string | null | undefined,
   now: number,
 ): RateLimitInfo {
-  const r = seconds(reset);
-  const resetAt = r === undefined ? undefined : now + clampDelay(r * 1000);
+  const resetAt = parseResetValue(reset, now);
   return { limit: integer(limit), remaining: integer(remaining), resetAt, resetInWholeSeconds: wholeSeconds(reset) };
 }
 
