@@ -98,7 +98,7 @@ test('X-RateLimit-Remaining in tokens of X-RateLimit-Requested-Tokens each (Spri
   assert.equal(parseXRateLimit(headers, now), { remaining: 2 });
 });
 
-test("RateLimit-Reset in epoch seconds (GitLab) is that instant, told apart by size as X-RateLimit-Reset is, not a delay of decades", () => {
+test('RateLimit-Reset in epoch seconds (GitLab) is that instant, told apart by size as X-RateLimit-Reset is, not a delay of decades', () => {
   const gitlab = new Headers({
     'ratelimit-limit': '600',
     'ratelimit-observed': '600',
