@@ -93,6 +93,19 @@ test("X-RateLimit counts with a fraction (Reddit's approximate remainder) count 
   assert.equal(parseXRateLimit(github, now), { remaining: 4980, limit: 5000 });
 });
 
+test('X-RateLimit-* of two layers joined by commas (a gateway in front of an API that states its own): the one with the fewest left', () => {
+  const layered = new Headers({
+    'x-ratelimit-limit': '60, 5000',
+    'x-ratelimit-remaining': '58, 12',
+    'x-ratelimit-reset': `${now / 1000 + 30}, ${now / 1000 + 1800}`,
+  });
+  assert.equal(parseXRateLimit(layered, now), { remaining: 12, resetAt: now + 1_800_000, limit: 5000, resetInWholeSeconds: true });
+  // A field listing another number of layers (or one) belongs to no layer known: left out.
+  const uneven = new Headers({ 'x-ratelimit-limit': '60', 'x-ratelimit-remaining': '58, 12', 'x-ratelimit-reset': '30' });
+  assert.equal(parseXRateLimit(uneven, now), { remaining: 12 });
+  assert.equal(parseXRateLimit(new Headers({ 'x-ratelimit-limit': '60, 5000', 'x-ratelimit-remaining': '7' }), now), { remaining: 7 });
+});
+
 test('X-RateLimit-Remaining in tokens of X-RateLimit-Requested-Tokens each (Spring Cloud Gateway): so many requests left', () => {
   const headers = new Headers({ 'x-ratelimit-remaining': '130', 'x-ratelimit-requested-tokens': '60' });
   assert.equal(parseXRateLimit(headers, now), { remaining: 2 });

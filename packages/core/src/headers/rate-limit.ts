@@ -78,7 +78,27 @@ interface XFields {
   reset: string | null;
 }
 
-function fromX(headers: Headers, prefix: string, fields: XFields, now: number): RateLimitInfo | undefined {
+const layersOf = (value: string | null) => (value?.includes(',') ? value.split(',') : undefined);
+
+/**
+ * A gateway in front of an API that states its own quota too sends each field twice, joined by commas
+ * (`X-RateLimit-Remaining: 5, 950`): the layer with the fewest left wins, with its own limit and reset where each of
+ * those lists as many layers (else it is left out: which layer it belongs to is not known).
+ */
+function tightestLayer(fields: XFields): XFields {
+  const remaining = layersOf(fields.remaining);
+  const limit = layersOf(fields.limit);
+  const reset = layersOf(fields.reset);
+  if (!remaining && !limit && !reset) return fields;
+  const left = (remaining ?? [fields.remaining]).map((r) => wholePart(r) ?? Number.POSITIVE_INFINITY);
+  const tightest = left.indexOf(Math.min(...left));
+  const ofTightest = (layers: string[] | undefined) =>
+    remaining && layers?.length === remaining.length ? (layers[tightest] ?? null) : null;
+  return { remaining: remaining ? (remaining[tightest] ?? null) : fields.remaining, limit: ofTightest(limit), reset: ofTightest(reset) };
+}
+
+function fromX(headers: Headers, prefix: string, layered: XFields, now: number): RateLimitInfo | undefined {
+  const fields = tightestLayer(layered);
   const cost = wholePart(headers.get(`${prefix}requested-tokens`)) ?? 1;
   const tokens = wholePart(fields.remaining);
   const remaining = tokens !== undefined && cost > 1 ? Math.floor(tokens / cost) : tokens;
