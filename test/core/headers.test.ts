@@ -65,6 +65,18 @@ test('X-RateLimit headers give remaining, reset and limit', () => {
   assert.equal(parseXRateLimit(headers, now), { remaining: 7, resetAt: now + 12_000, limit: 60, resetInWholeSeconds: true });
 });
 
+test('X-RateLimit-Reset as a date: ISO 8601 with its zone (Mastodon), or an HTTP-date', () => {
+  const iso = (reset: string) => parseXRateLimit(new Headers({ 'x-ratelimit-limit': '300', 'x-ratelimit-remaining': '299', 'x-ratelimit-reset': reset }), now);
+  // 12:00:42.019685 on `now`'s day: a fraction of a second, so not in whole seconds.
+  assert.equal(iso('2026-11-27T12:00:42.019685Z'), { remaining: 299, resetAt: now + 42_019, limit: 300 });
+  assert.equal(iso('2026-11-27T13:00:42+01:00'), { remaining: 299, resetAt: now + 42_000, limit: 300, resetInWholeSeconds: true });
+  assert.equal(iso('Fri, 27 Nov 2026 12:00:42 GMT'), { remaining: 299, resetAt: now + 42_000, limit: 300, resetInWholeSeconds: true });
+  // A date past is now; one without its zone (local to whom?) or of another shape is not read.
+  assert.is(iso('2026-11-27T11:00:00Z')?.resetAt, now);
+  assert.is(iso('2026-11-27T12:00:42')?.resetAt, undefined);
+  assert.is(iso('next tuesday')?.resetAt, undefined);
+});
+
 test('a reset in epoch milliseconds, or a fraction of seconds, is not in whole seconds', () => {
   const ms = parseXRateLimit(new Headers({ 'x-ratelimit-remaining': '7', 'x-ratelimit-reset': String(now + 12_345) }), now);
   assert.equal(ms, { remaining: 7, resetAt: now + 12_345 });

@@ -125,6 +125,34 @@ test('auto behind Reddit-like headers (X-Ratelimit-Used, a Remaining with a frac
   assert.ok(tookMs >= 30_000 && tookMs < 32_000, `${tookMs} ms`);
 });
 
+test('auto behind Mastodon-like headers (X-RateLimit-Reset as an ISO 8601 instant): its window learnt, no 429', async () => {
+  // 30 per fixed 10 s window aligned to the clock; the reset the window's end, with a fraction of a second.
+  const clock = createTestClock({ now: Date.UTC(2026, 0, 1) });
+  let window = -1;
+  let used = 0;
+  const { server, fetch } = serverOf(clock, (now) => {
+    const current = Math.floor(now / 10_000);
+    if (current !== window) [window, used] = [current, 0];
+    const ok = used < 30;
+    if (ok) used++;
+    const headers = new Headers({
+      'x-ratelimit-limit': '30',
+      'x-ratelimit-remaining': String(30 - used),
+      'x-ratelimit-reset': new Date((current + 1) * 10_000 + 19).toISOString().replace('Z', '685Z'),
+    });
+    return { ok, headers };
+  });
+  const { limiter, tookMs } = await autoBurst(clock, fetch, urls(100));
+  assert.is(server.refused, 0);
+  // The window is the longest the resets allow under any kind of server (a bucket refilling what was spent), never less.
+  const policy = limiter.policyOf(ORIGIN);
+  const rule = policy?.rules[0];
+  assert.is(policy?.source, 'limit-and-reset');
+  assert.ok(rule?.limit === 30 && rule.windowMs >= 10_000 && rule.windowMs < 11_000, JSON.stringify(policy));
+  // 100 at 30 a window: the fourth window's 10, from 30 s on.
+  assert.ok(tookMs >= 30_000 && tookMs < 33_000, `${tookMs} ms`);
+});
+
 /**
  * GitLab: 10 a minute in fixed windows, `RateLimit-Limit/-Observed/-Remaining` and `RateLimit-Reset` in epoch seconds;
  * `others` of each window's requests spent by another client at its start.

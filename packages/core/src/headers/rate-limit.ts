@@ -33,19 +33,36 @@ function wholePart(value: string | null | undefined): number | undefined {
   return n === undefined ? undefined : Math.floor(n);
 }
 
-/** Whether a reset is in whole seconds, from now or since the epoch (not epoch milliseconds, not a fraction). */
+/** An instant in ISO 8601 with its zone, as Mastodon states its reset: `2020-09-08T13:25:00.019685Z`. */
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/;
+
+/**
+ * Whether a reset is in whole seconds, from now or since the epoch (not epoch milliseconds, not a fraction), or a date
+ * without a fraction of a second.
+ */
 function wholeSeconds(value: string | null | undefined): true | undefined {
   const n = integer(value);
-  return n !== undefined && n < 1e12 ? true : undefined;
+  if (n !== undefined) return n < 1e12 ? true : undefined;
+  const text = value?.trim() ?? '';
+  const iso = ISO_INSTANT.exec(text);
+  return (iso ? iso[1] === undefined : seconds(text) === undefined && parseRetryAfter(text, 0) !== undefined) || undefined;
+}
+
+/** A reset stated as a date: ISO 8601 with its zone (Mastodon), or an HTTP-date; the past is now. */
+function resetAtDate(text: string, now: number): number | undefined {
+  if (ISO_INSTANT.test(text)) return Math.min(Math.max(Date.parse(text), now), now + MAX_HEADER_DELAY_MS);
+  const delay = parseRetryAfter(text, now);
+  return delay === undefined ? undefined : now + delay;
 }
 
 /**
  * `X-RateLimit-Reset` is epoch seconds on the reference API; other APIs send epoch milliseconds or
- * seconds from now. Values are told apart by size: no delay is a billion seconds long.
+ * seconds from now. Values are told apart by size: no delay is a billion seconds long. A date is read too: ISO 8601
+ * with its zone (Mastodon: `2020-09-08T13:25:00.019685Z`), or an HTTP-date.
  */
 export function parseResetValue(value: string | null | undefined, now: number): number | undefined {
   const n = seconds(value);
-  if (n === undefined) return undefined;
+  if (n === undefined) return value ? resetAtDate(value.trim(), now) : undefined;
   // An instant stays that instant (a delay from a fractional `now` rounded up would move it): the past is now.
   const at = n >= 1e12 ? n : n >= 1e9 ? n * 1000 : undefined;
   if (at !== undefined) return Math.min(Math.max(at, now), now + MAX_HEADER_DELAY_MS);
@@ -78,7 +95,11 @@ interface XFields {
   reset: string | null;
 }
 
-const layersOf = (value: string | null) => (value?.includes(',') ? value.split(',') : undefined);
+/** The numbers a field lists, joined by commas; undefined for one value, or for a date (an HTTP-date has a comma). */
+function layersOf(value: string | null): string[] | undefined {
+  const layers = value?.includes(',') ? value.split(',') : undefined;
+  return layers?.every((layer) => seconds(layer) !== undefined) ? layers : undefined;
+}
 
 /**
  * A gateway in front of an API that states its own quota too sends each field twice, joined by commas
