@@ -66,7 +66,8 @@ test('X-RateLimit headers give remaining, reset and limit', () => {
 });
 
 test('X-RateLimit-Reset as a date: ISO 8601 with its zone (Mastodon), or an HTTP-date', () => {
-  const iso = (reset: string) => parseXRateLimit(new Headers({ 'x-ratelimit-limit': '300', 'x-ratelimit-remaining': '299', 'x-ratelimit-reset': reset }), now);
+  const iso = (reset: string) =>
+    parseXRateLimit(new Headers({ 'x-ratelimit-limit': '300', 'x-ratelimit-remaining': '299', 'x-ratelimit-reset': reset }), now);
   // 12:00:42.019685 on `now`'s day: a fraction of a second, so not in whole seconds.
   assert.equal(iso('2026-11-27T12:00:42.019685Z'), { remaining: 299, resetAt: now + 42_019, limit: 300 });
   assert.equal(iso('2026-11-27T13:00:42+01:00'), { remaining: 299, resetAt: now + 42_000, limit: 300, resetInWholeSeconds: true });
