@@ -65,6 +65,34 @@ test('X-RateLimit headers give remaining, reset and limit', () => {
   assert.equal(parseXRateLimit(headers, now), { remaining: 7, resetAt: now + 12_000, limit: 60, resetInWholeSeconds: true });
 });
 
+test("the requests quota of OpenAI's headers (its reset a duration) and of Anthropic's (an RFC 3339 instant); their token quotas left out", () => {
+  const openai = new Headers({
+    'x-ratelimit-limit-requests': '5000',
+    'x-ratelimit-remaining-requests': '4999',
+    'x-ratelimit-reset-requests': '12ms',
+    'x-ratelimit-limit-tokens': '160000',
+    'x-ratelimit-remaining-tokens': '159976',
+    'x-ratelimit-reset-tokens': '9ms',
+  });
+  assert.equal(parseXRateLimit(openai, now), { remaining: 4999, resetAt: now + 12, limit: 5000 });
+  const reset = (value: string) => parseXRateLimit(new Headers({ 'x-ratelimit-reset-requests': value }), now)?.resetAt;
+  assert.is(reset('6m0s'), now + 360_000);
+  assert.is(reset('59.568s'), now + 59_568);
+  assert.is(reset('1h2m3s'), now + 3_723_000);
+  assert.is(reset('1m30s500ms'), now + 90_500);
+  assert.is(reset('soon'), undefined);
+  const anthropic = new Headers({
+    'anthropic-ratelimit-requests-limit': '50',
+    'anthropic-ratelimit-requests-remaining': '49',
+    'anthropic-ratelimit-requests-reset': '2026-11-27T12:00:42Z',
+    'anthropic-ratelimit-tokens-remaining': '39000',
+  });
+  assert.equal(parseXRateLimit(anthropic, now), { remaining: 49, resetAt: now + 42_000, limit: 50, resetInWholeSeconds: true });
+  // The X-RateLimit-* family first, where both are there.
+  openai.set('x-ratelimit-remaining', '7');
+  assert.is(parseXRateLimit(openai, now)?.remaining, 7);
+});
+
 test('X-RateLimit-Reset as a date: ISO 8601 with its zone (Mastodon), or an HTTP-date', () => {
   const iso = (reset: string) =>
     parseXRateLimit(new Headers({ 'x-ratelimit-limit': '300', 'x-ratelimit-remaining': '299', 'x-ratelimit-reset': reset }), now);

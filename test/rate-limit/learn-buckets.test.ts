@@ -153,6 +153,35 @@ test('auto behind Mastodon-like headers (X-RateLimit-Reset as an ISO 8601 instan
   assert.ok(tookMs >= 30_000 && tookMs < 33_000, `${tookMs} ms`);
 });
 
+test("auto behind OpenAI's requests quota (X-RateLimit-Remaining-Requests, its reset a duration): its window learnt, no 429", async () => {
+  // 60 requests a minute as a bucket refilled continuously; the reset the time until it is full again, as OpenAI states it.
+  const clock = createTestClock({ now: Date.UTC(2026, 0, 1) });
+  let tokens = 60;
+  let refreshed = clock.now();
+  const { server, fetch } = serverOf(clock, (now) => {
+    tokens = Math.min(60, tokens + (now - refreshed) / 1000);
+    refreshed = now;
+    const ok = tokens >= 1;
+    if (ok) tokens--;
+    const untilFull = Math.ceil((60 - tokens) * 1000);
+    const headers = new Headers({
+      'x-ratelimit-limit-requests': '60',
+      'x-ratelimit-remaining-requests': String(Math.floor(tokens)),
+      'x-ratelimit-reset-requests': `${Math.floor(untilFull / 60_000)}m${((untilFull % 60_000) / 1000).toFixed(3)}s`,
+    });
+    return { ok, headers };
+  });
+  const { limiter, tookMs } = await autoBurst(clock, fetch, urls(150));
+  assert.is(server.refused, 0);
+  // All of it back after the reset the answers stated: 60 per a minute and a round trip, which never sends faster than
+  // the bucket (60 at once, then one a second).
+  const policy = limiter.policyOf(ORIGIN);
+  const rule = policy?.rules[0];
+  assert.ok(policy?.source === 'limit-and-reset' && rule?.limit === 60 && rule.windowMs >= 60_000, JSON.stringify(policy));
+  // 90 s at the least, taking one a second after the first 60; by bursts of 60 a minute, about 120 s.
+  assert.ok(tookMs >= 90_000 && tookMs < 125_000, `${tookMs} ms`);
+});
+
 /**
  * GitLab: 10 a minute in fixed windows, `RateLimit-Limit/-Observed/-Remaining` and `RateLimit-Reset` in epoch seconds;
  * `others` of each window's requests spent by another client at its start.

@@ -48,6 +48,16 @@ function wholeSeconds(value: string | null | undefined): true | undefined {
   return (iso ? iso[1] === undefined : seconds(text) === undefined && parseRetryAfter(text, 0) !== undefined) || undefined;
 }
 
+/** A duration with its units, as OpenAI states a reset: `6m0s`, `59.568s`, `12ms`, `1h2m3s`. */
+const DURATION = /^(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+(?:\.\d+)?)s)?(?:(\d+(?:\.\d+)?)ms)?$/;
+
+function resetAfterDuration(text: string, now: number): number | undefined {
+  const parts = text ? DURATION.exec(text) : null;
+  if (!parts) return undefined;
+  const [h = 0, m = 0, s = 0, ms = 0] = parts.slice(1).map((part) => Number(part ?? 0));
+  return now + clampDelay(((h * 60 + m) * 60 + s) * 1000 + ms);
+}
+
 /** A reset stated as a date: ISO 8601 with its zone (Mastodon), or an HTTP-date; the past is now. */
 function resetAtDate(text: string, now: number): number | undefined {
   if (ISO_INSTANT.test(text)) return Math.min(Math.max(Date.parse(text), now), now + MAX_HEADER_DELAY_MS);
@@ -58,33 +68,62 @@ function resetAtDate(text: string, now: number): number | undefined {
 /**
  * `X-RateLimit-Reset` is epoch seconds on the reference API; other APIs send epoch milliseconds or
  * seconds from now. Values are told apart by size: no delay is a billion seconds long. A date is read too: ISO 8601
- * with its zone (Mastodon: `2020-09-08T13:25:00.019685Z`), or an HTTP-date.
+ * with its zone (Mastodon: `2020-09-08T13:25:00.019685Z`), or an HTTP-date; and a duration with its units (OpenAI:
+ * `6m0s`).
  */
 export function parseResetValue(value: string | null | undefined, now: number): number | undefined {
   const n = seconds(value);
-  if (n === undefined) return value ? resetAtDate(value.trim(), now) : undefined;
+  if (n === undefined) return value ? (resetAtDate(value.trim(), now) ?? resetAfterDuration(value.trim(), now)) : undefined;
   // An instant stays that instant (a delay from a fractional `now` rounded up would move it): the past is now.
   const at = n >= 1e12 ? n : n >= 1e9 ? n * 1000 : undefined;
   if (at !== undefined) return Math.min(Math.max(at, now), now + MAX_HEADER_DELAY_MS);
   return now + clampDelay(n * 1000);
 }
 
-/** The spellings of the `X-RateLimit-*` family: most APIs', and `X-Rate-Limit-*` (X's API, Okta). */
-const X_PREFIXES = ['x-ratelimit-', 'x-rate-limit-'];
+/**
+ * The header names of a quota's limit, what remains of it and its reset, as the `X-RateLimit-*` family spells them:
+ * most APIs' (with `-Used` and `-Requested-Tokens` beside them), `X-Rate-Limit-*` (X's API, Okta), and the requests
+ * quota of OpenAI's (`X-RateLimit-Remaining-Requests`, its reset a duration: `6m0s`, `12ms`) and of Anthropic's
+ * (`Anthropic-RateLimit-Requests-Remaining`, its reset an RFC 3339 instant). Their token quotas count no requests.
+ */
+interface XFamily {
+  limit: string;
+  remaining: string;
+  reset: string;
+  used?: string;
+  cost?: string;
+}
+
+const X_FAMILIES: XFamily[] = [
+  {
+    limit: 'x-ratelimit-limit',
+    remaining: 'x-ratelimit-remaining',
+    reset: 'x-ratelimit-reset',
+    used: 'x-ratelimit-used',
+    cost: 'x-ratelimit-requested-tokens',
+  },
+  { limit: 'x-rate-limit-limit', remaining: 'x-rate-limit-remaining', reset: 'x-rate-limit-reset' },
+  { limit: 'x-ratelimit-limit-requests', remaining: 'x-ratelimit-remaining-requests', reset: 'x-ratelimit-reset-requests' },
+  {
+    limit: 'anthropic-ratelimit-requests-limit',
+    remaining: 'anthropic-ratelimit-requests-remaining',
+    reset: 'anthropic-ratelimit-requests-reset',
+  },
+];
 
 /**
- * Reads `X-RateLimit-Remaining`, `X-RateLimit-Reset` and `X-RateLimit-Limit`, or the same spelt `X-Rate-Limit-*`.
- * Counts stated with a fraction (Reddit's `598.0`) count their whole part; without a limit, `X-RateLimit-Used` and
- * what remains add up to it (Reddit). Where each request costs `X-RateLimit-Requested-Tokens` (Spring Cloud Gateway),
- * what remains is in tokens: so many requests' worth.
+ * Reads `X-RateLimit-Remaining`, `X-RateLimit-Reset` and `X-RateLimit-Limit`, or the same of another spelling
+ * (`X_FAMILIES`), the first found. Counts stated with a fraction (Reddit's `598.0`) count their whole part; without a
+ * limit, `X-RateLimit-Used` and what remains add up to it (Reddit). Where each request costs
+ * `X-RateLimit-Requested-Tokens` (Spring Cloud Gateway), what remains is in tokens: so many requests' worth.
  */
 export function parseXRateLimit(headers: Headers, now: number): RateLimitInfo | undefined {
-  for (const prefix of X_PREFIXES) {
-    const remaining = headers.get(`${prefix}remaining`);
-    const reset = headers.get(`${prefix}reset`);
-    const limit = headers.get(`${prefix}limit`);
+  for (const family of X_FAMILIES) {
+    const remaining = headers.get(family.remaining);
+    const reset = headers.get(family.reset);
+    const limit = headers.get(family.limit);
     // Most responses of most APIs carry none: nothing to allocate.
-    if (remaining !== null || reset !== null || limit !== null) return fromX(headers, prefix, { limit, remaining, reset }, now);
+    if (remaining !== null || reset !== null || limit !== null) return fromX(headers, family, { limit, remaining, reset }, now);
   }
   return undefined;
 }
@@ -118,12 +157,12 @@ function tightestLayer(fields: XFields): XFields {
   return { remaining: remaining ? (remaining[tightest] ?? null) : fields.remaining, limit: ofTightest(limit), reset: ofTightest(reset) };
 }
 
-function fromX(headers: Headers, prefix: string, layered: XFields, now: number): RateLimitInfo | undefined {
+function fromX(headers: Headers, family: XFamily, layered: XFields, now: number): RateLimitInfo | undefined {
   const fields = tightestLayer(layered);
-  const cost = wholePart(headers.get(`${prefix}requested-tokens`)) ?? 1;
+  const cost = (family.cost && wholePart(headers.get(family.cost))) || 1;
   const tokens = wholePart(fields.remaining);
   const remaining = tokens !== undefined && cost > 1 ? Math.floor(tokens / cost) : tokens;
-  const used = wholePart(fields.limit === null && remaining !== undefined ? headers.get(`${prefix}used`) : null);
+  const used = wholePart(family.used && fields.limit === null && remaining !== undefined ? headers.get(family.used) : null);
   return definedOnly({
     remaining,
     resetAt: parseResetValue(fields.reset, now),
