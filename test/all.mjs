@@ -34,9 +34,9 @@ async function gate(name, command, args) {
 }
 
 // uvu prints "Total: N / Passed: N / Skipped: N"; a suite that dies before it counts as one failure.
-async function uvuSuite(name, command, args) {
+async function uvuSuite(name, command, args, env = {}) {
   console.log(`\n── ${name}`);
-  const { code, output } = await exec(command, args);
+  const { code, output } = await exec(command, args, { env: { ...process.env, FORCE_COLOR: '0', ...env } });
   const clean = output.replace(new RegExp(String.fromCharCode(27) + '\\[[0-9;]*m', 'g'), '');
   const total = clean.match(/Total:\s+(\d+)/g);
   const passed = clean.match(/Passed:\s+(\d+)/g);
@@ -79,6 +79,8 @@ await gate('typecheck: packages', bin('tsc'), ['-p', 'tsconfig.json']);
 await gate('typecheck: tests and examples', bin('tsc'), ['-p', 'test/tsconfig.json']);
 await gate('lint', bin('biome'), ['check', '.']);
 await uvuSuite('unit suites', process.execPath, ['--import', 'tsx', 'test/unit.mjs']);
+// The soak's heap check, without the secret audit (which keeps every event it saw, and is the heap's growth under it).
+await uvuSuite('soak, heap without the audit', process.execPath, ['--import', 'tsx', 'test/unit.mjs', 'soak'], { SLUICE_AUDIT: 'off' });
 await uvuSuite('redis suites (real redis-server)', process.execPath, ['--import', 'tsx', 'test/redis/run.mjs']);
 await countedSuite('runtimes', ['test/runtimes/run.mjs']);
 await countedSuite('packaging', ['test/packaging/check.mjs']);
