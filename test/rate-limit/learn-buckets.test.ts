@@ -28,6 +28,19 @@ function serverOf(clock: TestClock, decide: (now: number) => { ok: boolean; head
   return { server, fetch };
 }
 
+/** `limit` per fixed window of `windowMs` aligned to the clock, `others` of each spent by another client at its start. */
+function fixedWindows(limit: number, windowMs: number, others = 0) {
+  let window = -1;
+  let used = 0;
+  return (now: number) => {
+    const current = Math.floor(now / windowMs);
+    if (current !== window) [window, used] = [current, others];
+    const ok = used < limit;
+    if (ok) used++;
+    return { ok, used, endsAt: (current + 1) * windowMs };
+  };
+}
+
 /**
  * Spring Cloud Gateway's RedisRateLimiter: a bucket of `burst` tokens, refilled `rate` a second by the whole seconds
  * since the last request (its script reads the time in seconds), each request costing `cost`.
@@ -100,17 +113,13 @@ test("auto behind Atlassian's bucket headers (X-RateLimit-FillRate every X-RateL
 test('auto behind Reddit-like headers (X-Ratelimit-Used, a Remaining with a fraction, Reset in seconds): its window learnt, no 429', async () => {
   // 100 per fixed 10 s window aligned to the clock; no limit stated: used and remaining add up to it.
   const clock = createTestClock({ now: Date.UTC(2026, 0, 1) });
-  let window = -1;
-  let used = 0;
+  const count = fixedWindows(100, 10_000);
   const { server, fetch } = serverOf(clock, (now) => {
-    const current = Math.floor(now / 10_000);
-    if (current !== window) [window, used] = [current, 0];
-    const ok = used < 100;
-    if (ok) used++;
+    const { ok, used, endsAt } = count(now);
     const headers = new Headers({
       'x-ratelimit-used': String(used),
       'x-ratelimit-remaining': `${100 - used}.0`,
-      'x-ratelimit-reset': String(Math.ceil(((current + 1) * 10_000 - now) / 1000)),
+      'x-ratelimit-reset': String(Math.ceil((endsAt - now) / 1000)),
     });
     return { ok, headers };
   });
@@ -128,17 +137,13 @@ test('auto behind Reddit-like headers (X-Ratelimit-Used, a Remaining with a frac
 test('auto behind Mastodon-like headers (X-RateLimit-Reset as an ISO 8601 instant): its window learnt, no 429', async () => {
   // 30 per fixed 10 s window aligned to the clock; the reset the window's end, with a fraction of a second.
   const clock = createTestClock({ now: Date.UTC(2026, 0, 1) });
-  let window = -1;
-  let used = 0;
+  const count = fixedWindows(30, 10_000);
   const { server, fetch } = serverOf(clock, (now) => {
-    const current = Math.floor(now / 10_000);
-    if (current !== window) [window, used] = [current, 0];
-    const ok = used < 30;
-    if (ok) used++;
+    const { ok, used, endsAt } = count(now);
     const headers = new Headers({
       'x-ratelimit-limit': '30',
       'x-ratelimit-remaining': String(30 - used),
-      'x-ratelimit-reset': new Date((current + 1) * 10_000 + 19).toISOString().replace('Z', '685Z'),
+      'x-ratelimit-reset': new Date(endsAt + 19).toISOString().replace('Z', '685Z'),
     });
     return { ok, headers };
   });
@@ -187,20 +192,16 @@ test("auto behind OpenAI's requests quota (X-RateLimit-Remaining-Requests, its r
  * `others` of each window's requests spent by another client at its start.
  */
 function gitlab(clock: TestClock, others: number) {
-  let window = -1;
-  let observed = 0;
+  const count = fixedWindows(10, 60_000, others);
   return serverOf(clock, (now) => {
-    const current = Math.floor(now / 60_000);
-    if (current !== window) [window, observed] = [current, others];
-    observed++;
-    const ok = observed <= 10;
+    const { ok, used, endsAt } = count(now);
     const headers = new Headers({
       'ratelimit-limit': '10',
-      'ratelimit-observed': String(observed),
-      'ratelimit-remaining': String(Math.max(0, 10 - observed)),
-      'ratelimit-reset': String((current + 1) * 60),
+      'ratelimit-observed': String(used),
+      'ratelimit-remaining': String(10 - used),
+      'ratelimit-reset': String(endsAt / 1000),
     });
-    if (!ok) headers.set('retry-after', String(Math.ceil(((current + 1) * 60_000 - now) / 1000)));
+    if (!ok) headers.set('retry-after', String(Math.ceil((endsAt - now) / 1000)));
     return { ok, headers };
   });
 }
