@@ -104,6 +104,8 @@ test('X-RateLimit-Reset as a date: ISO 8601 with its zone (Mastodon), or an HTTP
   assert.is(iso('2026-11-27T11:00:00Z')?.resetAt, now);
   assert.is(iso('2026-11-27T12:00:42')?.resetAt, undefined);
   assert.is(iso('next tuesday')?.resetAt, undefined);
+  // Of the right shape, but no date: no reset, not NaN.
+  assert.is(iso('2026-13-45T25:61:00Z')?.resetAt, undefined);
 });
 
 test('a reset in epoch milliseconds, or a fraction of seconds, is not in whole seconds', () => {

@@ -36,48 +36,51 @@ function wholePart(value: string | null | undefined): number | undefined {
 /** An instant in ISO 8601 with its zone, as Mastodon states its reset: `2020-09-08T13:25:00.019685Z`. */
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/;
 
-/**
- * Whether a reset is in whole seconds, from now or since the epoch (not epoch milliseconds, not a fraction), or a date
- * without a fraction of a second.
- */
-function wholeSeconds(value: string | null | undefined): true | undefined {
-  const n = integer(value);
-  if (n !== undefined) return n < 1e12 ? true : undefined;
-  const text = value?.trim() ?? '';
-  const iso = ISO_INSTANT.exec(text);
-  return (iso ? iso[1] === undefined : seconds(text) === undefined && parseRetryAfter(text, 0) !== undefined) || undefined;
-}
-
 /** A duration with its units, as OpenAI states a reset: `6m0s`, `59.568s`, `12ms`, `1h2m3s`. */
 const DURATION = /^(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+(?:\.\d+)?)s)?(?:(\d+(?:\.\d+)?)ms)?$/;
 
-function resetAfterDuration(text: string, now: number): number | undefined {
-  const parts = text ? DURATION.exec(text) : null;
-  if (!parts) return undefined;
-  const [h = 0, m = 0, s = 0, ms = 0] = parts.slice(1).map((part) => Number(part ?? 0));
-  return now + clampDelay(((h * 60 + m) * 60 + s) * 1000 + ms);
+/** A reset as read: when, and whether it was stated in whole seconds (rounded up: the quota may be back up to a second sooner). */
+interface Reset {
+  resetAt?: number;
+  resetInWholeSeconds?: true;
 }
 
-/** A reset stated as a date: ISO 8601 with its zone (Mastodon), or an HTTP-date; the past is now. */
-function resetAtDate(text: string, now: number): number | undefined {
-  if (ISO_INSTANT.test(text)) return Math.min(Math.max(Date.parse(text), now), now + MAX_HEADER_DELAY_MS);
-  const delay = parseRetryAfter(text, now);
-  return delay === undefined ? undefined : now + delay;
-}
+/** An instant, no earlier than now and no later than the longest wait a header may ask for. */
+const instant = (at: number, now: number) => Math.min(Math.max(at, now), now + MAX_HEADER_DELAY_MS);
 
 /**
- * `X-RateLimit-Reset` is epoch seconds on the reference API; other APIs send epoch milliseconds or
- * seconds from now. Values are told apart by size: no delay is a billion seconds long. A date is read too: ISO 8601
- * with its zone (Mastodon: `2020-09-08T13:25:00.019685Z`), or an HTTP-date; and a duration with its units (OpenAI:
- * `6m0s`).
+ * A reset however it is stated. A number is epoch seconds (the reference API), epoch milliseconds or seconds from now,
+ * told apart by size: no delay is a billion seconds long. An integer below epoch milliseconds is in whole seconds. A
+ * date is read too: ISO 8601 with its zone (Mastodon: `2020-09-08T13:25:00.019685Z`; in whole seconds without a
+ * fraction), or an HTTP-date (in whole seconds); and a duration with its units (OpenAI: `6m0s`).
  */
+function readReset(value: string | null | undefined, now: number): Reset {
+  const text = value?.trim();
+  if (!text) return {};
+  const n = seconds(text);
+  if (n !== undefined) {
+    // An instant stays that instant (a delay from a fractional `now` rounded up would move it): the past is now.
+    const at = n >= 1e12 ? n : n >= 1e9 ? n * 1000 : undefined;
+    const resetAt = at !== undefined ? instant(at, now) : now + clampDelay(n * 1000);
+    return INTEGER.test(text) && n < 1e12 ? { resetAt, resetInWholeSeconds: true } : { resetAt };
+  }
+  const iso = ISO_INSTANT.exec(text);
+  if (iso) {
+    const at = Date.parse(text);
+    if (Number.isNaN(at)) return {};
+    return iso[1] === undefined ? { resetAt: instant(at, now), resetInWholeSeconds: true } : { resetAt: instant(at, now) };
+  }
+  const delay = parseRetryAfter(text, now);
+  if (delay !== undefined) return { resetAt: now + delay, resetInWholeSeconds: true };
+  const parts = DURATION.exec(text);
+  if (!parts) return {};
+  const [h = 0, m = 0, s = 0, ms = 0] = parts.slice(1).map((part) => Number(part ?? 0));
+  return { resetAt: now + clampDelay(((h * 60 + m) * 60 + s) * 1000 + ms) };
+}
+
+/** When a reset stated as `X-RateLimit-Reset` is (any form `readReset` takes), or undefined. */
 export function parseResetValue(value: string | null | undefined, now: number): number | undefined {
-  const n = seconds(value);
-  if (n === undefined) return value ? (resetAtDate(value.trim(), now) ?? resetAfterDuration(value.trim(), now)) : undefined;
-  // An instant stays that instant (a delay from a fractional `now` rounded up would move it): the past is now.
-  const at = n >= 1e12 ? n : n >= 1e9 ? n * 1000 : undefined;
-  if (at !== undefined) return Math.min(Math.max(at, now), now + MAX_HEADER_DELAY_MS);
-  return now + clampDelay(n * 1000);
+  return readReset(value, now).resetAt;
 }
 
 /**
@@ -165,9 +168,8 @@ function fromX(headers: Headers, family: XFamily, layered: XFields, now: number)
   const used = wholePart(family.used && fields.limit === null && remaining !== undefined ? headers.get(family.used) : null);
   return definedOnly({
     remaining,
-    resetAt: parseResetValue(fields.reset, now),
     limit: wholePart(fields.limit) ?? (used === undefined || remaining === undefined ? undefined : used + remaining),
-    resetInWholeSeconds: wholeSeconds(fields.reset),
+    ...readReset(fields.reset, now),
   });
 }
 
@@ -219,8 +221,7 @@ export function parseIetfRateLimit(headers: Headers, now: number): RateLimitInfo
     const merged = new Map<string, string>();
     for (const { params } of items) {
       if (params.has('r')) {
-        const resetAt = parseResetValue(params.get('t'), now);
-        candidates.push({ remaining: integer(params.get('r')), resetAt, resetInWholeSeconds: wholeSeconds(params.get('t')) });
+        candidates.push({ remaining: integer(params.get('r')), ...readReset(params.get('t'), now) });
       }
       for (const [k, v] of params) if (!merged.has(k)) merged.set(k, v);
     }
@@ -405,8 +406,7 @@ function fromLegacy(
   reset: string | null | undefined,
   now: number,
 ): RateLimitInfo {
-  const resetAt = parseResetValue(reset, now);
-  return { limit: integer(limit), remaining: integer(remaining), resetAt, resetInWholeSeconds: wholeSeconds(reset) };
+  return { limit: integer(limit), remaining: integer(remaining), ...readReset(reset, now) };
 }
 
 /** Both header families, merged: the smaller `remaining` wins, with its reset. */
