@@ -513,7 +513,7 @@ export function createLearner(documented?: readonly StoreRule[]) {
   // A 429 to the rule the search tried: the one that held before it, full as the server is until the pause ends. Unless
   // the server, kept busy since the last 429, took a rate slower than that rule by more than a step: a bucket empty at
   // both 429s refilled what it took in between, and the rule held on what it had saved up (see `sustainedRule`).
-  const searchRefused = (k: KeyLearning, fullUntil: number, sustained?: Omit<Sustained, 'burst'>): Learnt | undefined => {
+  const searchRefused = (k: KeyLearning, fullUntil: number, sustained?: Sustained): Learnt | undefined => {
     const current = k.policy.rules[0];
     if (!current || k.policy.source !== 'refusals') return undefined;
     const search = k.search;
@@ -531,9 +531,7 @@ export function createLearner(documented?: readonly StoreRule[]) {
     }
     if (!held) return undefined;
     if (before && !faster(held, before)) k.beforeAgain = undefined;
-    // Only of a server seen to save up: the start took more at once than twice the rule lets go in a window.
-    const burst = k.startTook ?? 0;
-    const took = burst > 2 * held.limit && sustained ? sustainedRule(held, { ...sustained, burst }) : undefined;
+    const took = sustainedRule(held, sustained);
     if (took) {
       // The steps that held, held on savings: the server allows no more than it sustained, and the next try looser
       // waits twice as long as this one did.
@@ -612,7 +610,8 @@ export function createLearner(documented?: readonly StoreRule[]) {
     k.accepted = 0;
     k.acceptedWaiting = 0;
     const roundTripMs = answer.at - answer.sentAt;
-    const sustained = busy && emptySince !== undefined ? { accepted, spanMs: answer.at - emptySince, roundTripMs } : undefined;
+    const burst = k.startTook ?? 0;
+    const sustained = busy && emptySince !== undefined ? { accepted, spanMs: answer.at - emptySince, roundTripMs, burst } : undefined;
     const back = searchRefused(k, retryAt, sustained);
     if (back) return back;
     // Of a server that takes one at a time, a 429 to a window the search found held: what held was luck (a fixed
