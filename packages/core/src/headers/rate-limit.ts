@@ -160,11 +160,13 @@ function tightestLayer(fields: XFields): XFields {
   return { remaining: remaining ? (remaining[tightest] ?? null) : fields.remaining, limit: ofTightest(limit), reset: ofTightest(reset) };
 }
 
+/** The requests `tokens` left pay for, where each costs `cost` of them (Spring's `X-RateLimit-Requested-Tokens`). */
+const requestsIn = (tokens: number | undefined, cost: number) => (tokens === undefined ? undefined : Math.floor(tokens / cost));
+
 function fromX(headers: Headers, family: XFamily, layered: XFields, now: number): RateLimitInfo | undefined {
   const fields = tightestLayer(layered);
   const cost = (family.cost && wholePart(headers.get(family.cost))) || 1;
-  const tokens = wholePart(fields.remaining);
-  const remaining = tokens !== undefined && cost > 1 ? Math.floor(tokens / cost) : tokens;
+  const remaining = requestsIn(wholePart(fields.remaining), cost);
   const used = wholePart(family.used && fields.limit === null && remaining !== undefined ? headers.get(family.used) : null);
   return definedOnly({
     remaining,
@@ -317,10 +319,8 @@ function parseBucketHeaders(headers: Headers): AnnouncedQuota[] {
   const limit = Math.floor(capacity / cost);
   const windowMs = Math.ceil((limit * cost) / refill) * stepSeconds * 1000;
   if (limit < 1 || windowMs > MAX_HEADER_DELAY_MS) return [];
-  const tokens = wholePart(headers.get('x-ratelimit-remaining'));
-  return [
-    tokens === undefined ? { limit, windowMs, bucket: true } : { limit, windowMs, remaining: Math.floor(tokens / cost), bucket: true },
-  ];
+  const remaining = requestsIn(wholePart(headers.get('x-ratelimit-remaining')), cost);
+  return [remaining === undefined ? { limit, windowMs, bucket: true } : { limit, windowMs, remaining, bucket: true }];
 }
 
 function parsePeriodHeaders(headers: Headers): AnnouncedQuota[] {
