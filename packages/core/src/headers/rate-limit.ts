@@ -160,12 +160,15 @@ function tightestLayer(fields: XFields): XFields {
   return { remaining: remaining ? (remaining[tightest] ?? null) : fields.remaining, limit: ofTightest(limit), reset: ofTightest(reset) };
 }
 
-/** The requests `tokens` left pay for, where each costs `cost` of them (Spring's `X-RateLimit-Requested-Tokens`). */
+/** The tokens a request costs, as Spring Cloud Gateway states them (`X-RateLimit-Requested-Tokens`): one unless stated. */
+const requestCost = (value: string | null) => Math.max(1, wholePart(value) ?? 1);
+
+/** The requests `tokens` left pay for, where each costs `cost` of them. */
 const requestsIn = (tokens: number | undefined, cost: number) => (tokens === undefined ? undefined : Math.floor(tokens / cost));
 
 function fromX(headers: Headers, family: XFamily, layered: XFields, now: number): RateLimitInfo | undefined {
   const fields = tightestLayer(layered);
-  const cost = (family.cost && wholePart(headers.get(family.cost))) || 1;
+  const cost = family.cost ? requestCost(headers.get(family.cost)) : 1;
   const remaining = requestsIn(wholePart(fields.remaining), cost);
   const used = wholePart(family.used && fields.limit === null && remaining !== undefined ? headers.get(family.used) : null);
   return definedOnly({
@@ -306,7 +309,7 @@ function parseBucketHeaders(headers: Headers): AnnouncedQuota[] {
           capacity: wholePart(headers.get('x-ratelimit-burst-capacity')),
           refill: seconds(replenish),
           stepSeconds: 1,
-          cost: Math.max(1, wholePart(headers.get('x-ratelimit-requested-tokens')) ?? 1),
+          cost: requestCost(headers.get('x-ratelimit-requested-tokens')),
         }
       : {
           capacity: wholePart(headers.get('x-ratelimit-limit')),
