@@ -193,6 +193,19 @@ test('no quota stated: the 429s stay within what the start, the probes and the s
   );
 });
 
+// Found by the property above (seed 7): a fixed window of one per 442 ms, answered at once. Its phase let the search's
+// growing steps hold one answer each, from a second down to 164 ms; what held by luck was then undone a quarter at a
+// time, a 429 each (eight in all). Now two quarters, then halfway back to where the search started.
+test('no quota stated, a fixed window of 1 per 442 ms answered at once, where luck carried the search to a third of it: the 429s stay within the budget', async () => {
+  const s: Scenario = { kind: 'fixed', evidence: 'nothing', windowMs: 442, limit: 1, floorMs: 0, noiseMs: 0, seed: 0, requests: 20 };
+  const o = await run(s);
+  assert.ok(o.refusedSentAt.length <= refusalBudget(s), `budget ${refusalBudget(s)}: ${describe(o)}`);
+  assert.ok(
+    o.learnt.some((l) => l.evidence.includes('held by luck')),
+    'the luck was seen',
+  );
+});
+
 /** Where completion is guarded: windows of a second and more, limits the start meets before it grows, which it fills. */
 const guarded = (s: Scenario) => startFillsWindow(s) && s.windowMs >= 1000 && s.limit <= START_GROWTH_ANSWERS;
 

@@ -18,7 +18,8 @@ export interface Limit {
  * the last that held, by half-eighths.
  */
 export interface WindowSearch {
-  /** The last rule that held. */
+  /** The rule the search started from, and the last rule that held. */
+  from: Limit;
   held: Limit;
   /** Steps tried. */
   steps: number;
@@ -63,6 +64,7 @@ export const startSearch = (
   span?: { ms: number; from: number },
   again = false,
 ): WindowSearch => ({
+  from: held,
   held,
   steps: 0,
   answeredSince: 0,

@@ -140,8 +140,11 @@ interface KeyLearning {
   pushedInFlight?: number;
   /** Requests the server took before its first 429. One: it takes one at a time, never two together. */
   startTook?: number;
-  /** A 429 came to a window the search found held: what held was luck (a fixed window's phase), not the server's rate. */
-  heldByLuck?: boolean;
+  /**
+   * A 429 came to a window the search found held: what held was luck (a fixed window's phase), not the server's rate;
+   * the window that search started from.
+   */
+  heldByLuck?: { searchedFrom: number; refused: number };
   /**
    * Requests in flight at most after an estimate or a search step, doubling as they are answered (see `rampOn`); the
    * first `alone` of them (one unless set) go one at a time; the ramp ends where it would allow `upTo` (the rule's limit
@@ -223,6 +226,19 @@ const describe = (rules: Limit[]) => rules.map((r) => `${r.limit} per ${r.window
 
 /** The most requests `rules` let go in any `spanMs`, as far as a sliding log of each allows. */
 const allowedIn = (rules: Limit[], spanMs: number) => Math.min(...rules.map((r) => r.limit * Math.ceil(spanMs / r.windowMs)));
+
+/**
+ * Of a server that takes one at a time, a window refused since the search found one held by luck (a fixed window's
+ * phase): a quarter longer for the first QUARTERS_BACK of those 429s, then halfway back to the window the search started
+ * from (luck may have carried several of its steps: a quarter at a time back would cost a 429 each). Counts the 429 on
+ * `luck`.
+ */
+const QUARTERS_BACK = 2;
+const backFromLuck = (refused: Limit, luck: { searchedFrom: number; refused: number }): Limit => {
+  const quarter = Math.ceil(refused.windowMs * (1 + 2 * SEARCH_STEP));
+  const halfway = Math.ceil((refused.windowMs + luck.searchedFrom) / 2);
+  return { limit: 1, windowMs: ++luck.refused > QUARTERS_BACK ? Math.max(quarter, halfway) : quarter };
+};
 
 /** Whether `a` sends faster than `b` in the long run. */
 const faster = (a: Limit, b: Limit) => a.limit * b.windowMs > b.limit * a.windowMs;
@@ -460,11 +476,9 @@ export function createLearner(documented?: readonly StoreRule[]) {
     let next: Limit | undefined = measured;
     if (current && k.startTook === 1 && current.limit === 1) {
       // A server that takes one at a time refused a window that held: longer by a step, one at a time still (an episode
-      // measured with its pause and round trips in it is slower than the server, and would let a burst go). A step of
-      // a quarter where what held was luck: such a server refuses by phase until the window is long enough, and an
-      // eighth at a time costs a 429 each.
-      const step = k.heldByLuck ? 2 * SEARCH_STEP : SEARCH_STEP;
-      next = { limit: 1, windowMs: Math.ceil(current.windowMs * (1 + step)) };
+      // measured with its pause and round trips in it is slower than the server, and would let a burst go); further
+      // where what held was luck (see `backFromLuck`).
+      next = k.heldByLuck ? backFromLuck(current, k.heldByLuck) : { limit: 1, windowMs: Math.ceil(current.windowMs * (1 + SEARCH_STEP)) };
     } else if (current && (!measured || rate(measured) >= rate(current)))
       next = { limit: current.limit, windowMs: Math.ceil(current.windowMs * (1 + SEARCH_STEP)) };
     if (!next) return undefined;
@@ -616,9 +630,19 @@ export function createLearner(documented?: readonly StoreRule[]) {
     if (back) return back;
     // Of a server that takes one at a time, a 429 to a window the search found held: what held was luck (a fixed
     // window's phase), and one answer decides nothing there.
-    if (k.startTook === 1 && k.search?.steps && k.policy.source === 'refusals') {
+    const current = k.policy.rules[0];
+    if (k.startTook === 1 && k.search?.steps && k.policy.source === 'refusals' && current) {
       k.search.over = true;
-      k.heldByLuck = true;
+      const first = !k.heldByLuck;
+      k.heldByLuck ??= { searchedFrom: k.search.from.windowMs, refused: 0 };
+      if (first && current.limit === 1) {
+        const back = backFromLuck(current, k.heldByLuck);
+        const evidence = `a 429 to a window of ${current.windowMs} ms that held: it held by luck (a fixed window's phase); back to ${back.windowMs} ms`;
+        // Nothing goes until the window held now has passed since the request let go before the one refused (sent a
+        // window of the rule refused before it, at most).
+        const fullUntil = Math.max(retryAt, answer.sentAt - current.windowMs + back.windowMs);
+        return adopt(k, 'refusals', [learntRule(back, { fullUntil })], evidence);
+      }
     }
     // Where the server states its quota, a 429 is the store's to follow (it pauses the key), not a measure of the limit.
     if (k.policy.source !== 'start' && k.policy.source !== 'refusals') return undefined;
