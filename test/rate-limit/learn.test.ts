@@ -285,6 +285,27 @@ for (const stated of [true, false]) {
   });
 }
 
+test('auto, bare 429s: an answer to a request sent before the pause does not start the row of pauses again', async () => {
+  // The first two requests go alone; of the next two in flight, one is answered 200 late, after the other's bare 429
+  // paused the key a second. The probe after that second is refused too: the second 429 in a row pauses four times
+  // as long (the late answer says nothing of the server since; taken as a fresh start, it paused a second again).
+  const { api, clock, transport } = harness({ rules: 'auto' });
+  const sentAt: number[] = [];
+  transport.fallback(async () => {
+    const i = sentAt.push(clock.now()) - 1;
+    if (i === 3 || i === 4) return new Response(null, { status: 429 });
+    await clock.sleep(i === 2 ? 300 : 50);
+    return new Response('ok');
+  });
+  const calls = Array.from({ length: 6 }, () => api(URL_A).then((r) => r.status));
+  await clock.runAll();
+  assert.equal(await Promise.all(calls), [200, 200, 200, 429, 429, 200]);
+  const [refusedFirst = 0, refusedAgain = 0, probe = 0] = sentAt.slice(3);
+  assert.ok(refusedAgain - refusedFirst >= 1000, `paused ${refusedAgain - refusedFirst} ms after the first 429`);
+  assert.ok(probe - refusedAgain >= 4 * (refusedAgain - refusedFirst), `paused ${probe - refusedAgain} ms after the second 429 in a row`);
+  await api.close();
+});
+
 test('auto, bare 429s: an estimate far above the window comes down halfway to the probe refused last, after a first step of an eighth', async () => {
   // 2 per 1.5 s: the probe a second after the first 429 is refused, the next accepted well after the window.
   const r = await run('sliding', 'nothing', { count: 80, limit: 2, windowMs: 1500 });

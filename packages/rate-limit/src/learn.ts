@@ -673,9 +673,10 @@ export function createLearner(documented?: readonly StoreRule[]) {
   };
 
   const answered = (k: KeyLearning, answer: Answer, quotas: AnnouncedQuota[], waitedForKey: boolean) => {
-    k.refusalsInRow = 0;
     k.answered++;
     const afterPause = answer.sentAt >= k.episodeFloor;
+    // An answer to a request sent before the last pause says nothing of the server since: the 429s in a row go on.
+    if (afterPause) k.refusalsInRow = 0;
     const unstated = afterPause ? k.unstated : undefined;
     if (afterPause) {
       k.unstated = undefined;
