@@ -306,6 +306,45 @@ test('auto, bare 429s: an answer to a request sent before the pause does not sta
   await api.close();
 });
 
+test('auto, bare 429s: the window the search settled on, refused later, goes halfway back to the window the search started from', async () => {
+  // A sliding log of 4 per second, counting on arrival, answered 20 ms each way. Once the search has settled (its
+  // first 429 brought back the last window that held), the server's window grows to 5% over the one settled on, as a
+  // fixed window's phase can let a window too short hold for a while: its next 429 brings the window halfway back to
+  // the estimate the search started from, not to a new estimate measured over the episode and its pause.
+  const { api, clock, transport, of } = harness({ rules: 'auto' });
+  const log: number[] = [];
+  let windowMs = 1000;
+  transport.fallback(async () => {
+    await clock.sleep(20);
+    const now = clock.now();
+    while (log.length && (log[0] ?? 0) <= now - windowMs) log.shift();
+    const admitted = log.length < 4;
+    if (admitted) log.push(now);
+    await clock.sleep(20);
+    return new Response(null, { status: admitted ? 200 : 429 });
+  });
+  let settled: number | undefined;
+  api.events.on('rate-limit:learned', (e) => {
+    const rule = e.policy?.rules[0];
+    if (settled === undefined && rule && / back to /.test(e.evidence)) {
+      settled = rule.windowMs;
+      windowMs = Math.ceil(settled * 1.05);
+    }
+  });
+  const calls = Array.from({ length: 200 }, () => api(URL_A).then((r) => r.status));
+  await clock.runAll();
+  await Promise.all(calls);
+  const learnt = of('rate-limit:learned');
+  const searchedFrom = learnt.find((e) => e.policy?.source === 'refusals')?.policy?.rules[0]?.windowMs ?? 0;
+  assert.ok(settled !== undefined && settled < searchedFrom, `settled on ${settled} ms, searched from ${searchedFrom} ms`);
+  const halfway = Math.ceil((settled + searchedFrom) / 2);
+  const after = learnt.filter((e) => new RegExp(`a 429 to a window of ${settled} ms`).test(e.evidence));
+  assert.is(after.length, 1, learnt.map((e) => e.evidence).join(' | '));
+  assert.is(after[0]?.policy?.rules[0]?.windowMs, halfway, after[0]?.evidence);
+  assert.equal(after[0]?.policy?.rules[0]?.limit, 4);
+  await api.close();
+});
+
 test('auto, bare 429s: an estimate far above the window comes down halfway to the probe refused last, after a first step of an eighth', async () => {
   // 2 per 1.5 s: the probe a second after the first 429 is refused, the next accepted well after the window.
   const r = await run('sliding', 'nothing', { count: 80, limit: 2, windowMs: 1500 });

@@ -543,6 +543,11 @@ export function createLearner(documented?: readonly StoreRule[]) {
       held = before;
       k.searchAgain = longerWait(k.searchAgain);
     }
+    // The window the search settled on, refused later: it held by luck (a fixed window's phase, round trips shorter
+    // than most) and may be shorter than the server's; halfway back to the window the search started from.
+    const settled =
+      search?.over && search.steps > 0 && search.held.windowMs === current.windowMs && current.windowMs < search.from.windowMs;
+    if (!held && settled) held = { limit: current.limit, windowMs: Math.ceil((current.windowMs + search.from.windowMs) / 2) };
     if (!held) return undefined;
     if (before && !faster(held, before)) k.beforeAgain = undefined;
     const took = sustainedRule(held, sustained);
