@@ -285,6 +285,31 @@ for (const stated of [true, false]) {
   });
 }
 
+test('auto, only Retry-After: a request sent after the one a 429 refused, answered 200 after that 429, does not count in the estimate', async () => {
+  // The first two go alone; the next two together: one answered at once, the other refused 100 ms later. The slot freed
+  // at once lets a fifth go before that 429 comes back, accepted (the server freed or refilled one since the refused
+  // request reached it) and answered later: it is not one more the server took before it was full.
+  const { api, clock, transport, limiter } = harness({ rules: 'auto' });
+  let n = 0;
+  transport.fallback(async () => {
+    const i = n++;
+    if (i === 3) {
+      await clock.sleep(100);
+      return new Response(null, { status: 429, headers: { 'retry-after': '3600' } });
+    }
+    await clock.sleep(i === 2 ? 10 : i === 4 ? 290 : 50);
+    return new Response('ok');
+  });
+  const calls = Array.from({ length: 5 }, () => api(URL_A).then((r) => r.status));
+  await clock.runAll();
+  assert.equal(await Promise.all(calls), [200, 200, 200, 429, 200]);
+  assert.equal(
+    limiter.policyOf('https://api.example')?.rules.map((r) => r.limit),
+    [3],
+  );
+  await api.close();
+});
+
 test('auto, bare 429s: an answer to a request sent before the pause does not start the row of pauses again', async () => {
   // The first two requests go alone; of the next two in flight, one is answered 200 late, after the other's bare 429
   // paused the key a second. The probe after that second is refused too: the second 429 in a row pauses four times

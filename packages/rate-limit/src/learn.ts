@@ -498,9 +498,14 @@ export function createLearner(documented?: readonly StoreRule[]) {
     return learnt;
   };
 
-  // A request of the episode a 429 ended, answered after that 429: the server took one more than the estimate counted.
-  // During the pause nothing went since: the estimate's start counts it too; later, the estimate's log is taken over.
+  // A request of the episode a 429 ended, sent no later than the request refused and answered after that 429: the
+  // server took one more than the estimate counted. During the pause nothing went since: the estimate's start counts it
+  // too; later, the estimate's log is taken over.
   const lateAccepted = (k: KeyLearning, answer: Answer): Learnt | undefined => {
+    // Sent after the request refused, it reached the server after that one, most likely: taken because the server had
+    // freed or refilled one since, not one more it took before it was full (a bucket kept busy would be taken faster
+    // than it refills).
+    if (k.lastRefusedSentAt !== undefined && answer.sentAt > k.lastRefusedSentAt) return undefined;
     if (k.unstated && answer.sentAt >= k.unstated.firstSent) {
       k.unstated.accepted++;
       k.unstated.lastAnswered = Math.max(k.unstated.lastAnswered, answer.at);
