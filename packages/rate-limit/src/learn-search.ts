@@ -52,6 +52,9 @@ export interface TooShort {
   eighthsFirst: number;
 }
 
+/** The window halfway between two, in whole milliseconds (rounded up: toward the longer, safer one). */
+export const halfwayBetween = (aMs: number, bMs: number) => Math.ceil((aMs + bMs) / 2);
+
 export const SEARCH_AFTER_LIMITS = 2;
 export const SEARCH_STEP = 1 / 8;
 const MAX_STEP = 1 / 2;
@@ -100,7 +103,7 @@ export function searchFurther(search: WindowSearch | undefined, current: Limit, 
   // holds is kept.
   const fraction = search.grown > 0 ? Math.min(MAX_STEP, SEARCH_STEP * 2 ** (search.grown - 1)) : decisive ? SEARCH_STEP / 2 : SEARCH_STEP;
   const stepped = Math.floor(current.windowMs * (1 - fraction));
-  const windowMs = tooShort === undefined ? stepped : Math.min(stepped, Math.ceil((current.windowMs + tooShort) / 2));
+  const windowMs = tooShort === undefined ? stepped : Math.min(stepped, halfwayBetween(current.windowMs, tooShort));
   if (windowMs < 1 || (search.tooShort !== undefined && windowMs <= search.tooShort)) return undefined;
   search.steps++;
   search.held = current;

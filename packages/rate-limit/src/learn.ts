@@ -1,5 +1,14 @@
 import type { AnnouncedQuota } from '@sluice/core/http';
-import { type Limit, SEARCH_STEP, searchBack, searchFurther, startSearch, type TooShort, type WindowSearch } from './learn-search.js';
+import {
+  halfwayBetween,
+  type Limit,
+  SEARCH_STEP,
+  searchBack,
+  searchFurther,
+  startSearch,
+  type TooShort,
+  type WindowSearch,
+} from './learn-search.js';
 import { foundAllBack, REFUSED_TO_END, worthSearching } from './quota-refill.js';
 import { remember, touch } from './recent.js';
 import type { RuleStart, StoreRule } from './rule-state.js';
@@ -236,7 +245,7 @@ const allowedIn = (rules: Limit[], spanMs: number) => Math.min(...rules.map((r) 
 const QUARTERS_BACK = 2;
 const backFromLuck = (refused: Limit, luck: { searchedFrom: number; refused: number }): Limit => {
   const quarter = Math.ceil(refused.windowMs * (1 + 2 * SEARCH_STEP));
-  const halfway = Math.ceil((refused.windowMs + luck.searchedFrom) / 2);
+  const halfway = halfwayBetween(refused.windowMs, luck.searchedFrom);
   return { limit: 1, windowMs: ++luck.refused > QUARTERS_BACK ? Math.max(quarter, halfway) : quarter };
 };
 
@@ -552,7 +561,7 @@ export function createLearner(documented?: readonly StoreRule[]) {
     // than most) and may be shorter than the server's; halfway back to the window the search started from.
     const settled =
       search?.over && search.steps > 0 && search.held.windowMs === current.windowMs && current.windowMs < search.from.windowMs;
-    if (!held && settled) held = { limit: current.limit, windowMs: Math.ceil((current.windowMs + search.from.windowMs) / 2) };
+    if (!held && settled) held = { limit: current.limit, windowMs: halfwayBetween(current.windowMs, search.from.windowMs) };
     if (!held) return undefined;
     if (before && !faster(held, before)) k.beforeAgain = undefined;
     const took = sustainedRule(held, sustained);
