@@ -19,9 +19,9 @@ export interface Sustained {
 
 /**
  * Of a search step refused, the rate a server that saves up (its start took more at once than twice the rule lets go
- * in a window: a bucket) sustained since the last 429, instead of the rule that held
- * before the step, where it is slower by more than a step. Busy from one 429 to the next, a bucket refilled what it
- * took in between (empty at both), and a rule faster than that held on what it had saved. A log or a window, kept busy,
+ * in a window: a bucket) sustained since the last 429, instead of the rule that held before the step, where it is
+ * slower by more than a step. Busy from one 429 to the next, a bucket refilled what it took in between (empty at both),
+ * and a rule faster than that held on what it had saved. A log or a window, kept busy,
  * took nearly the rule's rate, and keeps it: over SUSTAINED_WINDOWS of the rule's windows or more, the pause after the
  * last 429 and the round trips the key waited for make less than a step of the span. The rate is held over a window of
  * SUSTAINED_ROUND_TRIPS round trips or more (each request counts until answered: a round trip a window is lost), a
