@@ -206,6 +206,25 @@ test('no quota stated, a fixed window of 1 per 442 ms answered at once, where lu
   );
 });
 
+// Found by the property above in CI (seed 1389887103): a bucket of 978 per 104 s stating Retry-After, its burst taken
+// by a start pushed to 20 in flight. The search's window, settled, was refused once the bucket's savings ran out, and
+// went halfway back, still faster than the bucket refills: 38 429s. A server that saves up now gets a new estimate
+// there, which reads the rate it sustains: 37, the budget's edge (the start and its estimate cost 33 of them).
+test('no quota stated, a bucket of 978 per 104 s with Retry-After, met by a pushed start: the 429s stay within the budget', async () => {
+  const s: Scenario = {
+    kind: 'bucket',
+    evidence: 'retry-after',
+    windowMs: 104125,
+    limit: 978,
+    floorMs: 76,
+    noiseMs: 0,
+    seed: 0,
+    requests: 2000,
+  };
+  const o = await run(s);
+  assert.ok(o.refusedSentAt.length <= refusalBudget(s), `budget ${refusalBudget(s)}: ${describe(o)}`);
+});
+
 /** Where completion is guarded: windows of a second and more, limits the start meets before it grows, which it fills. */
 const guarded = (s: Scenario) => startFillsWindow(s) && s.windowMs >= 1000 && s.limit <= START_GROWTH_ANSWERS;
 

@@ -13,7 +13,7 @@ import { foundAllBack, REFUSED_TO_END, worthSearching } from './quota-refill.js'
 import { remember, touch } from './recent.js';
 import type { RuleStart, StoreRule } from './rule-state.js';
 import type { Answer, SharedPolicy } from './store.js';
-import { type Sustained, sustainedRule } from './sustained-rate.js';
+import { type Sustained, savesUp, sustainedRule } from './sustained-rate.js';
 
 /** Where a key's learnt policy comes from. */
 export type PolicySource = 'start' | 'documented' | 'quota' | 'announced' | 'limit-and-reset' | 'refusals' | 'named';
@@ -558,10 +558,12 @@ export function createLearner(documented?: readonly StoreRule[]) {
       k.searchAgain = longerWait(k.searchAgain);
     }
     // The window the search settled on, refused later: it held by luck (a fixed window's phase, round trips shorter
-    // than most) and may be shorter than the server's; halfway back to the window the search started from.
+    // than most) and may be shorter than the server's; halfway back to the window the search started from. Not of a
+    // server that saves up: that one held on its savings, and a new estimate reads the rate it sustains.
     const settled =
       search?.over && search.steps > 0 && search.held.windowMs === current.windowMs && current.windowMs < search.from.windowMs;
-    if (!held && settled) held = { limit: current.limit, windowMs: halfwayBetween(current.windowMs, search.from.windowMs) };
+    if (!held && settled && !savesUp(current, k.startTook ?? 0))
+      held = { limit: current.limit, windowMs: halfwayBetween(current.windowMs, search.from.windowMs) };
     if (!held) return undefined;
     if (before && !faster(held, before)) k.beforeAgain = undefined;
     const took = sustainedRule(held, sustained);

@@ -17,20 +17,22 @@ export interface Sustained {
   burst: number;
 }
 
+/** Whether a server saves up (a bucket): its start took `burst` at once, more than twice what `rule` lets go in a window. */
+export const savesUp = (rule: Limit, burst: number) => burst > 2 * rule.limit;
+
 /**
- * Of a search step refused, the rate a server that saves up (its start took more at once than twice the rule lets go
- * in a window: a bucket) sustained since the last 429, instead of the rule that held before the step, where it is
- * slower by more than a step. Busy from one 429 to the next, a bucket refilled what it took in between (empty at both),
- * and a rule faster than that held on what it had saved. A log or a window, kept busy,
- * took nearly the rule's rate, and keeps it: over SUSTAINED_WINDOWS of the rule's windows or more, the pause after the
- * last 429 and the round trips the key waited for make less than a step of the span. The rate is held over a window of
- * SUSTAINED_ROUND_TRIPS round trips or more (each request counts until answered: a round trip a window is lost), a
- * burst no more than half what the server took at once.
+ * Of a search step refused, the rate a server that saves up (`savesUp`) sustained since the last 429, instead of the
+ * rule that held before the step, where it is slower by more than a step. Busy from one 429 to the next, a bucket
+ * refilled what it took in between (empty at both), and a rule faster than that held on what it had saved. A log or a
+ * window, kept busy, took nearly the rule's rate, and keeps it: over SUSTAINED_WINDOWS of the rule's windows or more,
+ * the pause after the last 429 and the round trips the key waited for make less than a step of the span. The rate is
+ * held over a window of SUSTAINED_ROUND_TRIPS round trips or more (each request counts until answered: a round trip a
+ * window is lost), a burst no more than half what the server took at once.
  */
 export function sustainedRule(held: Limit, sustained: Sustained | undefined): Limit | undefined {
   if (!sustained) return undefined;
   const { spanMs, roundTripMs, burst } = sustained;
-  if (burst <= 2 * held.limit || spanMs < SUSTAINED_WINDOWS * held.windowMs) return undefined;
+  if (!savesUp(held, burst) || spanMs < SUSTAINED_WINDOWS * held.windowMs) return undefined;
   // Less than a request left at either 429: the bucket refilled more than all it took but one.
   const refilled = sustained.accepted - 1;
   if (refilled < 1 || spanMs * held.limit <= held.windowMs * (1 + SEARCH_STEP) * refilled) return undefined;
