@@ -226,6 +226,33 @@ test('auto, a bucket of 60 per 60 s with only Retry-After: its burst taken for i
   assert.is(r.refusedSentAt.filter((at) => at > first && at <= second).length, 1);
 });
 
+// A bucket of 1000 met by a start pushed to a dozen or more in flight: its burst is taken for its rate. Its first 429
+// asks to wait a second, as a server refilling about that fast would: the requests the start sent after the one refused
+// come back during the pause. A few taken among 429s (a bucket of 1000 per 100 s refills about three a round trip): the
+// server frees steadily, about that many a round trip, and the key holds to that many in flight, plus one. None taken
+// (per 800 s, one every two or three round trips): the pause shows nothing, and the requests in flight ramp up again
+// from one, doubling as each round is answered. Either way the estimate, too fast, is refused a request or two at a
+// time, where all the start had in flight went at once after the pause before (9 and 15 429s here).
+for (const { windowMs, steady } of [
+  { windowMs: 100_000, steady: true },
+  { windowMs: 800_000, steady: false },
+]) {
+  test(`auto, a bucket of 1000 per ${windowMs / 1000} s with only Retry-After, met by a pushed start: its estimate is refused with few in flight`, async () => {
+    const count = 2000;
+    const r = await run('bucket', 'retry-after', { limit: 1000, windowMs, count, latency: [150, 170] });
+    report(`bucket retry-after 1000/${windowMs / 1000} s`, r);
+    assert.match(r.learnt[0]?.evidence ?? '', /the same rate, \d+ at a time/);
+    const read = r.learnt.find((l) => /the server frees steadily: at most \d+ in flight/.test(l.evidence));
+    if (steady) assert.ok(read && (read.policy?.inFlight ?? 0) <= 5, r.learnt.map((l) => l.evidence).join(' | '));
+    else assert.is(read, undefined);
+    const first = r.learntAt[0] as number;
+    const second = r.learnt.findIndex((l, i) => i > 0 && /^a 429 after/.test(l.evidence));
+    const estimateRefused = r.refusedSentAt.filter((at) => at > first && at <= (r.learntAt[second] as number)).length;
+    assert.ok(second > 0 && estimateRefused <= 2, `${estimateRefused} 429s to the estimate`);
+    assert.ok(r.refused <= START_IN_FLIGHT + count / START_GROWTH_ANSWERS + 4, `${r.refused} 429s`);
+  });
+}
+
 test('auto, after an estimate: two requests alone, then twice as many in flight as each round is answered without a 429', async () => {
   // 16 accepted at once, then 429s asking to wait until a minute has passed: the estimate lets 16 go again together.
   const { api, clock, transport } = harness({ rules: 'auto', concurrency: 64 });

@@ -11,6 +11,7 @@ import {
 } from './learn-search.js';
 import { foundAllBack, REFUSED_TO_END, worthSearching } from './quota-refill.js';
 import { remember, touch } from './recent.js';
+import { noteAfterPause, noteDuringPause, type RefillReading, readingCap, readsFrom, startReading } from './refill-reading.js';
 import type { RuleStart, StoreRule } from './rule-state.js';
 import type { Answer, SharedPolicy } from './store.js';
 import { type Sustained, savesUp, sustainedRule } from './sustained-rate.js';
@@ -147,6 +148,8 @@ interface KeyLearning {
   caps?: Map<string, number>;
   /** Requests in flight at most: one fewer than the start allowed when it had grown past START_IN_FLIGHT and met a 429. */
   pushedInFlight?: number;
+  /** What the answers to the pushed start's last requests showed of how steadily the server frees (see `RefillReading`). */
+  refill?: RefillReading;
   /** Requests the server took before its first 429. One: it takes one at a time, never two together. */
   startTook?: number;
   /**
@@ -297,12 +300,27 @@ export function createLearner(documented?: readonly StoreRule[]) {
     k.heldBack = 0;
     // A rate learnt from requests spread over many windows lets as many go at once after a pause: the requests in flight
     // the start had when the server refused bound that burst.
-    if (source === 'refusals' && k.pushedInFlight !== undefined) k.policy.inFlight = k.pushedInFlight;
+    if (source === 'refusals' && k.pushedInFlight !== undefined) k.policy.inFlight = inFlightAllowed(k);
     if (source !== 'refusals') k.ramp = undefined;
     k.policyRules = rules;
     k.rules = withInFlight(k, rules);
     k.looser = undefined;
     return { policy: k.policy, evidence };
+  };
+
+  // Requests in flight a pushed start allows: its own count, or fewer where the server was seen to free steadily.
+  const inFlightAllowed = (k: KeyLearning) => {
+    const read = k.refill && readingCap(k.refill);
+    return read === undefined || k.pushedInFlight === undefined ? k.pushedInFlight : Math.min(read, k.pushedInFlight);
+  };
+
+  // The requests in flight allowed changed: the policy holds that many (a change announced where `evidence` says why).
+  const holdInFlight = (k: KeyLearning, evidence?: string): Learnt | undefined => {
+    const inFlight = inFlightAllowed(k);
+    if (k.policy.source !== 'refusals' || inFlight === undefined || inFlight === k.policy.inFlight) return undefined;
+    k.policy = { ...k.policy, inFlight };
+    k.rules = withInFlight(k, k.policyRules);
+    return evidence === undefined ? undefined : { policy: k.policy, evidence: `${evidence}: at most ${inFlight} in flight` };
   };
 
   // The rules with the requests in flight the key may have now: the pushed start's, or fewer while it ramps up.
@@ -499,8 +517,10 @@ export function createLearner(documented?: readonly StoreRule[]) {
     const start = startAfter(episode, freed, next, together);
     // The first two requests the estimate lets go go alone: an estimate too fast (a bucket's burst taken for its rate)
     // is refused once, where a log or a window that freed them takes both. What the server freed together then goes
-    // again together, ramping up; one a step goes on at its pace (held back longer, the steps would go at once).
-    const upTo = together ? undefined : ESTIMATE_ALONE;
+    // again together, ramping up; one a step goes on at its pace (held back longer, the steps would go at once). A rate
+    // held a few at a time after a pushed start ramps up to the start's count: if it is a bucket's burst, refused with
+    // few in flight.
+    const upTo = together ? undefined : spread && !freed.together ? pushed : ESTIMATE_ALONE;
     k.ramp = { inFlight: 1, answered: 0, since: freed.at, alone: ESTIMATE_ALONE, upTo };
     const learnt = adopt(k, 'refusals', [learntRule(next, start)], evidence);
     k.estimated = next === measured && !spread ? { firstSent, rules: k.policyRules, start } : undefined;
@@ -594,7 +614,8 @@ export function createLearner(documented?: readonly StoreRule[]) {
   const searchOn = (k: KeyLearning, answer: Answer): Learnt | undefined => {
     const current = k.policy.rules[0];
     // Past the rate its requests in flight allow (as many per round trip), a shorter window would try nothing.
-    const capRate = k.pushedInFlight === undefined ? Number.POSITIVE_INFINITY : k.pushedInFlight / Math.max(1, answer.at - answer.sentAt);
+    const inFlight = inFlightAllowed(k);
+    const capRate = inFlight === undefined ? Number.POSITIVE_INFINITY : inFlight / Math.max(1, answer.at - answer.sentAt);
     if (current && current.limit / current.windowMs >= capRate) return undefined;
     if (!current) return undefined;
     // A server that takes one at a time saves nothing up while the key sends slower: one answer decides a step, unless
@@ -627,9 +648,18 @@ export function createLearner(documented?: readonly StoreRule[]) {
     return { policy: viewOf(k), evidence, endpoint };
   };
 
+  // An answer, during the pause, to a request the pushed start sent after the one its first 429 refused.
+  const readDuringPause = (k: KeyLearning, refill: RefillReading, answer: Answer, taken: boolean): Learnt | undefined => {
+    noteDuringPause(refill, answer.sentAt, taken);
+    const took = refill.taken;
+    const what = `${took} of the requests sent after the one refused ${took === 1 ? 'was' : 'were'} taken, others refused`;
+    return holdInFlight(k, `${what} no sooner: the server frees steadily`);
+  };
+
   const refused = (k: KeyLearning, answer: Answer): Learnt | undefined => {
     // A 429 to a request sent before the last pause is that pause's.
-    if (answer.sentAt < k.episodeFloor) return undefined;
+    if (answer.sentAt < k.episodeFloor)
+      return k.refill && readsFrom(k.refill, answer.sentAt) ? readDuringPause(k, k.refill, answer, false) : undefined;
     const retryAt = answer.retryAt ?? answer.at;
     const accepted = k.accepted;
     const firstSent = Math.min(k.episodeStart, answer.sentAt);
@@ -670,7 +700,10 @@ export function createLearner(documented?: readonly StoreRule[]) {
     if (k.policy.source === 'start') {
       k.startTook ??= accepted;
       const grown = grownStart(k);
-      if (grown !== undefined) k.pushedInFlight = grown - 1;
+      if (grown !== undefined) {
+        k.pushedInFlight = grown - 1;
+        k.refill = startReading(answer.sentAt, retryAt);
+      }
       restart(k);
     }
     if (!answer.delayStated) {
@@ -690,6 +723,9 @@ export function createLearner(documented?: readonly StoreRule[]) {
     // A bucket refilled at the rate measured would have asked to wait one step of it (in whole seconds, rounded up).
     const step = (retryAt - firstSent) / Math.max(1, accepted);
     const together = retryAt - answer.at > (wholeSeconds ? Math.ceil(step / 1000) * 1000 : step);
+    // A wait longer than that: the server is full until then (a request sent after the one refused was taken only as it
+    // came sooner), or it refills slower than one a step: what the pause brings back shows nothing of how steadily.
+    if (together) k.refill = undefined;
     return estimate(k, episode, { at: retryAt, probe: false, together }, evidence, tooShort);
   };
 
@@ -707,6 +743,7 @@ export function createLearner(documented?: readonly StoreRule[]) {
       k.episodeEnd = Math.max(k.episodeEnd, answer.at);
     }
     if (quotas.length) return announced(k, quotas, answer);
+    if (!afterPause && k.refill && readsFrom(k.refill, answer.sentAt)) return readDuringPause(k, k.refill, answer, true);
     if (!afterPause && (k.policy.source === 'refusals' || k.unstated)) return lateAccepted(k, answer);
     if (unstated && k.statedLimit === undefined) {
       const freeAt = answer.at;
@@ -732,6 +769,10 @@ export function createLearner(documented?: readonly StoreRule[]) {
     if (k.policy.source === 'start') return void slowStart(k);
     if (k.policy.source !== 'refusals') return undefined;
     rampOn(k, answer);
+    if (k.refill && afterPause) {
+      noteAfterPause(k.refill, START_GROWTH_ANSWERS);
+      holdInFlight(k);
+    }
     searchAgainOn(k, answer, waitedForKey);
     return searchOn(k, answer);
   };
