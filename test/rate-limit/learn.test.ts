@@ -397,7 +397,7 @@ test('auto, bare 429s: the window the search settled on, refused later, goes hal
   await api.close();
 });
 
-test('auto, bare 429s: an estimate far above the window comes down halfway to the probe refused last, after a first step of an eighth', async () => {
+test('auto, bare 429s: an estimate far above the window comes down halfway to the probe refused last, after a first step of an eighth, taken after a window of it', async () => {
   // 2 per 1.5 s: the probe a second after the first 429 is refused, the next accepted well after the window.
   const r = await run('sliding', 'nothing', { count: 80, limit: 2, windowMs: 1500 });
   report('sliding nothing 2/1.5 s', r);
@@ -409,6 +409,8 @@ test('auto, bare 429s: an estimate far above the window comes down halfway to th
   assert.ok(estimate > 2000, `estimated ${estimate} ms`);
   const [first = 0, second = 0] = tried;
   assert.is(first, Math.floor(estimate * (1 - 1 / 8)), 'the first step: an eighth');
+  // The probe taken showed the estimate's first window free: one window's answers decide the first step, not two.
+  assert.match(r.learnt.find((l) => l.evidence.includes('trying a window'))?.evidence ?? '', /^2 answers without a 429/);
   assert.ok(second < Math.floor(first * (1 - 1 / 8)), `the second step more than an eighth: ${tried.join(', ')} ms`);
   // Each request counts until its answer, then a window: a window a round trip short of the server's still holds.
   const rule = r.policy?.rules[0];

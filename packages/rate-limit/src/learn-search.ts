@@ -95,7 +95,10 @@ export interface SearchStep {
 export function searchFurther(search: WindowSearch | undefined, current: Limit, at: number, roundTripMs?: number): SearchStep | undefined {
   if (!search || search.over) return undefined;
   const decisive = roundTripMs !== undefined && decides(search, current, roundTripMs);
-  const answers = decisive ? 1 : SEARCH_AFTER_LIMITS * current.limit;
+  // Below a bound a probe found (`eighthsFirst`), the probe taken already showed the estimate's first window free: a
+  // limit's worth of answers decides the first step (a window of the estimate, up to four of the server's, not two).
+  const probed = search.steps === 0 && search.eighthsFirst > 0;
+  const answers = decisive ? 1 : probed ? current.limit : SEARCH_AFTER_LIMITS * current.limit;
   if (++search.answeredSince < answers || at - search.steppedAt < search.spanMs) return undefined;
   const tooShort = search.steps >= search.eighthsFirst ? search.tooShort : undefined;
   search.grown = decisive && search.tooShort === undefined && search.grown >= 0 ? search.grown + 1 : Math.min(0, search.grown);
