@@ -39,8 +39,15 @@ const refusalBudget = (s: Scenario) =>
   Math.floor(s.requests / START_GROWTH_ANSWERS) +
   (s.evidence === 'nothing' ? Math.ceil(Math.log(Math.max(1, s.windowMs / 1000)) / Math.log(4)) + 1 : 0) +
   SEARCH_COST;
-/** A regression guard, not the goal (1.25x and 1.35x at the bench's scales): completion over the least time. */
-const MOST_OVER_LEAST = 3;
+/**
+ * A regression guard, not the goal (1.25x and 1.35x at the bench's scales): completion over the least time, by evidence.
+ * A wait stated bounds the window: 1.84x at most over 16,000 runs drawn (seeds 600-639 and 700-739). With bare 429s
+ * the probes (a pause four times longer per 429 in a row) may find the window only four times over, and the search
+ * comes down from there two windows a step, where a run lasts three to five windows: 2.95x at most over those runs,
+ * 3.07x in seed 807 (fixed windows of 46 per 75 s), and 3.47x for 2 per 1.002 s answered at once (its first probe, a
+ * second on, refused just before the window freed).
+ */
+const MOST_OVER_LEAST = { 'retry-after': 2.5, nothing: 4 } as const;
 
 const MOST_REQUESTS = 2000;
 const logUniform = (min: number, max: number) => fc.double({ min: Math.log(min), max: Math.log(max), noNaN: true }).map(Math.exp);
@@ -255,14 +262,14 @@ const withinLeast = (region: (s: Scenario) => boolean) =>
   fc.asyncProperty(scenario, async (s) => {
     if (!region(s)) return;
     const o = await outcomeOf(s);
-    assert.ok(o.completionMs <= MOST_OVER_LEAST * o.leastMs, describe(o));
+    assert.ok(o.completionMs <= MOST_OVER_LEAST[s.evidence] * o.leastMs, describe(o));
   });
 
 // Not below a second: a wait of at least a second (whole seconds) against a window of 100 ms, and each request counted
 // until its answer where the round trip is longer than the window, take up to 5x there. Nor where the start must grow
 // to meet the limit: a limit above START_GROWTH_ANSWERS takes it many windows (up to 8x over the runs drawn here), a
 // window it does not fill more (SLUICE_LEARN_REPORT=1 prints them).
-test(`no quota stated, windows of a second and more, limits up to ${START_GROWTH_ANSWERS} that ${START_IN_FLIGHT} in flight fill: completion within ${MOST_OVER_LEAST}x the least time`, async () => {
+test(`no quota stated, windows of a second and more, limits up to ${START_GROWTH_ANSWERS} that ${START_IN_FLIGHT} in flight fill: completion within ${MOST_OVER_LEAST['retry-after']}x the least time with Retry-After, ${MOST_OVER_LEAST.nothing}x with bare 429s`, async () => {
   await fc.assert(withinLeast(guarded), params);
 });
 
@@ -283,7 +290,7 @@ test('no quota stated, a sliding log of 4 per 6.15 s with bare 429s, its window 
   };
   const o = await run(s);
   assert.ok(guarded(s), 'where completion is guarded');
-  assert.ok(o.completionMs <= MOST_OVER_LEAST * o.leastMs, describe(o));
+  assert.ok(o.completionMs <= 3 * o.leastMs, describe(o));
 });
 
 // SLUICE_LEARN_REPORT=1 prints the runs drawn: 429s and completion over the least time, per evidence, kind and window.
@@ -304,7 +311,7 @@ test.after(() => {
   }
   const at = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))] as number;
   for (const [sc, o] of drawn)
-    if (o.refusedSentAt.length > refusalBudget(sc) || (guarded(sc) && o.completionMs > MOST_OVER_LEAST * o.leastMs))
+    if (o.refusedSentAt.length > refusalBudget(sc) || (guarded(sc) && o.completionMs > MOST_OVER_LEAST[sc.evidence] * o.leastMs))
       console.log('outside the bounds:', JSON.stringify({ ...sc, budget: refusalBudget(sc) }), describe(o));
   console.log('evidence, start fills a window?, kind or window: runs | 429s: count x runs | over the least time: median, 90%, most');
   for (const [name, runs] of [...groups].sort(([a], [b]) => a.localeCompare(b))) {
