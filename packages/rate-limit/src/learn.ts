@@ -446,7 +446,10 @@ export function createLearner(documented?: readonly StoreRule[]) {
     if (!emptiest || remaining < emptiest.remaining || (remaining === emptiest.remaining && sentAt >= emptiest.sentAt)) k.emptiest = quota;
     if (!latest || !emptiest || emptiest.remaining >= limit - 1 || sentAt < latest.resetAt || remaining !== limit - 1) return undefined;
     const refilled = Math.ceil(((answer.at - emptiest.sentAt) * limit) / (limit - 1 - emptiest.remaining));
-    const windowMs = Math.max(resetAt - latest.resetAt, resetAt - sentAt, refilled);
+    // Resets in whole seconds, rounded up, step up to a second short of the window (9 s for 9.21 s), unless the early
+    // requests of a refill search showed the server frees at them.
+    const rounded = answer.resetInWholeSeconds && !k.coarse ? 1000 : 0;
+    const windowMs = Math.max(resetAt - latest.resetAt + rounded, resetAt - sentAt, refilled);
     const tightest = Math.min(resetAt - latest.resetAt, resetAt - sentAt, refilled);
     if (answer.resetInWholeSeconds && worthSearching(limit, tightest)) k.coarse ??= { back: false, refused: 0 };
     if (k.coarse && (k.coarse.back || k.coarse.refused < REFUSED_TO_END)) return undefined;
