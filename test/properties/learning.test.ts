@@ -51,13 +51,65 @@ test('announced policies: a tighter one holds at once; a looser one only once an
 type Kind = 'sliding' | 'fixed' | 'bucket';
 const logUniform = (min: number, max: number) => fc.double({ min: Math.log(min), max: Math.log(max), noNaN: true }).map(Math.exp);
 
+type Quoted = {
+  kind: Kind;
+  headers: 'x-ratelimit' | 'ietf' | 'quota';
+  windowMs: number;
+  limit: number;
+  floorMs: number;
+  noiseMs: number;
+  requests: number;
+  seed: number;
+};
+
+/**
+ * `s.requests` at once through `rateLimit({ rules: 'auto' })` to a server of `s.kind` stating its quota, on the virtual
+ * clock: whether every call settled, the requests it admitted over its limit, the policy learnt, the timers left.
+ */
+async function runQuoted(s: Quoted) {
+  const clock = createTestClock({ flushRounds: 1 });
+  const random = seeded(s.seed);
+  const server = counter(s.kind, s.limit, s.windowMs);
+  const way = () => s.floorMs + random() * s.noiseMs;
+  let overLimit = 0;
+  const transport = async () => {
+    await clock.sleep(way());
+    const now = clock.now();
+    const admitted = server.admit(now);
+    if (!admitted) overLimit++;
+    const headers = quotaHeaders(s.headers === 'quota' ? 'x-ratelimit' : s.headers, s.limit, s.windowMs, server.quota(now), now);
+    if (s.headers === 'quota') delete headers['x-ratelimit-limit'];
+    await clock.sleep(way());
+    return new Response(null, { status: admitted ? 200 : 429, headers });
+  };
+  const limiter = rateLimit({ rules: 'auto', concurrency: 1000, maxQueue: 100_000, key: () => KEY });
+  const api = compose([limiter], { fetch: transport, clock });
+  let settled = 0;
+  for (let i = 0; i < s.requests; i++)
+    api(`${KEY}/v2/e${i % 3}`).then(
+      () => settled++,
+      () => settled++,
+    );
+  const allSettled = await runUntil(clock, () => settled === s.requests);
+  const policy = limiter.policyOf(KEY);
+  await api.close();
+  return { allSettled, overLimit, policy, timersLeft: clock.pending };
+}
+
+const assertWithinLimit = async (s: Quoted) => {
+  const o = await runQuoted(s);
+  assert.ok(o.allSettled, 'every call settled');
+  assert.is(o.overLimit, 0, `over the limit, learnt ${JSON.stringify(o.policy)}`);
+  assert.is(o.timersLeft, 0, 'no timer left');
+};
+
 test("rules: 'auto' at any window (100 ms to a day) and limit (1 to a million), against every server kind stating its quota (with or without its limit): no request over the limit", async () => {
   await fc.assert(
     fc.asyncProperty(
       fc.record({
         kind: fc.constantFrom<Kind>('sliding', 'fixed', 'bucket'),
         // 'quota': X-RateLimit-Remaining and -Reset only, as the reference API (the store sizes the quota itself).
-        headers: fc.constantFrom<'x-ratelimit' | 'ietf' | 'quota'>('x-ratelimit', 'ietf', 'quota'),
+        headers: fc.constantFrom<Quoted['headers']>('x-ratelimit', 'ietf', 'quota'),
         // Whole milliseconds, and for the IETF policy a window it can state (`w` in seconds, three decimals).
         windowMs: logUniform(100, 86_400_000).map((w) => Math.max(100, Math.round(w))),
         limit: logUniform(1, 1_000_000).map((l) => Math.max(1, Math.round(l))),
@@ -66,35 +118,7 @@ test("rules: 'auto' at any window (100 ms to a day) and limit (1 to a million), 
         requests: fc.integer({ min: 1, max: 200 }),
         seed: fc.integer(),
       }),
-      async (s) => {
-        const clock = createTestClock({ flushRounds: 1 });
-        const random = seeded(s.seed);
-        const server = counter(s.kind, s.limit, s.windowMs);
-        const way = () => s.floorMs + random() * s.noiseMs;
-        let overLimit = 0;
-        const transport = async () => {
-          await clock.sleep(way());
-          const now = clock.now();
-          const admitted = server.admit(now);
-          if (!admitted) overLimit++;
-          const headers = quotaHeaders(s.headers === 'quota' ? 'x-ratelimit' : s.headers, s.limit, s.windowMs, server.quota(now), now);
-          if (s.headers === 'quota') delete headers['x-ratelimit-limit'];
-          await clock.sleep(way());
-          return new Response(null, { status: admitted ? 200 : 429, headers });
-        };
-        const limiter = rateLimit({ rules: 'auto', concurrency: 1000, maxQueue: 100_000, key: () => KEY });
-        const api = compose([limiter], { fetch: transport, clock });
-        let settled = 0;
-        for (let i = 0; i < s.requests; i++)
-          api(`${KEY}/v2/e${i % 3}`).then(
-            () => settled++,
-            () => settled++,
-          );
-        assert.ok(await runUntil(clock, () => settled === s.requests), 'every call settled');
-        assert.is(overLimit, 0, `over the limit, learnt ${JSON.stringify(limiter.policyOf(KEY))}`);
-        await api.close();
-        assert.is(clock.pending, 0, 'no timer left');
-      },
+      assertWithinLimit,
     ),
     heavy,
   );
@@ -104,26 +128,16 @@ test("rules: 'auto' at any window (100 ms to a day) and limit (1 to a million), 
 // whole seconds, answered at once. The step between two resets, each rounded up, was 9 s: a window of 9 s, and the
 // eleventh request went over the limit. A step read from whole seconds is now taken a second longer.
 test('a fixed window of 2 per 9.21 s stating its resets in whole seconds: no request over the limit', async () => {
-  const clock = createTestClock({ flushRounds: 1 });
-  const server = counter('fixed', 2, 9210);
-  let overLimit = 0;
-  const transport = async () => {
-    const now = clock.now();
-    const admitted = server.admit(now);
-    if (!admitted) overLimit++;
-    return new Response(null, { status: admitted ? 200 : 429, headers: quotaHeaders('x-ratelimit', 2, 9210, server.quota(now), now) });
-  };
-  const limiter = rateLimit({ rules: 'auto', concurrency: 1000, key: () => KEY });
-  const api = compose([limiter], { fetch: transport, clock });
-  let settled = 0;
-  for (let i = 0; i < 11; i++)
-    api(`${KEY}/v2/e${i % 3}`).then(
-      () => settled++,
-      () => settled++,
-    );
-  assert.ok(await runUntil(clock, () => settled === 11), 'every call settled');
-  assert.is(overLimit, 0, `over the limit, learnt ${JSON.stringify(limiter.policyOf(KEY))}`);
-  await api.close();
+  await assertWithinLimit({
+    kind: 'fixed',
+    headers: 'x-ratelimit',
+    windowMs: 9210,
+    limit: 2,
+    floorMs: 0,
+    noiseMs: 0,
+    requests: 11,
+    seed: 0,
+  });
 });
 
 test.run();
