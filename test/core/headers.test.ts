@@ -269,6 +269,32 @@ test("a gateway's per-period headers (Kong) announce a quota per period, with wh
   assert.equal(parseRateLimitPolicy(new Headers({ 'x-ratelimit-limit-minute': 'many' })), []);
 });
 
+test("HubSpot's headers announce its rolling window, its second and its day, with what is left of each", () => {
+  const headers = new Headers({
+    'x-hubspot-ratelimit-max': '100',
+    'x-hubspot-ratelimit-interval-milliseconds': '10000',
+    'x-hubspot-ratelimit-remaining': '97',
+    'x-hubspot-ratelimit-secondly': '10',
+    'x-hubspot-ratelimit-secondly-remaining': '9',
+    'x-hubspot-ratelimit-daily': '250000',
+    'x-hubspot-ratelimit-daily-remaining': '249000',
+  });
+  assert.equal(parseRateLimitPolicy(headers), [
+    { limit: 100, windowMs: 10_000, remaining: 97, hubspot: true },
+    { limit: 10, windowMs: 1000, remaining: 9, hubspot: true },
+    // The account's calendar day, counted over the longest (a clock going back makes it 25 hours).
+    { limit: 250_000, windowMs: 25 * 3_600_000, remaining: 249_000, hubspot: true },
+  ]);
+  // An OAuth app's answers state no daily quota; a limit without its interval announces nothing.
+  const oauth = new Headers({ 'x-hubspot-ratelimit-max': '190', 'x-hubspot-ratelimit-interval-milliseconds': '10000' });
+  assert.equal(parseRateLimitPolicy(oauth), [{ limit: 190, windowMs: 10_000, hubspot: true }]);
+  assert.equal(parseRateLimitPolicy(new Headers({ 'x-hubspot-ratelimit-max': '100' })), []);
+  assert.equal(
+    parseRateLimitPolicy(new Headers({ 'x-hubspot-ratelimit-max': '100', 'x-hubspot-ratelimit-interval-milliseconds': '0' })),
+    [],
+  );
+});
+
 test("a token bucket's headers announce its burst per the whole steps it takes to refill it (Spring Cloud Gateway, Atlassian)", () => {
   const spring = (rate: string, burst: string, extra: Record<string, string> = {}) =>
     parseRateLimitPolicy(new Headers({ 'x-ratelimit-replenish-rate': rate, 'x-ratelimit-burst-capacity': burst, ...extra }));

@@ -110,6 +110,37 @@ test("auto behind Atlassian's bucket headers (X-RateLimit-FillRate every X-RateL
   assert.ok(tookMs >= 16_000 && tookMs < 18_000, `${tookMs} ms`);
 });
 
+test("auto behind HubSpot's headers (a rolling window of 100 per 10 s, a daily quota): both from the first answer, no 429", async () => {
+  const clock = createTestClock({ now: Date.UTC(2026, 0, 1) });
+  const arrivals: number[] = [];
+  let spentToday = 0;
+  const { server, fetch } = serverOf(clock, (now) => {
+    while (arrivals.length && (arrivals[0] as number) <= now - 10_000) arrivals.shift();
+    const ok = arrivals.length < 100;
+    if (ok) {
+      arrivals.push(now);
+      spentToday++;
+    }
+    const headers = new Headers({
+      'x-hubspot-ratelimit-max': '100',
+      'x-hubspot-ratelimit-interval-milliseconds': '10000',
+      'x-hubspot-ratelimit-remaining': String(100 - arrivals.length),
+      'x-hubspot-ratelimit-daily': '250000',
+      'x-hubspot-ratelimit-daily-remaining': String(250_000 - spentToday),
+    });
+    return { ok, headers };
+  });
+  const { limiter, learnt, tookMs } = await autoBurst(clock, fetch, urls(300));
+  assert.is(server.refused, 0);
+  assert.equal(limiter.policyOf(ORIGIN)?.rules, [
+    { limit: 100, windowMs: 10_000 },
+    { limit: 250_000, windowMs: 25 * 3_600_000 },
+  ]);
+  assert.match(learnt[0]?.evidence ?? '', /^X-HubSpot-RateLimit-\* headers announced 100 per 10000 ms/);
+  // 100 a window: the third 100 from 20 s on.
+  assert.ok(tookMs >= 20_000 && tookMs < 22_000, `${tookMs} ms`);
+});
+
 test('auto behind Reddit-like headers (X-Ratelimit-Used, a Remaining with a fraction, Reset in seconds): its window learnt, no 429', async () => {
   // 100 per fixed 10 s window aligned to the clock; no limit stated: used and remaining add up to it.
   const clock = createTestClock({ now: Date.UTC(2026, 0, 1) });

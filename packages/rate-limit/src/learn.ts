@@ -405,7 +405,9 @@ export function createLearner(documented?: readonly StoreRule[]) {
       ? 'X-RateLimit-Limit-<period> headers'
       : quotas.some((q) => q.bucket)
         ? "a token bucket's headers (its burst per the time it takes to refill it)"
-        : 'RateLimit-Policy';
+        : quotas.some((q) => q.hubspot)
+          ? 'X-HubSpot-RateLimit-* headers'
+          : 'RateLimit-Policy';
     return follow(k, rules, `${by} announced ${describe(rules)}`);
   };
 

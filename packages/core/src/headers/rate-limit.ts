@@ -260,6 +260,8 @@ export interface AnnouncedQuota {
   period?: string;
   /** Read from the headers of a token bucket (`parseBucketHeaders`): its burst per the time it takes to refill it. */
   bucket?: true;
+  /** Read from HubSpot's `X-HubSpot-RateLimit-*` headers (`parseHubSpotHeaders`). */
+  hubspot?: true;
 }
 
 /**
@@ -279,14 +281,38 @@ const PERIODS: [string, number][] = [
 /**
  * Every quota `RateLimit-Policy` announces with its window, in both drafts' forms: `"burst";q=100;w=60, "day";q=1000;w=86400`
  * and `100;w=60, 1000;w=86400`; also the older drafts' `RateLimit-Limit: 100, 100;w=60`, and, failing those, the
- * per-period headers of API gateways (`X-RateLimit-Limit-Second: 10`, `X-RateLimit-Remaining-Second: 8`, per period).
- * Empty when none states a window.
+ * per-period headers of API gateways (`X-RateLimit-Limit-Second: 10`, `X-RateLimit-Remaining-Second: 8`, per period),
+ * a token bucket's (`parseBucketHeaders`) or HubSpot's (`parseHubSpotHeaders`). Empty when none states a window.
  */
 export function parseRateLimitPolicy(headers: Headers): AnnouncedQuota[] {
-  const announced = parsePolicyHeaders(headers);
-  if (announced.length) return announced;
-  const periods = parsePeriodHeaders(headers);
-  return periods.length ? periods : parseBucketHeaders(headers);
+  for (const parse of [parsePolicyHeaders, parsePeriodHeaders, parseBucketHeaders, parseHubSpotHeaders]) {
+    const quotas = parse(headers);
+    if (quotas.length) return quotas;
+  }
+  return [];
+}
+
+/** HubSpot's day runs from midnight to midnight in the account's time zone: 25 hours where a clock goes back. */
+const LONGEST_DAY_MS = 25 * 3_600_000;
+
+/**
+ * HubSpot's quotas, each with its `-Remaining`: `X-HubSpot-RateLimit-Max` per `X-HubSpot-RateLimit-Interval-Milliseconds`
+ * (a rolling window: 100 or 190 per 10 s), `X-HubSpot-RateLimit-Secondly` per second, and `X-HubSpot-RateLimit-Daily`
+ * per day. The day is the account's calendar day: counted over the longest one, so that no day holds more than the limit.
+ */
+function parseHubSpotHeaders(headers: Headers): AnnouncedQuota[] {
+  const quotas: AnnouncedQuota[] = [];
+  const add = (limitName: string, remainingName: string, windowMs: number | undefined) => {
+    const limit = integer(headers.get(limitName));
+    if (limit === undefined || limit === 0 || !windowMs) return;
+    const remaining = integer(headers.get(remainingName));
+    quotas.push(remaining === undefined ? { limit, windowMs, hubspot: true } : { limit, windowMs, remaining, hubspot: true });
+  };
+  const intervalMs = integer(headers.get('x-hubspot-ratelimit-interval-milliseconds'));
+  add('x-hubspot-ratelimit-max', 'x-hubspot-ratelimit-remaining', intervalMs === undefined ? undefined : clampDelay(intervalMs));
+  add('x-hubspot-ratelimit-secondly', 'x-hubspot-ratelimit-secondly-remaining', 1000);
+  add('x-hubspot-ratelimit-daily', 'x-hubspot-ratelimit-daily-remaining', LONGEST_DAY_MS);
+  return quotas;
 }
 
 /**
