@@ -108,6 +108,41 @@ test('X-RateLimit-Reset as a date: ISO 8601 with its zone (Mastodon), or an HTTP
   assert.is(iso('2026-13-45T25:61:00Z')?.resetAt, undefined);
 });
 
+test("X-RateLimit-Reset as JavaScript's Date string (lemlist), in whole seconds; the zone's offset counts, not its name", () => {
+  const now = Date.UTC(2021, 1, 16, 8, 2, 30);
+  const at = (reset: string) => parseRateLimit(new Headers({ 'x-ratelimit-remaining': '7', 'x-ratelimit-reset': reset }), now);
+  // 09:02:42 at UTC+1 is 08:02:42 UTC, 12 s from now.
+  const resetAt = Date.UTC(2021, 1, 16, 8, 2, 42);
+  assert.equal(at('Tue Feb 16 2021 09:02:42 GMT+0100 (Central European Standard Time)'), {
+    remaining: 7,
+    resetAt,
+    resetInWholeSeconds: true,
+  });
+  assert.is(at('Tue Feb 16 2021 03:32:42 GMT-0430')?.resetAt, resetAt);
+  assert.is(at('Tue Foo 16 2021 09:02:42 GMT+0100')?.resetAt, undefined);
+});
+
+test('Zendesk states its limit as X-Rate-Limit; Brevo its quota as X-Sib-RateLimit-*', () => {
+  const now = Date.UTC(2026, 0, 1);
+  assert.equal(parseRateLimit(new Headers({ 'x-rate-limit': '700', 'x-rate-limit-remaining': '699' }), now), {
+    limit: 700,
+    remaining: 699,
+  });
+  // Its list endpoints add the IETF draft's names, with the reset.
+  const list = new Headers({
+    'x-rate-limit': '700',
+    'ratelimit-limit': '700',
+    'x-rate-limit-remaining': '699',
+    'ratelimit-remaining': '699',
+    'ratelimit-reset': '41',
+  });
+  assert.equal(parseRateLimit(list, now), { limit: 700, remaining: 699, resetAt: now + 41_000, resetInWholeSeconds: true });
+  assert.equal(
+    parseRateLimit(new Headers({ 'x-sib-ratelimit-limit': '10', 'x-sib-ratelimit-remaining': '9', 'x-sib-ratelimit-reset': '1' }), now),
+    { limit: 10, remaining: 9, resetAt: now + 1000, resetInWholeSeconds: true },
+  );
+});
+
 test('a reset in epoch milliseconds, or a fraction of seconds, is not in whole seconds', () => {
   const ms = parseXRateLimit(new Headers({ 'x-ratelimit-remaining': '7', 'x-ratelimit-reset': String(now + 12_345) }), now);
   assert.equal(ms, { remaining: 7, resetAt: now + 12_345 });

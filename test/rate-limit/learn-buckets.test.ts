@@ -189,6 +189,36 @@ test('auto behind Mastodon-like headers (X-RateLimit-Reset as an ISO 8601 instan
   assert.ok(tookMs >= 30_000 && tookMs < 33_000, `${tookMs} ms`);
 });
 
+/** An instant as JavaScript's `Date.prototype.toString()` writes it in Central European time, rounded up to a second. */
+function centralEuropean(ms: number) {
+  const d = new Date(Math.ceil(ms / 1000) * 1000 + 3_600_000);
+  const two = (n: number) => String(n).padStart(2, '0');
+  const [weekday, , month] = d.toUTCString().split(' ');
+  const time = `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())}`;
+  return `${weekday?.slice(0, 3)} ${month} ${two(d.getUTCDate())} ${d.getUTCFullYear()} ${time} GMT+0100 (Central European Standard Time)`;
+}
+
+test("auto behind lemlist-like headers (20 per 2 s, X-RateLimit-Reset as JavaScript's Date string): no 429, within 10% of the least", async () => {
+  const clock = createTestClock({ now: Date.UTC(2026, 0, 1) });
+  const count = fixedWindows(20, 2000);
+  const { server, fetch } = serverOf(clock, (now) => {
+    const { ok, used, endsAt } = count(now);
+    const headers = new Headers({
+      'x-ratelimit-limit': '20',
+      'x-ratelimit-remaining': String(20 - used),
+      'x-ratelimit-reset': centralEuropean(endsAt),
+    });
+    return { ok, headers };
+  });
+  const { limiter, tookMs } = await autoBurst(clock, fetch, urls(300));
+  assert.is(server.refused, 0);
+  const policy = limiter.policyOf(ORIGIN);
+  assert.ok(policy?.source === 'quota' || policy?.source === 'limit-and-reset', JSON.stringify(policy));
+  for (const rule of policy?.rules ?? []) assert.ok(rule.limit === 20 && rule.windowMs >= 2000, JSON.stringify(policy));
+  // 300 at 20 a window: the fifteenth window's 20, from 28 s on.
+  assert.ok(tookMs >= 28_000 && tookMs < 28_000 * 1.1, `${tookMs} ms`);
+});
+
 test("auto behind OpenAI's requests quota (X-RateLimit-Remaining-Requests, its reset a duration): its window learnt, no 429", async () => {
   // 60 requests a minute as a bucket refilled continuously; the reset the time until it is full again, as OpenAI states it.
   const clock = createTestClock({ now: Date.UTC(2026, 0, 1) });

@@ -36,6 +36,24 @@ function wholePart(value: string | null | undefined): number | undefined {
 /** An instant in ISO 8601 with its zone, as Mastodon states its reset: `2020-09-08T13:25:00.019685Z`. */
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/;
 
+/**
+ * A date as JavaScript's `Date.prototype.toString()` writes it, as lemlist states its reset:
+ * `Tue Feb 16 2021 09:02:42 GMT+0100 (Central European Standard Time)`. The zone's name says nothing the offset does not.
+ */
+const JS_DATE = /^[A-Za-z]{3} ([A-Za-z]{3}) (\d{2}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT([+-])(\d{2})(\d{2})(?: \(.*\))?$/;
+const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
+
+/** Epoch milliseconds of a `JS_DATE`, read by hand: engines need not parse another engine's `toString()`. */
+function parseJsDate(text: string): number | undefined {
+  const parts = JS_DATE.exec(text);
+  if (!parts) return undefined;
+  const [, monthName = '', day, year, hours, minutes, secondsPart, sign, offsetHours, offsetMinutes] = parts;
+  const month = MONTHS.indexOf(monthName.toLowerCase());
+  if (month < 0) return undefined;
+  const offsetMs = (sign === '-' ? -1 : 1) * (Number(offsetHours) * 60 + Number(offsetMinutes)) * 60_000;
+  return Date.UTC(Number(year), month, Number(day), Number(hours), Number(minutes), Number(secondsPart)) - offsetMs;
+}
+
 /** A duration with its units, as OpenAI states a reset: `6m0s`, `59.568s`, `12ms`, `1h2m3s`. */
 const DURATION = /^(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+(?:\.\d+)?)s)?(?:(\d+(?:\.\d+)?)ms)?$/;
 
@@ -52,7 +70,7 @@ const instant = (at: number, now: number) => Math.min(Math.max(at, now), now + M
  * A reset however it is stated. A number is epoch seconds (the reference API), epoch milliseconds or seconds from now,
  * told apart by size: no delay is a billion seconds long. An integer below epoch milliseconds is in whole seconds. A
  * date is read too: ISO 8601 with its zone (Mastodon: `2020-09-08T13:25:00.019685Z`; in whole seconds without a
- * fraction), or an HTTP-date (in whole seconds); and a duration with its units (OpenAI: `6m0s`).
+ * fraction), an HTTP-date, or JavaScript's `Date` string (lemlist; both in whole seconds); and a duration with its units (OpenAI: `6m0s`).
  */
 function readReset(value: string | null | undefined, now: number): Reset {
   const text = value?.trim();
@@ -72,6 +90,8 @@ function readReset(value: string | null | undefined, now: number): Reset {
   }
   const delay = parseRetryAfter(text, now);
   if (delay !== undefined) return { resetAt: now + delay, resetInWholeSeconds: true };
+  const jsDate = parseJsDate(text);
+  if (jsDate !== undefined) return { resetAt: instant(jsDate, now), resetInWholeSeconds: true };
   const parts = DURATION.exec(text);
   if (!parts) return {};
   const [h = 0, m = 0, s = 0, ms = 0] = parts.slice(1).map((part) => Number(part ?? 0));
@@ -85,12 +105,15 @@ export function parseResetValue(value: string | null | undefined, now: number): 
 
 /**
  * The header names of a quota's limit, what remains of it and its reset, as the `X-RateLimit-*` family spells them:
- * most APIs' (with `-Used` and `-Requested-Tokens` beside them), `X-Rate-Limit-*` (X's API, Okta), and the requests
+ * most APIs' (with `-Used` and `-Requested-Tokens` beside them), `X-Rate-Limit-*` (X's API, Okta; Zendesk's limit is
+ * `X-Rate-Limit`), Brevo's `X-Sib-RateLimit-*`, and the requests
  * quota of OpenAI's (`X-RateLimit-Remaining-Requests`, its reset a duration: `6m0s`, `12ms`) and of Anthropic's
  * (`Anthropic-RateLimit-Requests-Remaining`, its reset an RFC 3339 instant). Their token quotas count no requests.
  */
 interface XFamily {
   limit: string;
+  /** Another name the limit goes by in this family: Zendesk states `X-Rate-Limit: 700` beside `X-Rate-Limit-Remaining`. */
+  limitAlso?: string;
   remaining: string;
   reset: string;
   used?: string;
@@ -105,7 +128,8 @@ const X_FAMILIES: XFamily[] = [
     used: 'x-ratelimit-used',
     cost: 'x-ratelimit-requested-tokens',
   },
-  { limit: 'x-rate-limit-limit', remaining: 'x-rate-limit-remaining', reset: 'x-rate-limit-reset' },
+  { limit: 'x-rate-limit-limit', limitAlso: 'x-rate-limit', remaining: 'x-rate-limit-remaining', reset: 'x-rate-limit-reset' },
+  { limit: 'x-sib-ratelimit-limit', remaining: 'x-sib-ratelimit-remaining', reset: 'x-sib-ratelimit-reset' },
   { limit: 'x-ratelimit-limit-requests', remaining: 'x-ratelimit-remaining-requests', reset: 'x-ratelimit-reset-requests' },
   {
     limit: 'anthropic-ratelimit-requests-limit',
@@ -124,7 +148,7 @@ export function parseXRateLimit(headers: Headers, now: number): RateLimitInfo | 
   for (const family of X_FAMILIES) {
     const remaining = headers.get(family.remaining);
     const reset = headers.get(family.reset);
-    const limit = headers.get(family.limit);
+    const limit = headers.get(family.limit) ?? (family.limitAlso ? headers.get(family.limitAlso) : null);
     // Most responses of most APIs carry none: nothing to allocate.
     if (remaining !== null || reset !== null || limit !== null) return fromX(headers, family, { limit, remaining, reset }, now);
   }
