@@ -320,6 +320,8 @@ test("HubSpot's headers announce its rolling window, its second and its day, wit
     // The account's calendar day, counted over the longest (a clock going back makes it 25 hours).
     { limit: 250_000, windowMs: 25 * 3_600_000, remaining: 249_000, hubspot: true },
   ]);
+  // What is left of the rolling window is the quota's remainder: the account's other apps spend it too.
+  assert.equal(parseRateLimit(headers, 0), { remaining: 97, limit: 100, windowMs: 10_000 });
   // An OAuth app's answers state no daily quota; a limit without its interval announces nothing.
   const oauth = new Headers({ 'x-hubspot-ratelimit-max': '190', 'x-hubspot-ratelimit-interval-milliseconds': '10000' });
   assert.equal(parseRateLimitPolicy(oauth), [{ limit: 190, windowMs: 10_000, hubspot: true }]);

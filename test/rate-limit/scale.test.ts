@@ -193,6 +193,31 @@ test('a 429 with Retry-After: 1 on rules of 60 a minute and 1,000 a day: the nex
   await api.close();
 });
 
+test('a bare 429 on rules of 60 a minute and 1,000 a day pauses the minute, not the day, and the next go at 1 s apart', async () => {
+  const clock = createTestClock();
+  const t0 = clock.now();
+  const sent: number[] = [];
+  const paused: number[] = [];
+  const fetch = async () => {
+    sent.push(clock.now() - t0);
+    return sent.length === 1 ? new Response(null, { status: 429 }) : new Response(null);
+  };
+  const rules = [
+    { limit: 60, windowMs: 60_000 },
+    { limit: 1000, windowMs: 86_400_000 },
+  ];
+  const api = compose([rateLimit({ rules })], { fetch, clock });
+  api.events.on('rate-limit:paused', (e) => paused.push(e.delayMs));
+  await api(`${ORIGIN}/v2/a`);
+  const calls = Array.from({ length: 3 }, () => api(`${ORIGIN}/v2/a`));
+  await clock.runAll();
+  await Promise.all(calls);
+  // The server said some limit is full, not which, nor for how long: the shortest window's, as the minute's rule is taken to be full.
+  assert.equal(paused, [60_000]);
+  assert.equal(sent, [0, 60_000, 61_000, 62_000]);
+  await api.close();
+});
+
 test('a 429 on a rule of ten million a day costs a few entries of state, and the key goes on at the rule rate', async () => {
   const clock = createTestClock();
   const t0 = clock.now();

@@ -70,7 +70,9 @@ const MAX_KEYS_TIMED = 10_000;
 export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
   const o = resolveOptions(options);
   const { rules } = o;
-  const longest = Math.max(0, ...rules.map((r) => r.windowMs)) || 60_000;
+  // A 429 that states no wait says some limit is full, not which: the shortest rule is taken to be (the store takes the
+  // next longer one per 429 in a row), and its window is the pause. The longest could be a day.
+  const unstatedPause = rules.length ? Math.min(...rules.map((r) => r.windowMs)) : 60_000;
   // With `rules: 'auto'`, each key's rules are learnt from its answers.
   const learner = o.auto ? createLearner(o.startFrom) : undefined;
   const rulesOf = (key: string) => (learner ? learner.rulesOf(key) : rules);
@@ -379,7 +381,7 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
       const retryAfter = parseRetryAfter(response.headers.get('retry-after'), at);
       const stated = retryAfter === undefined ? info?.resetAt : at + retryAfter;
       answer.delayStated = stated !== undefined;
-      answer.retryAt = stated ?? at + (learner ? learner.unstatedDelay(key, sentAt, at) : longest);
+      answer.retryAt = stated ?? at + (learner ? learner.unstatedDelay(key, sentAt, at) : unstatedPause);
     }
     return answer;
   };

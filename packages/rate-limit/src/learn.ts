@@ -830,7 +830,7 @@ export function createLearner(documented?: readonly StoreRule[]) {
     },
     /**
      * How long a 429 that states no wait pauses the key: as the 429 before it, for a request sent before that pause;
-     * the learnt window; else as long as the requests answered before it took (a sliding log's window is longer), at
+     * the shortest learnt window; else as long as the requests answered before it took (a sliding log's window is longer), at
      * least a second; either UNSTATED_GROWTH times longer per 429 in a row (a rule far too fast, against a bucket that
      * refills one in 39 s, met a 429 per window of 694 ms, 43 in a row).
      */
@@ -838,7 +838,9 @@ export function createLearner(documented?: readonly StoreRule[]) {
       const k = get(key);
       if (sentAt < k.episodeFloor) return Math.max(0, k.episodeFloor - at);
       const longer = UNSTATED_GROWTH ** k.refusalsInRow;
-      if (k.policy.rules.length) return Math.min(MAX_UNSTATED_DELAY_MS, Math.max(...k.policy.rules.map((r) => r.windowMs)) * longer);
+      // The shortest rule is taken to be full (the store takes the next longer one per 429 in a row): a longest of a day,
+      // as a daily quota announced beside HubSpot's 10 s, would pause the key that long at the first 429.
+      if (k.policy.rules.length) return Math.min(MAX_UNSTATED_DELAY_MS, Math.min(...k.policy.rules.map((r) => r.windowMs)) * longer);
       // The first 429 of a row sets the base: the server's window is at least as long as the requests before it took,
       // unless the start had been pushed past START_IN_FLIGHT (its limit met after many windows, likely short ones).
       if (k.refusalsInRow === 0) {

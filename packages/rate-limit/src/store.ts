@@ -54,7 +54,7 @@ export interface Answer {
   at: number;
   /** The answer's status; undefined when the request failed without one. */
   status?: number;
-  /** On a 429: the key waits until then (its `Retry-After`, else the quota's reset, else the longest rule window). */
+  /** On a 429: the key waits until then (its `Retry-After`, else the quota's reset, else the shortest rule window). */
   retryAt?: number;
   /** On a 429: whether the server stated that wait (`Retry-After` or a reset), or the limiter chose it. */
   delayStated?: boolean;

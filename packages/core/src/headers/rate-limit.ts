@@ -140,9 +140,10 @@ const X_FAMILIES: XFamily[] = [
 
 /**
  * Reads `X-RateLimit-Remaining`, `X-RateLimit-Reset` and `X-RateLimit-Limit`, or the same of another spelling
- * (`X_FAMILIES`), the first found. Counts stated with a fraction (Reddit's `598.0`) count their whole part; without a
- * limit, `X-RateLimit-Used` and what remains add up to it (Reddit). Where each request costs
- * `X-RateLimit-Requested-Tokens` (Spring Cloud Gateway), what remains is in tokens: so many requests' worth.
+ * (`X_FAMILIES`), the first found; else what is left of HubSpot's rolling window, with its limit and length. Counts
+ * stated with a fraction (Reddit's `598.0`) count their whole part; without a limit, `X-RateLimit-Used` and what remains
+ * add up to it (Reddit). Where each request costs `X-RateLimit-Requested-Tokens` (Spring Cloud Gateway), what remains
+ * is in tokens: so many requests' worth.
  */
 export function parseXRateLimit(headers: Headers, now: number): RateLimitInfo | undefined {
   for (const family of X_FAMILIES) {
@@ -152,7 +153,19 @@ export function parseXRateLimit(headers: Headers, now: number): RateLimitInfo | 
     // Most responses of most APIs carry none: nothing to allocate.
     if (remaining !== null || reset !== null || limit !== null) return fromX(headers, family, { limit, remaining, reset }, now);
   }
-  return undefined;
+  return hubSpotWindow(headers);
+}
+
+/**
+ * What is left of HubSpot's rolling window (`X-HubSpot-RateLimit-Remaining` of `-Max` per `-Interval-Milliseconds`):
+ * it states no reset, and its quota is the account's, which other apps spend too.
+ */
+function hubSpotWindow(headers: Headers): RateLimitInfo | undefined {
+  const remaining = integer(headers.get('x-hubspot-ratelimit-remaining'));
+  if (remaining === undefined) return undefined;
+  const limit = integer(headers.get('x-hubspot-ratelimit-max'));
+  const intervalMs = integer(headers.get('x-hubspot-ratelimit-interval-milliseconds'));
+  return definedOnly({ remaining, limit, windowMs: intervalMs ? clampDelay(intervalMs) : undefined });
 }
 
 interface XFields {
