@@ -134,6 +134,22 @@ test('an IETF remaining without a reset holds for the policy window', async () =
   assert.equal(sent(), ['/v2/a@0', '/v2/b@0', '/v2/b@5000']);
 });
 
+test('an X-RateLimit-Remaining of 0 without a reset, under rules of a minute and a day, holds the key a minute, not a day', async () => {
+  const rules = [
+    { limit: 100, windowMs: 60_000 },
+    { limit: 1000, windowMs: 86_400_000 },
+  ];
+  const { api, clock, transport, sent, of, t0 } = harness({ rules });
+  // Spent by someone else: the key sent one request, and none is left. Of which quota, the answer does not say.
+  transport.queue(new Response('ok', { headers: { 'x-ratelimit-remaining': '0' } }));
+  await api(URL_A);
+  const calls = Array.from({ length: 2 }, () => api(URL_B));
+  await clock.runAll();
+  await Promise.all(calls);
+  assert.equal(of('rate-limit:paused'), [{ key: 'https://api.example', until: t0 + 60_000, delayMs: 60_000, reason: 'remaining' }]);
+  assert.equal(sent(), ['/v2/a@0', '/v2/b@60000', '/v2/b@60000']);
+});
+
 test('pauses the key when rate-limit:exceeded is announced on the bus', async () => {
   const { api, clock, sent, of, t0 } = harness({}, [keyId('key-1')]);
   api.events.emit('rate-limit:exceeded', { keyId: 'key-1', retryAfterMs: 5000, method: 'GET', url: URL_A });

@@ -102,6 +102,13 @@ test('budgets from answers the log cannot explain, ignores older ones, and probe
   lease(await s.acquire(input(T + 5200, { key: 'p', rules })));
 });
 
+test('a quota spent by others, stated without its reset, holds the key the shortest rule window alike (not a day)', async () => {
+  const s = twin(client, uniquePrefix());
+  const rules = [perMinute, perDay];
+  await lease(await s.acquire(input(T, { rules }))).release(T + 50, answer(T, T + 50, { remaining: 0 }));
+  assert.is(await s.acquire(input(T + 100, { rules })), T + 50 + 60_000);
+});
+
 test('a 429 pauses, fills the rule it can mean by formula, and escalates on the next alike', async () => {
   const s = twin(client, uniquePrefix());
   const rules = [perMinute, perDay];

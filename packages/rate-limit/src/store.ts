@@ -242,6 +242,8 @@ const MAX_KEYS_LEARNT = 10_000;
 const HEADER_RESOLUTION_MS = 1000;
 
 const longestWindow = (rules: readonly StoreRule[]) => Math.max(0, ...rules.map((r) => r.windowMs));
+/** How long a quota stated without its reset or window lasts: the shortest rule's window (the longest may be a day). */
+const shortestWindow = (rules: readonly StoreRule[]) => (rules.length ? Math.min(...rules.map((r) => r.windowMs)) : 0);
 const latestCount = (rule: StoreRule, sentAt: number, leaseMs: number) => sentAt + Math.min(rule.jitterMs, leaseMs);
 
 /**
@@ -459,7 +461,7 @@ export function createMemoryStore(): MemoryStore {
       return outcome;
     }
     // Requests the key never sent use its quota (another client): keep to what the server says is left until its reset.
-    const until = answer.resetAt ?? answer.at + (answer.windowMs ?? longestWindow(k.rulesUsed));
+    const until = answer.resetAt ?? answer.at + (answer.windowMs ?? shortestWindow(k.rulesUsed));
     k.budget = { left: answer.remaining - (k.nextSeq - seq - 1), until, fromSeq: seq };
     if (answer.remaining > 0 || until <= k.pausedUntil) return outcome;
     // A pause the log enforces anyway (within the header's resolution) is not worth a probe.

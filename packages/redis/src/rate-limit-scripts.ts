@@ -237,6 +237,13 @@ local function longest_window(rules)
   return longest
 end
 
+-- How long a quota stated without its reset or window lasts: the shortest rule's window (the longest may be a day).
+local function shortest_window(rules)
+  local shortest
+  for _, rule in ipairs(rules) do shortest = math.min(shortest or rule.windowMs, rule.windowMs) end
+  return shortest or 0
+end
+
 local FIELDS = { 'pausedUntil', 'probe', 'probeUntil', 'budgetLeft', 'budgetUntil', 'budgetFrom', 'refusals', 'pauseSeq',
   'exchangeCounted', 'exchangeSeq', 'exchangeSentAt', 'exchangeAnsweredAt', 'nextSeq', 'firstSeq', 'waitingAt',
   'quotaEpoch', 'quotaUntil', 'quotaFloor', 'quotaStartedAt', 'quotaEarlyAfter', 'quotaLastReset', 'quotaAllBack',
@@ -518,7 +525,7 @@ local function learn(k, rules, seq, answer)
     k.budgetLeft, k.budgetUntil, k.budgetFrom = 0, 0, seq
     return { '', '', learned }
   end
-  local untilAt = answer.resetAt or (answer.at + (answer.windowMs or longest_window(rules)))
+  local untilAt = answer.resetAt or (answer.at + (answer.windowMs or shortest_window(rules)))
   k.budgetLeft, k.budgetUntil, k.budgetFrom = answer.remaining - (k.nextSeq - seq - 1), untilAt, seq
   if answer.remaining > 0 or untilAt <= k.pausedUntil then return { '', '', learned } end
   local logHolds = 0
