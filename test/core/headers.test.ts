@@ -1,4 +1,5 @@
 import {
+  isRateLimited,
   MAX_HEADER_DELAY_MS,
   parseIetfRateLimit,
   parseRateLimit,
@@ -251,6 +252,19 @@ test('parseRateLimit merges both families and keeps the tighter remaining with i
   const info = parseRateLimit(headers, now);
   assert.is(info?.remaining, 2);
   assert.is(info?.resetAt, now + 5_000);
+});
+
+test("isRateLimited: a 429, or a 403 that says so as GitHub's do (Retry-After, or none left of a stated limit)", () => {
+  const answer = (status: number, headers: Record<string, string> = {}) => ({ status, headers: new Headers(headers) });
+  assert.ok(isRateLimited(answer(429)));
+  assert.ok(isRateLimited(answer(403, { 'retry-after': '60' })));
+  assert.ok(isRateLimited(answer(403, { 'x-ratelimit-limit': '5000', 'x-ratelimit-remaining': '0' })));
+  assert.not.ok(isRateLimited(answer(403)));
+  assert.not.ok(isRateLimited(answer(403, { 'x-ratelimit-limit': '5000', 'x-ratelimit-remaining': '12' })));
+  // The reference API states what is left but no limit: its 403 is the key's role, whatever is left.
+  assert.not.ok(isRateLimited(answer(403, { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': '1767225600' })));
+  assert.not.ok(isRateLimited(answer(503, { 'retry-after': '60' })));
+  assert.not.ok(isRateLimited(answer(200, { 'x-ratelimit-limit': '5000', 'x-ratelimit-remaining': '0' })));
 });
 
 test('parseRateLimit gives nothing when no header is there', () => {

@@ -206,6 +206,29 @@ test('classify maps from headers (a 403 that is really a rate limit), and the re
   assert.is(error.retryAfterMs, 60_000);
 });
 
+test("a 403 that says it refused for the rate, as GitHub's do, is a RateLimitError; one for permissions stays a PermissionError", async () => {
+  const s = setup();
+  const reset = String(Math.floor(s.clock.now() / 1000) + 60);
+  s.transport.queue(
+    // GitHub's primary limit: none left of its stated limit.
+    new Response('', { status: 403, headers: { 'x-ratelimit-limit': '5000', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': reset } }),
+    // Its secondary limits: a wait asked for.
+    new Response('', { status: 403, headers: { 'retry-after': '30' } }),
+    // The reference API states what is left with every answer, but no limit: a 403 there is its key's role.
+    new Response('', { status: 403, headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': reset } }),
+  );
+  const primary = (await caught(s.fetch(URL_ITEMS))) as RateLimitError;
+  assert.instance(primary, RateLimitError);
+  assert.is(primary.status, 403);
+  assert.is(primary.retryAfterMs, 60_000);
+  assert.is(((await caught(s.fetch(URL_ITEMS))) as RateLimitError).retryAfterMs, 30_000);
+  assert.instance(await caught(s.fetch(URL_ITEMS)), PermissionError);
+  // `statuses` mapping 403 itself decides.
+  const own = setup({ statuses: { 403: PermissionError } });
+  own.transport.queue(new Response('', { status: 403, headers: { 'retry-after': '30' } }));
+  assert.instance(await caught(own.fetch(URL_ITEMS)), PermissionError);
+});
+
 test('your own subclass keeps the guards and the redaction, and may set its own code', async () => {
   class ConflictError extends ClientError {
     static override code = 'ERR_MY_CONFLICT';

@@ -20,6 +20,18 @@ test('a 429 pauses the whole key until its Retry-After', async () => {
   assert.equal(of('rate-limit:paused'), [{ key: 'https://api.example', until: t0 + 30_000, delayMs: 30_000, reason: '429' }]);
 });
 
+test("a 403 that says it refused for the rate (GitHub's, with Retry-After) pauses the key as a 429; a 403 for permissions does not", async () => {
+  const { api, clock, transport, sent, of, t0 } = harness();
+  transport.queue(new Response(null, { status: 403 }), new Response('slow down', { status: 403, headers: { 'retry-after': '30' } }));
+  await api(URL_A);
+  await api(URL_A);
+  const call = api(URL_B);
+  await clock.runAll();
+  await call;
+  assert.equal(sent(), ['/v2/a@0', '/v2/a@0', '/v2/b@30000']);
+  assert.equal(of('rate-limit:paused'), [{ key: 'https://api.example', until: t0 + 30_000, delayMs: 30_000, reason: '429' }]);
+});
+
 test('after a 429 pause the key resumes one request at a time, paced at the rule rate', async () => {
   const { api, clock, transport, sent } = harness({ rules: [{ limit: 6, windowMs: 6000 }] });
   transport.queue(new Response(null, { status: 429, headers: { 'retry-after': '10' } }));

@@ -57,10 +57,14 @@ test('emits retry:scheduled with the coming attempt, its delay and the reason', 
   ]);
 });
 
-for (const code of [401, 403]) {
-  test(`never retries a ${code}, even with a Retry-After`, async () => {
+// A 403 with Retry-After is a rate limit (GitHub's secondary ones): retried, in server-wait.test.ts.
+for (const [code, headers] of [
+  [401, { 'retry-after': '1' }],
+  [403, {}],
+] as const) {
+  test(`never retries a ${code}${code === 401 ? ', even with a Retry-After' : ' that states no rate limit'}`, async () => {
     const s = setup();
-    s.transport.queue(status(code, { 'retry-after': '1' }), ok());
+    s.transport.queue(status(code, headers), ok());
     assert.is((await s.fetch(URL_ITEMS)).status, code);
     assert.is(s.transport.calls.length, 1);
     assert.equal(s.of('retry:scheduled'), []);

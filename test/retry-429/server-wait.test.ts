@@ -17,6 +17,21 @@ test('waits the Retry-After delta-seconds, and not a millisecond less', async ()
   assert.is(s.transport.calls[1]?.at, s.transport.calls[0]!.at + 2000);
 });
 
+test("a 403 that says it refused for the rate (GitHub's, with Retry-After) is retried as a 429; a 403 for permissions is not", async () => {
+  const s = setup();
+  s.transport.queue(status(403, { 'retry-after': '2' }), ok(), status(403));
+  const call = track(s.fetch(URL_ITEMS));
+  await s.clock.advance(1999);
+  assert.is(s.transport.calls.length, 1);
+  await s.clock.advance(1);
+  assert.is((await call.promise).status, 200);
+  assert.equal(s.of('retry:scheduled')[0]?.reason, 'rate-limited');
+  const forbidden = track(s.fetch(URL_ITEMS));
+  await s.clock.advance(0);
+  assert.is((await forbidden.promise).status, 403);
+  assert.is(s.transport.calls.length, 3);
+});
+
 test('waits until a Retry-After HTTP-date', async () => {
   const s = setup();
   const at = new Date(s.clock.now() + 30_000).toUTCString();

@@ -3,6 +3,7 @@
 export {
   type AnnouncedQuota,
   isQuotaName,
+  isRateLimited,
   parseIetfRateLimit,
   parseRateLimit,
   parseRateLimitPolicy,

@@ -1,5 +1,5 @@
 import type { Context, Interceptor, SluiceError } from '@sluice/core';
-import { describeUrl, serverDelay } from '@sluice/core/http';
+import { describeUrl, isRateLimited, serverDelay } from '@sluice/core/http';
 import { readBody, scrub } from './body.js';
 import {
   AuthenticationError,
@@ -87,6 +87,7 @@ export function errorMap(options: ErrorMapOptions = {}): Interceptor {
   for (const [status, Class] of Object.entries(statuses))
     check(`statuses[${status}]`, typeof Class === 'function', 'an HttpError class', Class);
   const classes: Record<number, HttpErrorClass | undefined> = { ...byStatus, ...statuses };
+  const mapsOwn403 = Object.hasOwn(statuses, 403);
 
   /** Emits `error:mapped` for `error` and hands it back. */
   const mapped = (ctx: Context, request: Request, error: SluiceError, status?: number) => {
@@ -99,7 +100,9 @@ export function errorMap(options: ErrorMapOptions = {}): Interceptor {
     const now = ctx.clock.now();
     const body = keepResponse ? classify && (await readBody(response.clone(), maxBodyBytes)) : await readBody(response, maxBodyBytes);
     // Below 400 only a status listed in `statuses` gets here, so `classes` has it.
-    const Class = classify?.({ status, headers, body }) ?? classes[status] ?? (status < 500 ? ClientError : ServerError);
+    // A 403 that says it refused for the rate (GitHub's) is a RateLimitError, unless `statuses` maps 403 itself.
+    const rateLimited403 = status === 403 && !mapsOwn403 && isRateLimited(response) ? RateLimitError : undefined;
+    const Class = classify?.({ status, headers, body }) ?? rateLimited403 ?? classes[status] ?? (status < 500 ? ClientError : ServerError);
     const retryAfterMs = serverDelay(headers, now, Class === RateLimitError || Class.prototype instanceof RateLimitError);
     const error = new Class({
       status,

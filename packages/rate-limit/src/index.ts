@@ -1,6 +1,7 @@
 import { ClosedError, type Interceptor, onAbort, type SetupContext, type SluiceEvents } from '@sluice/core';
 import {
   type AnnouncedQuota,
+  isRateLimited,
   parseRateLimit,
   parseRateLimitPolicy,
   parseRateLimitScope,
@@ -371,11 +372,13 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
 
   // What the answer says, as the store takes it: when the request went and came back, the status and the quota.
   const answerOf = (key: string, sentAt: number, at: number, response: Response, info: RateLimitInfo | undefined, sent?: Sent): Answer => {
-    const answer: Answer = { sentAt, at, status: response.status };
+    // A 403 that says it refused for the rate (GitHub's) is a 429 to the store and the learner.
+    const limited = isRateLimited(response);
+    const answer: Answer = { sentAt, at, status: limited ? 429 : response.status };
     // Most answers state no quota: nothing more to copy.
     if (info) Object.assign(answer, info);
     if (learner?.trustsQuota(key)) answer.quotaTrusted = true;
-    if (response.status === 429) {
+    if (limited) {
       // Refused with some of the quota left, others of its endpoint on their way: what it refused is requests in flight.
       if (sent && sent.inFlight >= 2 && (info?.remaining ?? 0) > 0) answer.concurrencyRefused = true;
       const retryAfter = parseRetryAfter(response.headers.get('retry-after'), at);

@@ -1,5 +1,5 @@
 import { type Clock, ClosedError, type Context, type Interceptor, type Next, onAbort, raceAbort } from '@sluice/core';
-import { describeUrl, type KeptRequest, keepForReplay, serverDelay } from '@sluice/core/http';
+import { describeUrl, isRateLimited, type KeptRequest, keepForReplay, serverDelay } from '@sluice/core/http';
 import { ExponentialBackoff, type IBackoff } from 'cockatiel';
 import { type Budget, createBudget, type RetryBudget } from './budget.js';
 import { decorrelatedJitter } from './delay.js';
@@ -120,19 +120,20 @@ export function retry429(options: Retry429Options = {}): Interceptor {
         failure = error;
       }
       const status = response?.status;
-      if (status !== undefined && status !== 429 && status !== 503) return response as Response;
+      // A 403 that says it refused for the rate (GitHub's) is retried as a 429.
+      const limited = response !== undefined && isRateLimited(response);
+      if (status !== undefined && !limited && status !== 503) return response as Response;
       const url = describeUrl(request.url);
-      const reason: RetryReason | undefined =
-        status === 429
-          ? 'rate-limited'
-          : status === undefined
-            ? 'network-error'
-            : status === 503 && o.retry503 && idempotent
-              ? 'unavailable'
-              : undefined;
+      const reason: RetryReason | undefined = limited
+        ? 'rate-limited'
+        : status === undefined
+          ? 'network-error'
+          : status === 503 && o.retry503 && idempotent
+            ? 'unavailable'
+            : undefined;
       if (!reason) return response as Response;
-      const asked = response && serverDelay(response.headers, clock.now(), status === 429);
-      if (status === 429) bus.emit('rate-limit:exceeded', { keyId: ctx.state.keyId, retryAfterMs: asked, method, url });
+      const asked = response && serverDelay(response.headers, clock.now(), limited);
+      if (limited) bus.emit('rate-limit:exceeded', { keyId: ctx.state.keyId, retryAfterMs: asked, method, url });
       let stop: ExhaustedReason | undefined =
         retries >= o.maxRetries ? 'max-retries' : asked !== undefined && asked > o.maxDelayMs ? 'delay-too-long' : undefined;
       // A stream's copy may still be filling (the server answered before reading it all): it waits for the rest.

@@ -512,3 +512,14 @@ export function serverDelay(headers: Headers, now: number, limited: boolean): nu
   const resetAt = parseRateLimit(headers, now)?.resetAt;
   return resetAt === undefined ? undefined : Math.max(0, resetAt - now);
 }
+
+/**
+ * Whether an answer refuses for the rate: a 429, or a 403 that says so as GitHub's do, with `Retry-After` (its
+ * secondary limits) or with `X-RateLimit-Remaining: 0` beside `X-RateLimit-Limit` (its primary one). A 403 for
+ * permissions states neither (the reference API states what is left, but no limit).
+ */
+export function isRateLimited({ status, headers }: { status: number; headers: Headers }): boolean {
+  if (status === 429) return true;
+  if (status !== 403) return false;
+  return headers.has('retry-after') || (headers.get('x-ratelimit-remaining')?.trim() === '0' && headers.has('x-ratelimit-limit'));
+}
