@@ -190,19 +190,24 @@ test('auto behind Reddit-like headers (X-Ratelimit-Used, a Remaining with a frac
   assert.ok(tookMs >= 30_000 && tookMs < 32_000, `${tookMs} ms`);
 });
 
-test('auto behind Mastodon-like headers (X-RateLimit-Reset as an ISO 8601 instant): its window learnt, no 429', async () => {
-  // 30 per fixed 10 s window aligned to the clock; the reset the window's end, with a fraction of a second.
-  const clock = createTestClock({ now: Date.UTC(2026, 0, 1) });
-  const count = fixedWindows(30, 10_000);
-  const { server, fetch } = serverOf(clock, (now) => {
+/** `limit` per fixed window of `windowMs`, stating `X-RateLimit-*` with the window's end written by `writeReset`. */
+function fixedStatingReset(clock: TestClock, limit: number, windowMs: number, writeReset: (endsAt: number) => string) {
+  const count = fixedWindows(limit, windowMs);
+  return serverOf(clock, (now) => {
     const { ok, used, endsAt } = count(now);
     const headers = new Headers({
-      'x-ratelimit-limit': '30',
-      'x-ratelimit-remaining': String(30 - used),
-      'x-ratelimit-reset': new Date(endsAt + 19).toISOString().replace('Z', '685Z'),
+      'x-ratelimit-limit': String(limit),
+      'x-ratelimit-remaining': String(limit - used),
+      'x-ratelimit-reset': writeReset(endsAt),
     });
     return { ok, headers };
   });
+}
+
+test('auto behind Mastodon-like headers (X-RateLimit-Reset as an ISO 8601 instant): its window learnt, no 429', async () => {
+  // 30 per fixed 10 s window aligned to the clock; the reset the window's end, with a fraction of a second.
+  const clock = createTestClock({ now: Date.UTC(2026, 0, 1) });
+  const { server, fetch } = fixedStatingReset(clock, 30, 10_000, (endsAt) => new Date(endsAt + 19).toISOString().replace('Z', '685Z'));
   const { limiter, tookMs } = await autoBurst(clock, fetch, urls(100));
   assert.is(server.refused, 0);
   // The window is the longest the resets allow under any kind of server (a bucket refilling what was spent), never less.
@@ -225,16 +230,7 @@ function centralEuropean(ms: number) {
 
 test("auto behind lemlist-like headers (20 per 2 s, X-RateLimit-Reset as JavaScript's Date string): no 429, within 10% of the least", async () => {
   const clock = createTestClock({ now: Date.UTC(2026, 0, 1) });
-  const count = fixedWindows(20, 2000);
-  const { server, fetch } = serverOf(clock, (now) => {
-    const { ok, used, endsAt } = count(now);
-    const headers = new Headers({
-      'x-ratelimit-limit': '20',
-      'x-ratelimit-remaining': String(20 - used),
-      'x-ratelimit-reset': centralEuropean(endsAt),
-    });
-    return { ok, headers };
-  });
+  const { server, fetch } = fixedStatingReset(clock, 20, 2000, centralEuropean);
   const { limiter, tookMs } = await autoBurst(clock, fetch, urls(300));
   assert.is(server.refused, 0);
   const policy = limiter.policyOf(ORIGIN);
