@@ -65,6 +65,15 @@ test('counts a 429 as rate limited and keeps the last rate-limit headers of the 
   assert.equal(k.rateLimit, { remaining: 0, resetAt: reset * 1000, limit: undefined, seenAt: clock.now() });
 });
 
+test("counts a 403 that says it refused for the rate (GitHub's) as rate limited; a 403 for permissions is not", async () => {
+  const { transport, mon, get } = setup();
+  transport.queue(status(403, { 'x-ratelimit-limit': '5000', 'x-ratelimit-remaining': '0' }), status(403));
+  await get('/v2/a');
+  await get('/v2/a');
+  assert.is(keyRow(mon, 'k1').rateLimited, 1);
+  assert.is(keyRow(mon, 'k1').responses['4xx'], 2);
+});
+
 test("counts retry-429's retries as retries of the endpoint", async () => {
   const { transport, mon, get, clock } = setup({}, [retry429({ random: () => 0.5 }), keyFromHeader]);
   transport.queue(status(429, { 'retry-after': '1' }), status(503), status(200));
@@ -142,7 +151,17 @@ test('hands each settled request to subscribers, and a throwing subscriber fails
   await clock.advance(250);
   assert.is((await done).status, 201);
   assert.equal(seen, [
-    { type: 'response', keyId: 'k1', endpoint: '/v2/a', method: 'GET', status: 201, durationMs: 250, retry: false, tokenExchange: false },
+    {
+      type: 'response',
+      keyId: 'k1',
+      endpoint: '/v2/a',
+      method: 'GET',
+      status: 201,
+      rateLimited: false,
+      durationMs: 250,
+      retry: false,
+      tokenExchange: false,
+    },
   ]);
   off();
   transport.queue(status(200));

@@ -1,5 +1,5 @@
 import { type Clock, type Context, type EventBus, type Interceptor, systemClock } from '@sluice/core';
-import { describeUrl, parseRateLimit, parseRetryAfter } from '@sluice/core/http';
+import { describeUrl, isRateLimited, parseRateLimit, parseRetryAfter } from '@sluice/core/http';
 import {
   type Counts,
   copyCounts,
@@ -76,6 +76,8 @@ export type MonitorRecord =
       method: string;
       /** `undefined`: no answer (network error or abort). */
       status: number | undefined;
+      /** Refused for the rate: a 429, or a 403 that says so (GitHub's: `isRateLimited`). */
+      rateLimited: boolean;
       durationMs: number;
       retry: boolean;
       tokenExchange: boolean;
@@ -175,21 +177,23 @@ export function monitor(options: MonitorOptions = {}): Monitor {
       const now = c.now();
       const [k, ...counts] = rows(keyId, endpoint, now);
       const status = response?.status;
+      const rateLimited = response !== undefined && isRateLimited(response);
       for (const row of counts) {
         if (status === undefined) row.errors++;
         else row.responses[statusClass(status)]++;
-        if (status === 429) row.rateLimited++;
+        if (rateLimited) row.rateLimited++;
         if (tokenExchange && status! >= 200 && status! < 300) row.tokenExchanges++;
       }
       // A server does not count what it refused; anything else may have been counted.
-      if (status !== 429) countInWindow(k, now, slotMs);
+      if (!rateLimited) countInWindow(k, now, slotMs);
       const info = response && parseRateLimit(response.headers, now);
       if (info) {
         k.limit = info.limit ?? k.limit;
         k.rateLimit = { remaining: info.remaining, resetAt: info.resetAt, limit: info.limit, seenAt: now };
       }
-      if (listeners.size) publish({ type: 'response', keyId, endpoint, method, status, durationMs: now - started, retry, tokenExchange });
-      if (status === 429) {
+      if (listeners.size)
+        publish({ type: 'response', keyId, endpoint, method, status, rateLimited, durationMs: now - started, retry, tokenExchange });
+      if (rateLimited) {
         if (k.lastLimitedAt === undefined || now - k.lastLimitedAt >= o.windowMs) {
           const retryAfterMs = parseRetryAfter(response!.headers.get('retry-after'), now);
           bus.emit('monitor:rate-limited', { keyId, endpoint, method, url, retryAfterMs });

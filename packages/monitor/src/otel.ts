@@ -35,7 +35,7 @@ export function otelMetrics(monitor: Monitor, meter: Meter, options: OtelMetrics
     requests.add(1, attributes);
     duration.record(r.durationMs / 1000, attributes);
     const base = { 'sluice.key_id': r.keyId, 'sluice.endpoint': r.endpoint };
-    if (r.status === 429) rateLimited.add(1, base);
+    if (r.rateLimited) rateLimited.add(1, base);
     if (r.retry) retries.add(1, base);
     if (r.tokenExchange && r.status !== undefined && r.status >= 200 && r.status < 300) exchanges.add(1, base);
   });
