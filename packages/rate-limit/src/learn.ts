@@ -830,9 +830,9 @@ export function createLearner(documented?: readonly StoreRule[]) {
     },
     /**
      * How long a 429 that states no wait pauses the key: as the 429 before it, for a request sent before that pause;
-     * the shortest learnt window; else as long as the requests answered before it took (a sliding log's window is longer), at
-     * least a second; either UNSTATED_GROWTH times longer per 429 in a row (a rule far too fast, against a bucket that
-     * refills one in 39 s, met a 429 per window of 694 ms, 43 in a row).
+     * the shortest learnt window; else as long as the requests answered before it took (a sliding log's window is
+     * longer), at least a second; either UNSTATED_GROWTH times longer per 429 in a row (a rule far too fast, against a
+     * bucket that refills one in 39 s, met a 429 per window of 694 ms, 43 in a row).
      */
     unstatedDelay(key: string, sentAt: number, at: number): number {
       const k = get(key);

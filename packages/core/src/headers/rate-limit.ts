@@ -8,7 +8,7 @@ export interface RateLimitInfo {
   resetAt?: number;
   /** Requests allowed per window. */
   limit?: number;
-  /** Window length in milliseconds (from `RateLimit-Policy`). */
+  /** Window length in milliseconds (from `RateLimit-Policy`, or HubSpot's `X-HubSpot-RateLimit-Interval-Milliseconds`). */
   windowMs?: number;
   /** `resetAt` was stated in whole seconds (epoch or from now), rounded up as servers do: the quota may be back up to a second sooner. */
   resetInWholeSeconds?: true;
