@@ -318,6 +318,20 @@ test("a gateway's per-period headers (Kong) announce a quota per period, with wh
   assert.equal(parseRateLimitPolicy(new Headers({ 'x-ratelimit-limit-minute': 'many' })), []);
 });
 
+test("Envoy's X-RateLimit-Limit in the IETF draft 03's form (the limit, then its policies): the limit read, its window announced", () => {
+  const now = Date.UTC(2026, 0, 1);
+  const headers = new Headers({
+    'x-ratelimit-limit': '10, 10;w=60;name="per-key"',
+    'x-ratelimit-remaining': '9',
+    'x-ratelimit-reset': '42',
+  });
+  assert.equal(parseRateLimit(headers, now), { remaining: 9, limit: 10, resetAt: now + 42_000, resetInWholeSeconds: true });
+  assert.equal(parseRateLimitPolicy(headers), [{ limit: 10, windowMs: 60_000, inLimitHeader: true }]);
+  // A plain limit, or two layers' limits, announce no window.
+  assert.equal(parseRateLimitPolicy(new Headers({ 'x-ratelimit-limit': '10' })), []);
+  assert.equal(parseRateLimitPolicy(new Headers({ 'x-ratelimit-limit': '5, 950' })), []);
+});
+
 test("HubSpot's headers announce its rolling window, its second and its day, with what is left of each", () => {
   const headers = new Headers({
     'x-hubspot-ratelimit-max': '100',

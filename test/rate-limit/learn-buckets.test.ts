@@ -204,6 +204,26 @@ function fixedStatingReset(clock: TestClock, limit: number, windowMs: number, wr
   });
 }
 
+test("auto behind Envoy's rate limit headers (X-RateLimit-Limit: 20, 20;w=2): its window announced, no 429, within 10% of the least", async () => {
+  const clock = createTestClock({ now: Date.UTC(2026, 0, 1) });
+  const count = fixedWindows(20, 2000);
+  const { server, fetch } = serverOf(clock, (now) => {
+    const { ok, used, endsAt } = count(now);
+    const headers = new Headers({
+      'x-ratelimit-limit': '20, 20;w=2',
+      'x-ratelimit-remaining': String(20 - used),
+      'x-ratelimit-reset': String(Math.ceil((endsAt - now) / 1000)),
+    });
+    return { ok, headers };
+  });
+  const { limiter, learnt, tookMs } = await autoBurst(clock, fetch, urls(300));
+  assert.is(server.refused, 0);
+  assert.equal(limiter.policyOf(ORIGIN)?.rules, [{ limit: 20, windowMs: 2000 }]);
+  assert.match(learnt[0]?.evidence ?? '', /^the limit header \(its policies listed after it\) announced 20 per 2000 ms/);
+  // 300 at 20 a window: the fifteenth window's 20, from 28 s on.
+  assert.ok(tookMs >= 28_000 && tookMs < 28_000 * 1.1, `${tookMs} ms`);
+});
+
 test('auto behind Mastodon-like headers (X-RateLimit-Reset as an ISO 8601 instant): its window learnt, no 429', async () => {
   // 30 per fixed 10 s window aligned to the clock; the reset the window's end, with a fraction of a second.
   const clock = createTestClock({ now: Date.UTC(2026, 0, 1) });

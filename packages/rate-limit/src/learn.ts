@@ -407,7 +407,9 @@ export function createLearner(documented?: readonly StoreRule[]) {
         ? "a token bucket's headers (its burst per the time it takes to refill it)"
         : quotas.some((q) => q.hubspot)
           ? 'X-HubSpot-RateLimit-* headers'
-          : 'RateLimit-Policy';
+          : quotas.some((q) => q.inLimitHeader)
+            ? 'the limit header (its policies listed after it)'
+            : 'RateLimit-Policy';
     return follow(k, rules, `${by} announced ${describe(rules)}`);
   };
 

@@ -203,8 +203,16 @@ const requestCost = (value: string | null) => Math.max(1, wholePart(value) ?? 1)
 /** The requests `tokens` left pay for, where each costs `cost` of them. */
 const requestsIn = (tokens: number | undefined, cost: number) => (tokens === undefined ? undefined : Math.floor(tokens / cost));
 
+/**
+ * The limit of a field that lists its quota policies after it, in the IETF draft 03's form, as Envoy (and Istio,
+ * Limitador) send `X-RateLimit-Limit: 10, 10;w=60`: its first item. Any other value as it is.
+ */
+function limitBeforePolicies(value: string | null): string | null {
+  return value?.includes(';') ? (value.split(',')[0] ?? null) : value;
+}
+
 function fromX(headers: Headers, family: XFamily, layered: XFields, now: number): RateLimitInfo | undefined {
-  const fields = tightestLayer(layered);
+  const fields = tightestLayer({ ...layered, limit: limitBeforePolicies(layered.limit) });
   const cost = family.cost ? requestCost(headers.get(family.cost)) : 1;
   const remaining = requestsIn(wholePart(fields.remaining), cost);
   const used = wholePart(family.used && fields.limit === null && remaining !== undefined ? headers.get(family.used) : null);
@@ -299,6 +307,8 @@ export interface AnnouncedQuota {
   bucket?: true;
   /** Read from HubSpot's `X-HubSpot-RateLimit-*` headers (`parseHubSpotHeaders`). */
   hubspot?: true;
+  /** Listed after the limit in `RateLimit-Limit` or `X-RateLimit-Limit` (the IETF draft 03's form, Envoy's), not in `RateLimit-Policy`. */
+  inLimitHeader?: true;
 }
 
 /**
@@ -317,9 +327,10 @@ const PERIODS: [string, number][] = [
 
 /**
  * Every quota `RateLimit-Policy` announces with its window, in both drafts' forms: `"burst";q=100;w=60, "day";q=1000;w=86400`
- * and `100;w=60, 1000;w=86400`; also the older drafts' `RateLimit-Limit: 100, 100;w=60`, and, failing those, the
- * per-period headers of API gateways (`X-RateLimit-Limit-Second: 10`, `X-RateLimit-Remaining-Second: 8`, per period),
- * a token bucket's (`parseBucketHeaders`) or HubSpot's (`parseHubSpotHeaders`). Empty when none states a window.
+ * and `100;w=60, 1000;w=86400`; also the older drafts' `RateLimit-Limit: 100, 100;w=60` (and Envoy's `X-RateLimit-Limit`
+ * in that form), and, failing those, the per-period headers of API gateways (`X-RateLimit-Limit-Second: 10`,
+ * `X-RateLimit-Remaining-Second: 8`, per period), a token bucket's (`parseBucketHeaders`) or HubSpot's
+ * (`parseHubSpotHeaders`). Empty when none states a window.
  */
 export function parseRateLimitPolicy(headers: Headers): AnnouncedQuota[] {
   for (const parse of [parsePolicyHeaders, parsePeriodHeaders, parseBucketHeaders, parseHubSpotHeaders]) {
@@ -402,7 +413,7 @@ function parsePeriodHeaders(headers: Headers): AnnouncedQuota[] {
 
 function parsePolicyHeaders(headers: Headers): AnnouncedQuota[] {
   const quotas: AnnouncedQuota[] = [];
-  for (const name of ['ratelimit-policy', 'ratelimit-limit']) {
+  for (const name of ['ratelimit-policy', 'ratelimit-limit', 'x-ratelimit-limit']) {
     const value = headers.get(name);
     if (!value) continue;
     for (const raw of value.split(',')) {
@@ -411,7 +422,11 @@ function parsePolicyHeaders(headers: Headers): AnnouncedQuota[] {
       const limit = integer(params.get('q') ?? first);
       const w = seconds(params.get('w'));
       if (limit !== undefined && limit > 0 && w !== undefined && w > 0 && countsRequests(params))
-        quotas.push({ limit, windowMs: clampDelay(w * 1000) });
+        quotas.push(
+          name === 'ratelimit-policy'
+            ? { limit, windowMs: clampDelay(w * 1000) }
+            : { limit, windowMs: clampDelay(w * 1000), inLimitHeader: true },
+        );
     }
     if (quotas.length) break;
   }
