@@ -603,6 +603,47 @@ test('startFrom: documented rules too loose are tightened by the first stated li
   assert.ok(quota.ratio < tight.ratio * 1.5, `following the quota: ${quota.ratio}`);
 });
 
+test('startFrom: documented rules of the right limit but ten times the window (the reference minute compressed): the quota, followed from the first reset', async () => {
+  // The server counts 20 per 2 s and states only what is left and the reset (as the reference API); 20 per 20 s is
+  // documented. The rules would hold the key 20 s after each burst; the reset says 2 s, and a request sent then is taken.
+  for (const counting of ['sliding', 'fixed'] as const) {
+    const r = await run(counting, 'quota', { startFrom: [{ limit: 20, windowMs: 20_000 }] });
+    report(`documented ten times too long, ${counting}`, r);
+    assert.is(r.refused, 0, counting);
+    assert.is(r.policy?.source, 'quota', counting);
+    assert.match(
+      r.learnt[0]?.evidence ?? '',
+      /none left, back [23] s on, well before the documented 20 per 20000 ms free the key's oldest request/,
+    );
+    assert.match(r.learnt[1]?.evidence ?? '', /a request taken at that reset/);
+    // Held to the documented rules, 300 requests took 15 windows of 20 s. Following the quota: a sliding log's resets
+    // in whole seconds cost up to a second of its 2 s (as with nothing documented); fixed windows, nothing.
+    assert.ok(r.ratio < (counting === 'sliding' ? 1.6 : 1.1), `${counting}: ${r.ratio}`);
+  }
+});
+
+test('startFrom: a reset stated too soon is tried with one request; refused, the documented rules hold again', async () => {
+  const { api, clock, transport, sent, limiter } = harness({ rules: 'auto', startFrom: [{ limit: 2, windowMs: 60_000 }] });
+  const resetIn = (s: number) => String(Math.ceil(clock.now() / 1000) + s);
+  transport.queue(
+    new Response('ok', { headers: { 'x-ratelimit-remaining': '1', 'x-ratelimit-reset': resetIn(60) } }),
+    // The rules are right, but this answer states a reset 5 s on.
+    new Response('ok', { headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': resetIn(5) } }),
+    new Response('slow down', { status: 429, headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': resetIn(60) } }),
+  );
+  await api(URL_A);
+  await api(URL_A);
+  assert.is(limiter.policyOf('https://api.example')?.source, 'quota');
+  const calls = [api(URL_A), api(URL_A)];
+  await clock.runAll();
+  await Promise.all(calls);
+  // One request at the reset, refused; the next once the documented rule frees the first.
+  const times = sent().map((s) => Number(s.split('@')[1]));
+  assert.equal(times.slice(0, 3), [0, 0, 5000]);
+  assert.ok((times[3] as number) >= 60_000, sent().join(' '));
+  assert.is(limiter.policyOf('https://api.example')?.source, 'documented');
+});
+
 test('a 429 stating quota left while others of its endpoint were in flight teaches that endpoint a cap, not a rate', async () => {
   const clock = createTestClock();
   // Two in flight per endpoint where the client is told nothing and allows five: the first 429s say what was refused.

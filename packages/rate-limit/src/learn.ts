@@ -1,4 +1,5 @@
 import type { AnnouncedQuota } from '@sluice/core/http';
+import { type Answered, freedSoonerThanDocumented, keepAnswered, leftMoreThanDocumented } from './documented-check.js';
 import {
   halfwayBetween,
   type Limit,
@@ -171,6 +172,16 @@ interface KeyLearning {
   adopted?: boolean;
   /** The rule the first search started again began from: a 429 to a faster one found since brings it back. */
   beforeAgain?: Limit;
+  /** While the key holds documented rules: its latest answers, to tell a server that forgot them sooner (`leftMoreThanDocumented`). */
+  answeredLately?: Answered[];
+  /** The documented rules, while the quota is followed to see whether they are too tight (`seeIfDocumentedTooTight`). */
+  documentedBack?: DocumentedBack;
+}
+
+interface DocumentedBack {
+  policy: LearntPolicy;
+  /** When the quota began to be followed: the first answer to a request sent since decides. */
+  since: number;
 }
 
 /**
@@ -297,6 +308,7 @@ export function createLearner(documented?: readonly StoreRule[]) {
   const adopt = (k: KeyLearning, source: PolicySource, rules: StoreRule[], evidence: string): Learnt => {
     k.policy = { source, rules: rules.map(({ limit, windowMs }) => ({ limit, windowMs })) };
     k.adopted = false;
+    k.answeredLately = undefined;
     k.heldBack = 0;
     // A rate learnt from requests spread over many windows lets as many go at once after a pause: the requests in flight
     // the start had when the server refused bound that burst.
@@ -343,8 +355,10 @@ export function createLearner(documented?: readonly StoreRule[]) {
   };
 
   // The server states its quota: the store follows it (`quotaTrusted`); the rule only counts what is in flight.
-  const followQuota = (k: KeyLearning) => {
+  const followQuota = (k: KeyLearning, answeredLately?: Answered[]) => {
     k.policy = { source: 'quota', rules: [] };
+    k.answeredLately = answeredLately;
+    k.documentedBack = undefined;
     k.rules = [FOLLOWING_QUOTA];
     k.search = undefined;
   };
@@ -475,14 +489,64 @@ export function createLearner(documented?: readonly StoreRule[]) {
       return adopt(k, 'limit-and-reset', [rule], `a stated limit of ${answer.limit}, under the documented ${describe(rules)}`);
     }
     const stated = answer.limit ?? remaining + 1;
-    if (stated <= most) return void (k.looser = undefined);
+    const lately = (k.answeredLately ??= []);
+    const forgot = leftMoreThanDocumented(lately, { ...answer, remaining }, rules);
+    keepAnswered(lately, answer, rules);
+    if (!forgot && remaining === 0 && freedSoonerThanDocumented(lately, answer, rules)) {
+      // The rules hold the key until long after this reset: no answer can contradict them before then. The quota is
+      // followed, its first request alone at the reset, and the rules come back unless the answers go on contradicting them.
+      const back = k.policy;
+      followQuota(k, lately);
+      k.documentedBack = { policy: back, since: answer.at };
+      // Nothing goes before that reset, then one request alone: its answer decides.
+      k.rules = [FOLLOWING_QUOTA, learntRule({ limit: 1, windowMs: 1 }, { fullUntil: answer.resetAt as number })];
+      const resetIn = Math.round(((answer.resetAt as number) - answer.at) / 1000);
+      return {
+        policy: k.policy,
+        evidence: `none left, back ${resetIn} s on, well before the documented ${describe(rules)} free the key's oldest request: the quota is followed, to see`,
+      };
+    }
+    if (stated <= most && !forgot) return void (k.looser = undefined);
     if (!looserInARow(k, 'more than documented')) return undefined;
     followQuota(k);
     k.statedLimit = undefined;
+    const what =
+      stated <= most
+        ? `${remaining} left, after requests of the key they would still count`
+        : answer.limit === undefined
+          ? `${remaining} left`
+          : `a limit of ${answer.limit}`;
     return {
       policy: k.policy,
-      evidence: `${LOOSEN_AFTER} answers in a row stated more than the documented ${describe(rules)} allow (${answer.limit === undefined ? `${remaining} left` : `a limit of ${answer.limit}`}): the quota is followed as it goes`,
+      evidence: `${LOOSEN_AFTER} answers in a row stated more than the documented ${describe(rules)} allow (${what}): the quota is followed as it goes`,
     };
+  };
+
+  // While the quota is followed to see whether documented rules are too tight (`documentedBack`): the request sent alone
+  // at the reset decides. Taken: the server freed its quota sooner than the rules would, and it is followed from now on.
+  // Refused (a reset stated too soon): the documented rules hold again (`refused`).
+  const seeIfDocumentedTooTight = (
+    k: KeyLearning,
+    back: DocumentedBack,
+    answer: Answer,
+    remaining: number | undefined,
+  ): Learnt | undefined => {
+    if (answer.sentAt < back.since) return undefined;
+    k.documentedBack = undefined;
+    k.answeredLately = undefined;
+    k.rules = [FOLLOWING_QUOTA];
+    const left = remaining === undefined ? '' : ` (${remaining} left)`;
+    return {
+      policy: k.policy,
+      evidence: `a request taken at that reset${left}, where the documented ${describe(back.policy.rules)} would still hold the key: the quota is followed as it goes`,
+    };
+  };
+
+  const documentedAgain = (k: KeyLearning, back: DocumentedBack, evidence: string): Learnt => {
+    k.documentedBack = undefined;
+    k.policy = back.policy;
+    k.rules = k.policyRules = documentedRules ?? [];
+    return { policy: k.policy, evidence };
   };
 
   // No quota stated. The requests answered since the last pause all fit: at most that many per the time from the first
@@ -664,6 +728,9 @@ export function createLearner(documented?: readonly StoreRule[]) {
   };
 
   const refused = (k: KeyLearning, answer: Answer): Learnt | undefined => {
+    const documented = k.documentedBack;
+    if (documented && answer.sentAt >= documented.since)
+      return documentedAgain(k, documented, `a 429 after that reset: the documented ${describe(documented.policy.rules)} hold again`);
     // A 429 to a request sent before the last pause is that pause's.
     if (answer.sentAt < k.episodeFloor)
       return k.refill && readsFrom(k.refill, answer.sentAt) ? readDuringPause(k, k.refill, answer, false) : undefined;
@@ -765,6 +832,10 @@ export function createLearner(documented?: readonly StoreRule[]) {
     }
     const { limit, remaining, resetAt } = answer;
     if (k.policy.source === 'documented') return remaining === undefined ? undefined : checkDocumented(k, answer, remaining);
+    if (k.documentedBack) {
+      const seen = seeIfDocumentedTooTight(k, k.documentedBack, answer, remaining);
+      if (seen) return seen;
+    }
     let learnt: Learnt | undefined;
     if (remaining !== undefined && resetAt !== undefined && k.policy.source === 'start') {
       followQuota(k);

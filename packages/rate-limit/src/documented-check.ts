@@ -1,0 +1,57 @@
+import type { Limit } from './learn-search.js';
+
+/** A request of the key the server answered: when it left, and when its answer came. */
+export interface Answered {
+  sentAt: number;
+  at: number;
+}
+
+/** Answers kept to check documented rules against: at most the largest documented limit, and never more than this. */
+const MOST_KEPT = 1024;
+
+/**
+ * The key's latest answers, oldest first, while it holds documented rules: what a server counting by those rules would
+ * still count. At most the largest documented limit of them (capped at MOST_KEPT): more can never be counted at once.
+ */
+export function keepAnswered(kept: Answered[], answer: Answered, rules: readonly Limit[]) {
+  kept.push({ sentAt: answer.sentAt, at: answer.at });
+  const most = Math.min(MOST_KEPT, Math.max(...rules.map((r) => r.limit)));
+  if (kept.length > most) kept.splice(0, kept.length - most);
+}
+
+/**
+ * Whether an answer shows more left than every documented rule can: a server counting by a rule of `limit` per
+ * `windowMs` still counts each of the key's requests that reached it within the window before this one, surely those
+ * answered before this one was sent and sent no sooner than a window before its answer, and this one: `limit - 1` less
+ * those at most are left. More left: the server forgot them sooner (its window is shorter, as the reference API's
+ * minute compressed to 6 s), or allows more. Requests others sent only leave less.
+ */
+export function leftMoreThanDocumented(kept: readonly Answered[], answer: Answered & { remaining: number }, rules: readonly Limit[]) {
+  return rules.every(({ limit, windowMs }) => {
+    // What is left says the server counts this many others at most.
+    const othersAtMost = limit - 1 - answer.remaining;
+    if (othersAtMost < 0) return true;
+    let counted = 0;
+    for (const { sentAt, at } of kept) if (at < answer.sentAt && sentAt > answer.at - windowMs && ++counted > othersAtMost) return true;
+    return false;
+  });
+}
+
+/** A reset in whole seconds lies up to a second after the instant it stands for. */
+const RESET_RESOLUTION_MS = 1000;
+
+/**
+ * Whether an answer states a reset well before a documented rule frees the key's oldest request it still counts (a
+ * window after that request's answer; by a second and an eighth of the window): the server forgets sooner than the
+ * rule, and the key would wait on the rule long after the server freed its quota (a minute, where the reference API's
+ * minute is compressed to 6 s). A sliding log of the documented window frees the key's oldest request no sooner; a
+ * fixed window whose end is near, or a bucket, does.
+ */
+export function freedSoonerThanDocumented(kept: readonly Answered[], answer: { at: number; resetAt?: number }, rules: readonly Limit[]) {
+  const resetAt = answer.resetAt;
+  if (resetAt === undefined) return false;
+  return rules.every(({ windowMs }) => {
+    const oldest = kept.find(({ at }) => at > answer.at - windowMs);
+    return oldest !== undefined && oldest.at + windowMs - resetAt > Math.max(RESET_RESOLUTION_MS, windowMs / 8);
+  });
+}

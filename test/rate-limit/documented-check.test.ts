@@ -1,0 +1,56 @@
+// The evidence that documented rules (`startFrom`) are too tight for the server: what is left of its quota, and when it
+// says that quota is back, against the key's own latest answers.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import {
+  type Answered,
+  freedSoonerThanDocumented,
+  keepAnswered,
+  leftMoreThanDocumented,
+} from '../../packages/rate-limit/src/documented-check.js';
+
+const perMinute = [{ limit: 10, windowMs: 60_000 }];
+
+/** `count` requests, one every 100 ms from 0, each answered 50 ms after it left. */
+function answered(count: number) {
+  const kept: Answered[] = [];
+  for (let i = 0; i < count; i++) keepAnswered(kept, { sentAt: i * 100, at: i * 100 + 50 }, perMinute);
+  return kept;
+}
+
+test('keeps the latest answers, as many as the largest documented limit', () => {
+  const kept = answered(10);
+  keepAnswered(kept, { sentAt: 1000, at: 1050 }, perMinute);
+  assert.is(kept.length, 10);
+  assert.equal(kept[0], { sentAt: 100, at: 150 });
+});
+
+test('more left than the documented rules allow after the requests they would still count: the server forgot them sooner', () => {
+  const kept = answered(9);
+  // Sent at 2 s, answered at 2.05 s: a server of 10 a minute still counts the nine before, and has none left.
+  const at = (remaining: number) => ({ sentAt: 2000, at: 2050, remaining });
+  assert.ok(leftMoreThanDocumented(kept, at(9), perMinute), 'all back: a shorter window');
+  assert.ok(leftMoreThanDocumented(kept, at(1), perMinute), 'one more left than the rules allow');
+  assert.not.ok(leftMoreThanDocumented(kept, at(0), perMinute), 'as the rules say');
+  // Sent at 0.5 s: five answered before, four still on their way, which may reach the server after it and prove nothing.
+  assert.not.ok(leftMoreThanDocumented(kept, { sentAt: 500, at: 2050, remaining: 4 }, perMinute));
+  assert.ok(leftMoreThanDocumented(kept, { sentAt: 500, at: 2050, remaining: 5 }, perMinute));
+  // A minute later the rules no longer count them either.
+  assert.not.ok(leftMoreThanDocumented(kept, { sentAt: 61_000, at: 61_050, remaining: 9 }, perMinute));
+  // A stated limit above the documented one shows through what is left.
+  assert.ok(leftMoreThanDocumented([], { sentAt: 0, at: 50, remaining: 10 }, perMinute));
+});
+
+test('a reset well before the documented rules free the oldest request they count: the server frees sooner', () => {
+  const kept = answered(10);
+  // The rule frees the first request a minute after its answer, at 60.05 s.
+  assert.ok(freedSoonerThanDocumented(kept, { at: 1000, resetAt: 6000 }, perMinute), 'the minute compressed to 6 s');
+  assert.not.ok(freedSoonerThanDocumented(kept, { at: 1000, resetAt: 60_000 }, perMinute), 'a second early: a reset rounded');
+  // Within an eighth of the window (7.5 s) of it: a whole second's rounding, a request's way there.
+  assert.not.ok(freedSoonerThanDocumented(kept, { at: 1000, resetAt: 53_000 }, perMinute));
+  assert.ok(freedSoonerThanDocumented(kept, { at: 1000, resetAt: 52_000 }, perMinute));
+  assert.not.ok(freedSoonerThanDocumented(kept, { at: 1000 }, perMinute), 'no reset stated');
+  assert.not.ok(freedSoonerThanDocumented([], { at: 1000, resetAt: 2000 }, perMinute), 'nothing the rules count');
+});
+
+test.run();
