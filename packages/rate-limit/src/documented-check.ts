@@ -41,17 +41,19 @@ export function leftMoreThanDocumented(kept: readonly Answered[], answer: Answer
 const RESET_RESOLUTION_MS = 1000;
 
 /**
- * Whether an answer states a reset well before a documented rule frees the key's oldest request it still counts (a
- * window after that request's answer; by a second and an eighth of the window): the server forgets sooner than the
- * rule, and the key would wait on the rule long after the server freed its quota (a minute, where the reference API's
- * minute is compressed to 6 s). A sliding log of the documented window frees the key's oldest request no sooner; a
- * fixed window whose end is near, or a bucket, does.
+ * Whether an answer states a reset well before a documented rule would free the key's oldest request it may still
+ * count (by a second and an eighth of the window): the server forgets sooner than the rule, and the key would wait on
+ * the rule long after the server freed its quota (a minute, where the reference API's minute is compressed to 6 s). A
+ * server counting by the rule frees a request a window after it arrived, no sooner than a window after it was sent; it
+ * may still count each answered after this request was sent less a window. A fixed window whose end is near, or a
+ * bucket, frees sooner.
  */
-export function freedSoonerThanDocumented(kept: readonly Answered[], answer: { at: number; resetAt?: number }, rules: readonly Limit[]) {
+export function freedSoonerThanDocumented(kept: readonly Answered[], answer: Answered & { resetAt?: number }, rules: readonly Limit[]) {
   const resetAt = answer.resetAt;
   if (resetAt === undefined) return false;
   return rules.every(({ windowMs }) => {
-    const oldest = kept.find(({ at }) => at > answer.at - windowMs);
-    return oldest !== undefined && oldest.at + windowMs - resetAt > Math.max(RESET_RESOLUTION_MS, windowMs / 8);
+    let oldestSent = Number.POSITIVE_INFINITY;
+    for (const { sentAt, at } of kept) if (at > answer.sentAt - windowMs) oldestSent = Math.min(oldestSent, sentAt);
+    return Number.isFinite(oldestSent) && oldestSent + windowMs - resetAt > Math.max(RESET_RESOLUTION_MS, windowMs / 8);
   });
 }
