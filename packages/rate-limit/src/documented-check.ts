@@ -11,12 +11,13 @@ const MOST_KEPT = 1024;
 
 /**
  * The key's latest answers, oldest first, while it holds documented rules: what a server counting by those rules would
- * still count. At most the largest documented limit of them (capped at MOST_KEPT): more can never be counted at once.
+ * still count. At most `most` of them, the largest documented limit (capped at MOST_KEPT): more can never be counted at
+ * once.
  */
-export function keepAnswered(kept: Answered[], answer: Answered, rules: readonly Limit[]) {
+export function keepAnswered(kept: Answered[], answer: Answered, most: number) {
   kept.push({ sentAt: answer.sentAt, at: answer.at });
-  const most = Math.min(MOST_KEPT, Math.max(...rules.map((r) => r.limit)));
-  if (kept.length > most) kept.splice(0, kept.length - most);
+  const keep = Math.min(MOST_KEPT, most);
+  if (kept.length > keep) kept.splice(0, kept.length - keep);
 }
 
 /**

@@ -15,6 +15,7 @@ import { createLearner, type Learnt, type LearntPolicy } from './learn.js';
 import { type RateLimitOptions, resolveOptions } from './options.js';
 import { type Call, type Offer, type Waiter, WaitingQueue } from './queue.js';
 import { createRoundTrips } from './round-trips.js';
+import { shortestWindow } from './rule-state.js';
 import { createScopes } from './scopes.js';
 import { createStatedQuotas } from './stated-quotas.js';
 import { type Acquired, type Answer, createMemoryStore, type Lease, type Outcome } from './store.js';
@@ -72,8 +73,8 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
   const o = resolveOptions(options);
   const { rules } = o;
   // A 429 that states no wait says some limit is full, not which: the shortest rule is taken to be (the store takes the
-  // next longer one per 429 in a row), and its window is the pause. The longest could be a day.
-  const unstatedPause = rules.length ? Math.min(...rules.map((r) => r.windowMs)) : 60_000;
+  // next longer one per 429 in a row), and its window is the pause.
+  const unstatedPause = shortestWindow(rules) || 60_000;
   // With `rules: 'auto'`, each key's rules are learnt from its answers.
   const learner = o.auto ? createLearner(o.startFrom) : undefined;
   const rulesOf = (key: string) => (learner ? learner.rulesOf(key) : rules);

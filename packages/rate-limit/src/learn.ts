@@ -13,7 +13,7 @@ import {
 import { foundAllBack, REFUSED_TO_END, worthSearching } from './quota-refill.js';
 import { remember, touch } from './recent.js';
 import { noteAfterPause, noteDuringPause, type RefillReading, readingCap, readsFrom, startReading } from './refill-reading.js';
-import type { RuleStart, StoreRule } from './rule-state.js';
+import { type RuleStart, type StoreRule, shortestWindow } from './rule-state.js';
 import type { Answer, SharedPolicy } from './store.js';
 import { type Sustained, savesUp, sustainedRule } from './sustained-rate.js';
 
@@ -180,6 +180,7 @@ interface KeyLearning {
 
 interface DocumentedBack {
   policy: LearntPolicy;
+  rules: readonly StoreRule[];
   /** When the quota began to be followed: the first answer to a request sent since decides. */
   since: number;
 }
@@ -355,9 +356,9 @@ export function createLearner(documented?: readonly StoreRule[]) {
   };
 
   // The server states its quota: the store follows it (`quotaTrusted`); the rule only counts what is in flight.
-  const followQuota = (k: KeyLearning, answeredLately?: Answered[]) => {
+  const followQuota = (k: KeyLearning) => {
     k.policy = { source: 'quota', rules: [] };
-    k.answeredLately = answeredLately;
+    k.answeredLately = undefined;
     k.documentedBack = undefined;
     k.rules = [FOLLOWING_QUOTA];
     k.search = undefined;
@@ -491,13 +492,15 @@ export function createLearner(documented?: readonly StoreRule[]) {
     const stated = answer.limit ?? remaining + 1;
     const lately = (k.answeredLately ??= []);
     const forgot = leftMoreThanDocumented(lately, { ...answer, remaining }, rules);
-    keepAnswered(lately, answer, rules);
+    keepAnswered(lately, answer, most);
     if (!forgot && remaining === 0 && freedSoonerThanDocumented(lately, answer, rules)) {
       // The rules hold the key until long after this reset: no answer can contradict them before then. The quota is
-      // followed, its first request alone at the reset, and the rules come back unless the answers go on contradicting them.
-      const back = k.policy;
-      followQuota(k, lately);
-      k.documentedBack = { policy: back, since: answer.at };
+      // followed, its first request alone at the reset, whose answer decides (`seeIfDocumentedTooTight`); the answers
+      // kept go on if the rules come back.
+      const back = { policy: k.policy, rules: k.policyRules, since: answer.at };
+      followQuota(k);
+      k.answeredLately = lately;
+      k.documentedBack = back;
       // Nothing goes before that reset, then one request alone: its answer decides.
       k.rules = [FOLLOWING_QUOTA, learntRule({ limit: 1, windowMs: 1 }, { fullUntil: answer.resetAt as number })];
       const resetIn = Math.round(((answer.resetAt as number) - answer.at) / 1000);
@@ -545,7 +548,7 @@ export function createLearner(documented?: readonly StoreRule[]) {
   const documentedAgain = (k: KeyLearning, back: DocumentedBack, evidence: string): Learnt => {
     k.documentedBack = undefined;
     k.policy = back.policy;
-    k.rules = k.policyRules = documentedRules ?? [];
+    k.rules = k.policyRules = back.rules;
     return { policy: k.policy, evidence };
   };
 
@@ -913,7 +916,7 @@ export function createLearner(documented?: readonly StoreRule[]) {
       const longer = UNSTATED_GROWTH ** k.refusalsInRow;
       // The shortest rule is taken to be full (the store takes the next longer one per 429 in a row): a longest of a day,
       // as a daily quota announced beside HubSpot's 10 s, would pause the key that long at the first 429.
-      if (k.policy.rules.length) return Math.min(MAX_UNSTATED_DELAY_MS, Math.min(...k.policy.rules.map((r) => r.windowMs)) * longer);
+      if (k.policy.rules.length) return Math.min(MAX_UNSTATED_DELAY_MS, shortestWindow(k.policy.rules) * longer);
       // The first 429 of a row sets the base: the server's window is at least as long as the requests before it took,
       // unless the start had been pushed past START_IN_FLIGHT (its limit met after many windows, likely short ones).
       if (k.refusalsInRow === 0) {

@@ -37,6 +37,12 @@ export interface RuleStart {
 export const LOG_CELLS = 64;
 
 /**
+ * The shortest window of the rules (0: none). A 429 or a quota stated without its wait or reset is taken to mean the
+ * rule of this window, whose pause it is: the longest may be a day.
+ */
+export const shortestWindow = (rules: readonly { windowMs: number }[]) => (rules.length ? Math.min(...rules.map((r) => r.windowMs)) : 0);
+
+/**
  * After a 429 this rule is taken to explain, the server is assumed full at `until`: `limit` requests counted one per
  * `step` over the window before it, the first at `until - windowMs`, then the key's own requests counted from `until`
  * on. A formula, not `limit` entries. It only ever adds to what the key's own entries hold the rule to.

@@ -10,6 +10,7 @@ import {
   ruleWait,
   type StoreRule,
   settle,
+  shortestWindow,
   startState,
   tokensLeft,
   unrecord,
@@ -242,8 +243,6 @@ const MAX_KEYS_LEARNT = 10_000;
 const HEADER_RESOLUTION_MS = 1000;
 
 const longestWindow = (rules: readonly StoreRule[]) => Math.max(0, ...rules.map((r) => r.windowMs));
-/** How long a quota stated without its reset or window lasts: the shortest rule's window (the longest may be a day). */
-const shortestWindow = (rules: readonly StoreRule[]) => (rules.length ? Math.min(...rules.map((r) => r.windowMs)) : 0);
 const latestCount = (rule: StoreRule, sentAt: number, leaseMs: number) => sentAt + Math.min(rule.jitterMs, leaseMs);
 
 /**

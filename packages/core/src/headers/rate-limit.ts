@@ -156,6 +156,12 @@ export function parseXRateLimit(headers: Headers, now: number): RateLimitInfo | 
   return hubSpotWindow(headers);
 }
 
+/** The length of HubSpot's rolling window (`X-HubSpot-RateLimit-Interval-Milliseconds`); undefined: none stated, or 0. */
+function hubSpotIntervalMs(headers: Headers): number | undefined {
+  const intervalMs = integer(headers.get('x-hubspot-ratelimit-interval-milliseconds'));
+  return intervalMs ? clampDelay(intervalMs) : undefined;
+}
+
 /**
  * What is left of HubSpot's rolling window (`X-HubSpot-RateLimit-Remaining` of `-Max` per `-Interval-Milliseconds`):
  * it states no reset, and its quota is the account's, which other apps spend too.
@@ -163,9 +169,7 @@ export function parseXRateLimit(headers: Headers, now: number): RateLimitInfo | 
 function hubSpotWindow(headers: Headers): RateLimitInfo | undefined {
   const remaining = integer(headers.get('x-hubspot-ratelimit-remaining'));
   if (remaining === undefined) return undefined;
-  const limit = integer(headers.get('x-hubspot-ratelimit-max'));
-  const intervalMs = integer(headers.get('x-hubspot-ratelimit-interval-milliseconds'));
-  return definedOnly({ remaining, limit, windowMs: intervalMs ? clampDelay(intervalMs) : undefined });
+  return definedOnly({ remaining, limit: integer(headers.get('x-hubspot-ratelimit-max')), windowMs: hubSpotIntervalMs(headers) });
 }
 
 interface XFields {
@@ -356,8 +360,7 @@ function parseHubSpotHeaders(headers: Headers): AnnouncedQuota[] {
     const remaining = integer(headers.get(remainingName));
     quotas.push(remaining === undefined ? { limit, windowMs, hubspot: true } : { limit, windowMs, remaining, hubspot: true });
   };
-  const intervalMs = integer(headers.get('x-hubspot-ratelimit-interval-milliseconds'));
-  add('x-hubspot-ratelimit-max', 'x-hubspot-ratelimit-remaining', intervalMs === undefined ? undefined : clampDelay(intervalMs));
+  add('x-hubspot-ratelimit-max', 'x-hubspot-ratelimit-remaining', hubSpotIntervalMs(headers));
   add('x-hubspot-ratelimit-secondly', 'x-hubspot-ratelimit-secondly-remaining', 1000);
   add('x-hubspot-ratelimit-daily', 'x-hubspot-ratelimit-daily-remaining', LONGEST_DAY_MS);
   return quotas;
