@@ -10,7 +10,7 @@ import {
   type TooShort,
   type WindowSearch,
 } from './learn-search.js';
-import { foundAllBack, REFUSED_TO_END, worthSearching } from './quota-refill.js';
+import { worthSearching } from './quota-refill.js';
 import { remember, touch } from './recent.js';
 import { noteAfterPause, noteDuringPause, type RefillReading, readingCap, readsFrom, startReading } from './refill-reading.js';
 import { type RuleStart, type StoreRule, shortestWindow } from './rule-state.js';
@@ -116,9 +116,8 @@ interface KeyLearning {
   statedLimit?: number;
   latest?: Quota;
   emptiest?: Quota;
-  /** Resets in whole seconds, whose window the store's refill search reads instead (see `limitAndReset`). */
-  coarse?: EarlyAnswers;
-  lastAnsweredAt?: number;
+  /** Resets in whole seconds too coarse for the window: the quota stays followed, with the store's refill search (see `limitAndReset`). */
+  coarse?: boolean;
   /**
    * Since the last 429's pause: requests sent before it belong to the one before. The first send answered, the last
    * answer, the answers, and of those, the ones that had waited for the key's rules (the key was kept busy).
@@ -184,27 +183,6 @@ interface DocumentedBack {
   /** When the quota began to be followed: the first answer to a request sent since decides. */
   since: number;
 }
-
-/**
- * Of a stated limit with resets in whole seconds, what the store's refill search showed before the reset the quota
- * stated: a request answered before it found all of the quota back, or requests sent alone found none back.
- */
-interface EarlyAnswers {
-  back: boolean;
-  refused: number;
-}
-
-const noteEarly = (
-  early: EarlyAnswers,
-  answer: Answer & Quota & { limit: number },
-  resetAt: number,
-  lastAnsweredAt = Number.NEGATIVE_INFINITY,
-) => {
-  if (answer.sentAt >= resetAt) return;
-  if (answer.at < resetAt && foundAllBack(answer)) early.back = true;
-  // Sent after the last answer came: alone, as the search sends, not the last of many sent together.
-  if (answer.remaining === 0 && answer.sentAt >= lastAnsweredAt) early.refused++;
-};
 
 /** The requests answered since a pause, which a 429 ended: how many, the first sent, the last answered; the 429. */
 interface Episode {
@@ -436,8 +414,10 @@ export function createLearner(documented?: readonly StoreRule[]) {
   // window (a sliding log and a bucket look alike in whole seconds): the store keeps following the quota. No search
   // follows either: a window too short sends before any answer can show it. Resets in whole seconds put the window read
   // from them up to a second long: where that second is worth a request kept back (`worthSearching`), the quota stays
-  // followed and the store's refill search finds how soon it is back, unless its early requests show the server frees
-  // at its resets (`EarlyAnswers`, as the search ends: REFUSED_TO_END).
+  // followed and the store's refill search finds how soon it is back. No window is read from such resets: early requests
+  // refused before some resets do not show a window a whole number of seconds long, and fixed windows of 11 per 4.693 s
+  // whose resets stepped by 4 s, read as 4 s, sent five requests over the limit. Followed, their quota cost nothing:
+  // 1.01x the least time for fixed windows of 20 per 2 s, where the window read from resets took 1.05x.
   const limitAndReset = (k: KeyLearning, answer: Answer & Quota & { limit: number }): Learnt | undefined => {
     const { limit, remaining, resetAt, sentAt } = answer;
     const current = k.policy.source === 'limit-and-reset' ? k.policy.rules[0] : undefined;
@@ -448,7 +428,8 @@ export function createLearner(documented?: readonly StoreRule[]) {
         followQuota(k);
       }
       k.statedLimit = limit;
-      k.latest = k.emptiest = k.coarse = undefined;
+      k.latest = k.emptiest = undefined;
+      k.coarse = false;
       // A lower limit: at once, over the same window; the log keeps its entries.
       if (current && limit < current.limit) {
         const rule = learntRule({ limit, windowMs: current.windowMs }, { fromLog: true });
@@ -457,21 +438,18 @@ export function createLearner(documented?: readonly StoreRule[]) {
     }
     if (k.policy.source !== 'quota') return undefined;
     const { latest, emptiest } = k;
-    if (k.coarse && latest) noteEarly(k.coarse, answer, latest.resetAt, k.lastAnsweredAt);
-    k.lastAnsweredAt = Math.max(k.lastAnsweredAt ?? answer.at, answer.at);
     const quota = { remaining, resetAt, sentAt };
     // A reset already past when answered (read as now) says nothing of where the window stepped.
     if ((!latest || sentAt >= latest.sentAt) && resetAt > answer.at) k.latest = quota;
     if (!emptiest || remaining < emptiest.remaining || (remaining === emptiest.remaining && sentAt >= emptiest.sentAt)) k.emptiest = quota;
     if (!latest || !emptiest || emptiest.remaining >= limit - 1 || sentAt < latest.resetAt || remaining !== limit - 1) return undefined;
     const refilled = Math.ceil(((answer.at - emptiest.sentAt) * limit) / (limit - 1 - emptiest.remaining));
-    // Resets in whole seconds, rounded up, step up to a second short of the window (9 s for 9.21 s), unless the early
-    // requests of a refill search showed the server frees at them.
-    const rounded = answer.resetInWholeSeconds && !k.coarse ? 1000 : 0;
+    // Resets in whole seconds, rounded up, step up to a second short of the window (9 s for 9.21 s).
+    const rounded = answer.resetInWholeSeconds ? 1000 : 0;
     const windowMs = Math.max(resetAt - latest.resetAt + rounded, resetAt - sentAt, refilled);
     const tightest = Math.min(resetAt - latest.resetAt, resetAt - sentAt, refilled);
-    if (answer.resetInWholeSeconds && worthSearching(limit, tightest)) k.coarse ??= { back: false, refused: 0 };
-    if (k.coarse && (k.coarse.back || k.coarse.refused < REFUSED_TO_END)) return undefined;
+    if (answer.resetInWholeSeconds && worthSearching(limit, tightest)) k.coarse = true;
+    if (k.coarse) return undefined;
     const rule = learntRule({ limit, windowMs }, { counted: 1, at: answer.at });
     return adopt(k, 'limit-and-reset', [rule], `a limit of ${limit}, all of it back after a reset, the reset ${windowMs} ms on`);
   };
