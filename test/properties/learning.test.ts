@@ -133,6 +133,28 @@ test("rules: 'auto' at any window (100 ms to a day) and limit (1 to a million), 
   );
 });
 
+// A sliding log read from what is left (`aging-reading.ts`) needs several windows of requests, a few in flight at a
+// time: a stated limit without its window, against each server kind, many requests per limit.
+test("rules: 'auto', a limit stated without its window, several windows of requests a few at a time: a sliding log read from what is left sends nothing over any server's limit", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.record({
+        kind: fc.constantFrom<Kind>('sliding', 'fixed', 'bucket'),
+        headers: fc.constant<Quoted['headers']>('x-ratelimit'),
+        windowMs: logUniform(200, 120_000).map((w) => Math.round(w)),
+        limit: fc.integer({ min: 2, max: 60 }),
+        floorMs: fc.nat({ max: 100 }),
+        noiseMs: fc.nat({ max: 100 }),
+        requests: fc.integer({ min: 100, max: 400 }),
+        seed: fc.integer(),
+        concurrency: fc.integer({ min: 1, max: 8 }),
+      }),
+      assertWithinLimit,
+    ),
+    heavy,
+  );
+});
+
 // Found by the property above while documented rules were added to it: a sliding log of 2 per 1040 ms stating
 // X-RateLimit-*, the same documented. A reset was taken as coming before the rule freed the key's oldest request because
 // that request was dated by its answer and the one the server still counted was left out; a request went at that reset

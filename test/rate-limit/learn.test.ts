@@ -95,16 +95,19 @@ for (const counting of ['sliding', 'fixed', 'bucket'] as const) {
 
 // A reset in whole seconds is up to a second late: at 2 s, read as the window, it cost a sliding log 1.58x the least
 // time. Where that second is worth a request kept back, the quota stays followed and the store's refill search starts
-// each epoch as soon as the server frees all of it: fixed windows 1.01x (read from their resets, 1.05x), a bucket 1.12x
-// (it is never all back while the key keeps it busy).
-const slowest = { sliding: 1.35, fixed: 1.1, bucket: 1.2 };
+// each epoch as soon as the server frees all of it: fixed windows 1.01x, a bucket 1.12x (it is never all back while the
+// key keeps it busy). A sliding log frees its requests one by one, each a window after it came: once answers to requests
+// sent one at a time show that, its window is read from what was left as they aged, and held as the rule (1.31x before,
+// following the quota; 1.24x now).
+const slowest = { sliding: 1.3, fixed: 1.1, bucket: 1.2 };
+const learntFrom = { sliding: 'sliding-log', fixed: 'quota', bucket: 'quota' };
 for (const counting of ['sliding', 'fixed', 'bucket'] as const) {
   test(`auto, ${counting} 20 per 2 s stating X-RateLimit-Limit without a window: 0 429s, within ${slowest[counting]}x`, async () => {
     const r = await run(counting, 'x-ratelimit');
     report(`${counting} x-ratelimit`, r);
     assert.is(r.refused, 0);
     assert.ok(r.ratio <= slowest[counting], `${r.ratio.toFixed(3)}x the least time`);
-    assert.is(r.policy?.source, 'quota');
+    assert.is(r.policy?.source, learntFrom[counting]);
     // A learnt window is never shorter than the server's: that would send early.
     for (const rule of r.policy?.rules ?? []) assert.ok(rule.limit === 20 && rule.windowMs >= 2000, JSON.stringify(r.policy));
   });

@@ -14,6 +14,7 @@ import type { RejectReason } from './events.js';
 import { createLearner, type Learnt, type LearntPolicy } from './learn.js';
 import { type RateLimitOptions, resolveOptions } from './options.js';
 import { type Call, type Offer, type Waiter, WaitingQueue } from './queue.js';
+import { tally } from './recent.js';
 import { createRoundTrips } from './round-trips.js';
 import { shortestWindow } from './rule-state.js';
 import { createScopes } from './scopes.js';
@@ -63,6 +64,8 @@ interface Sent {
   /** It waited for its key: the key's rules held it back. */
   waitedForKey?: boolean;
   back(): void;
+  /** The key's requests on their way now, this one not among them once back. */
+  othersInFlight(): number;
 }
 
 /** Round trips are kept for at most this many keys; past it they are forgotten, and dating starts afresh. */
@@ -320,7 +323,7 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
   // What the learner made of an answer (`rules: 'auto'`): a policy to announce, and to share with the fleet (a cap on
   // an endpoint's requests in flight is this process's: the fleet's in flight are not counted here).
   const learnFrom = (key: string, answer: Answer, quotas: AnnouncedQuota[], sent?: Sent) =>
-    announce(key, learner?.learn(key, answer, quotas, sent?.endpoint, sent?.inFlight, sent?.waitedForKey));
+    announce(key, learner?.learn(key, answer, quotas, sent && { ...sent, othersInFlight: sent.othersInFlight() }));
 
   const announce = (key: string, learnt: Learnt | undefined) => {
     if (!learnt) return;
@@ -332,6 +335,7 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
 
   // Requests of each key's endpoint on their way (`rules: 'auto'`), to tell a 429 for requests in flight from one for the rate.
   const sending = new Map<string, number>();
+  const sendingOfKey = new Map<string, number>();
 
   // The key's answers name their quotas and where its requests go changed: announced, and shared with the fleet.
   const nameQuotas = (key: string, byWhatTheyState: boolean) => {
@@ -348,12 +352,12 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
     const id = `${key}\n${endpoint}`;
     const inFlight = (sending.get(id) ?? 0) + 1;
     sending.set(id, inFlight);
+    tally(sendingOfKey, key, 1);
     const back = () => {
-      const left = (sending.get(id) ?? 1) - 1;
-      if (left > 0) sending.set(id, left);
-      else sending.delete(id);
+      tally(sending, id, -1);
+      tally(sendingOfKey, key, -1);
     };
-    return { endpoint, inFlight, waitedForKey, back };
+    return { endpoint, inFlight, waitedForKey, back, othersInFlight: () => sendingOfKey.get(key) ?? 0 };
   };
 
   // Reports what the store made of an answer: a pause it started, a fact it learnt.
@@ -513,7 +517,7 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
         response = await next(request);
       } catch (error) {
         const at = now();
-        if (lease) finish(key, lease, at + o.marginMs, { sentAt, at });
+        if (lease) finish(key, lease, at + o.marginMs, { sentAt, at }, [], sent);
         throw error;
       } finally {
         if (own) ctx.state.beforeSend = own;

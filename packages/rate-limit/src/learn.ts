@@ -1,4 +1,5 @@
 import type { AnnouncedQuota } from '@sluice/core/http';
+import { type AgingReading, agedFullUntil, agedWindow, boundsAgree, readAging, startAging, worthSendingAlone } from './aging-reading.js';
 import { type Answered, freedSoonerThanDocumented, keepAnswered, leftMoreThanDocumented } from './documented-check.js';
 import {
   halfwayBetween,
@@ -18,7 +19,7 @@ import type { Answer, SharedPolicy } from './store.js';
 import { type Sustained, savesUp, sustainedRule } from './sustained-rate.js';
 
 /** Where a key's learnt policy comes from. */
-export type PolicySource = 'start' | 'documented' | 'quota' | 'announced' | 'limit-and-reset' | 'refusals' | 'named';
+export type PolicySource = 'start' | 'documented' | 'quota' | 'announced' | 'limit-and-reset' | 'sliding-log' | 'refusals' | 'named';
 
 /** Where the server names the quota each answer was counted against: which quota each endpoint goes under. */
 export interface NamedQuotas {
@@ -31,9 +32,11 @@ export interface NamedQuotas {
 /** What `rules: 'auto'` holds a key to now. */
 export interface LearntPolicy {
   /**
-   * `'start'`: nothing learnt yet. `'documented'`: the rules given as `startFrom`, which no answer contradicted. `'quota'`: the server states what is left and when it resets, followed as it goes;
-   * no rule is known yet. `'announced'`: `RateLimit-Policy` stated each limit and window. `'limit-and-reset'`: a limit
-   * was stated, its window read from how the reset moved. `'refusals'`: no quota stated; 429s bounded it. `'named'`:
+   * `'start'`: nothing learnt yet. `'documented'`: the rules given as `startFrom`, which no answer contradicted.
+   * `'quota'`: the server states what is left and when it resets, followed as it goes; no rule is known yet.
+   * `'announced'`: `RateLimit-Policy` stated each limit and window. `'limit-and-reset'`: a limit was stated, its window
+   * read from how the reset moved. `'sliding-log'`: a limit was stated, and what was left as the key's own requests aged
+   * showed a sliding log and its window (`aging-reading.ts`). `'refusals'`: no quota stated; 429s bounded it. `'named'`:
    * the server names the quota each answer was counted against (`quotas`); each is learnt apart, as the key `<key>#<name>`.
    */
   source: PolicySource;
@@ -47,6 +50,17 @@ export interface LearntPolicy {
   concurrency?: Record<string, number>;
   /** With `'named'`: the quota each endpoint goes under. */
   quotas?: NamedQuotas;
+}
+
+/**
+ * How an answered request went: to which endpoint, how many of the key's went there with it (itself included), whether
+ * the key's rules held it back, and how many others of the key were still on their way when it was answered.
+ */
+export interface SentWith {
+  endpoint?: string | undefined;
+  inFlight?: number | undefined;
+  waitedForKey?: boolean | undefined;
+  othersInFlight?: number | undefined;
 }
 
 /** A change of a key's policy, to announce, and what showed it. */
@@ -92,6 +106,10 @@ const longerWait = ({ limits, ms }: { limits: number; ms: number }) =>
 const ESTIMATE_ALONE = 2;
 /** A rate measured over many windows is held over a window at least this many round trips long (see `estimate`). */
 const SPREAD_ROUND_TRIPS = 8;
+/** How many windows (as read so far, at most) a key sends one request at a time to see a sliding log free them one by one. */
+const ALONE_FOR = 3;
+/** A sliding log read again, at least this much shorter, is held instead (a shorter one read each answer would churn). */
+const SHORTER_BY = 0.95;
 /** Keys whose learning is kept; past it the least recently used is forgotten. */
 const MAX_KEYS = 10_000;
 /** Endpoints per key whose learnt cap is kept (paths with ids in them would pile up); past it the oldest is forgotten. */
@@ -110,6 +128,8 @@ interface KeyLearning {
   /** The rules of a learnt policy, before a cap on requests in flight is added to them. */
   policyRules: readonly StoreRule[];
   answeredThisRound: number;
+  /** Answers, 429s among them. */
+  heard: number;
   /** Answers without a 429. */
   answered: number;
   /** A limit stated without its window; the quota of the latest request answered, and the lowest (the latest of those). */
@@ -175,6 +195,10 @@ interface KeyLearning {
   answeredLately?: Answered[];
   /** The documented rules, while the quota is followed to see whether they are too tight (`seeIfDocumentedTooTight`). */
   documentedBack?: DocumentedBack;
+  /** While a stated limit's quota is followed (or a sliding log read from it is held): what its answers show as the key's requests age. */
+  aging?: AgingReading;
+  /** Since when the quota is followed one request at a time, for a reading whose cut has not been seen to move; or done. */
+  alone?: number | 'done';
 }
 
 interface DocumentedBack {
@@ -268,6 +292,7 @@ export function createLearner(documented?: readonly StoreRule[]) {
     rules: documentedRules ?? [inFlightRule(1)],
     policyRules: documentedRules ?? [],
     answeredThisRound: 0,
+    heard: 0,
     answered: 0,
     episodeFloor: Number.NEGATIVE_INFINITY,
     episodeStart: Number.POSITIVE_INFINITY,
@@ -288,6 +313,7 @@ export function createLearner(documented?: readonly StoreRule[]) {
     k.policy = { source, rules: rules.map(({ limit, windowMs }) => ({ limit, windowMs })) };
     k.adopted = false;
     k.answeredLately = undefined;
+    if (source !== 'sliding-log') k.aging = undefined;
     k.heldBack = 0;
     // A rate learnt from requests spread over many windows lets as many go at once after a pause: the requests in flight
     // the start had when the server refused bound that burst.
@@ -420,7 +446,7 @@ export function createLearner(documented?: readonly StoreRule[]) {
   // 1.01x the least time for fixed windows of 20 per 2 s, where the window read from resets took 1.05x.
   const limitAndReset = (k: KeyLearning, answer: Answer & Quota & { limit: number }): Learnt | undefined => {
     const { limit, remaining, resetAt, sentAt } = answer;
-    const current = k.policy.source === 'limit-and-reset' ? k.policy.rules[0] : undefined;
+    const current = k.policy.source === 'limit-and-reset' || k.policy.source === 'sliding-log' ? k.policy.rules[0] : undefined;
     if (k.statedLimit !== limit) {
       if (current && limit > current.limit) {
         // A higher limit: once consistent, as any loosening, its window is learnt anew.
@@ -521,6 +547,65 @@ export function createLearner(documented?: readonly StoreRule[]) {
       policy: k.policy,
       evidence: `a request taken at that reset${left}, where the documented ${describe(back.policy.rules)} would still hold the key: the quota is followed as it goes`,
     };
+  };
+
+  // A stated limit's quota followed: a sliding log read from what is left as the key's requests age (`aging-reading.ts`)
+  // becomes the rule, and one read SHORTER_BY shorter since, the rule from then on; one the answers no longer fit, the
+  // quota again.
+  const slidingLog = (k: KeyLearning, at: number, othersInFlight: number): Learnt | undefined => {
+    const { aging } = k;
+    const source = k.policy.source;
+    if (!aging || (source !== 'quota' && source !== 'sliding-log')) return undefined;
+    if (aging.refuted) {
+      if (source === 'quota') return sendAlone(k, aging, at);
+      followQuota(k);
+      return {
+        policy: k.policy,
+        evidence: "what was left no longer fit a sliding log of the key's own requests: the quota is followed as it goes",
+      };
+    }
+    const windowMs = agedWindow(aging, at);
+    if (windowMs === undefined && source === 'quota') return sendAlone(k, aging, at);
+    const current = source === 'sliding-log' ? k.policy.rules[0] : undefined;
+    if (windowMs === undefined || (current && windowMs > current.windowMs * SHORTER_BY)) return undefined;
+    const rule = learntRule({ limit: aging.limit, windowMs }, { fullUntil: agedFullUntil(aging, windowMs, at, othersInFlight) });
+    const evidence = `what was left as the key's requests aged: a sliding log of ${aging.limit}, its window over ${Math.floor(aging.lo)} ms and at most ${windowMs} ms`;
+    k.alone = 'done';
+    return adopt(k, 'sliding-log', [rule], evidence);
+  };
+
+  // Requests of a key in flight together blur which of them the server counted first: a cut moving shows only between
+  // answers to requests sent one at a time. Once the bounds agree, the quota is followed one request at a time for
+  // ALONE_FOR windows (at most), once: a sliding log freeing its requests one by one shows it; fixed windows never do.
+  const sendAlone = (k: KeyLearning, aging: AgingReading, at: number): Learnt | undefined => {
+    if (k.alone === undefined && worthSendingAlone(aging) && boundsAgree(aging)) {
+      k.alone = at;
+      k.policy = { source: 'quota', rules: [], inFlight: 1 };
+      k.rules = [FOLLOWING_QUOTA, inFlightRule(1)];
+      const evidence = `what was left as the key's requests aged fits a sliding log of a window over ${Math.floor(aging.lo)} ms and at most ${Math.ceil(aging.hi)} ms: the quota is followed one request at a time, to see it free them one by one`;
+      return { policy: k.policy, evidence };
+    }
+    if (typeof k.alone !== 'number' || (!aging.refuted && at - k.alone < ALONE_FOR * aging.hi)) return undefined;
+    k.alone = 'done';
+    followQuota(k);
+    return {
+      policy: k.policy,
+      evidence: "the server was not seen to free the key's requests one by one: the quota is followed as it goes",
+    };
+  };
+
+  // Reads what the answer says of the stated limit's quota as the key's requests age, while the key follows that quota
+  // or holds a sliding log read from it; a new limit starts the reading anew.
+  const readAgingOf = (k: KeyLearning, answer: Answer, othersInFlight: number) => {
+    const source = k.policy.source;
+    if (source !== 'start' && source !== 'quota' && source !== 'sliding-log') return;
+    const { limit } = answer;
+    if (limit !== undefined && answer.status !== 429 && answer.remaining !== undefined && k.aging?.limit !== limit) {
+      if (typeof k.alone === 'number') followQuota(k);
+      k.alone = undefined;
+      k.aging = startAging(limit, k.heard, answer.at);
+    }
+    if (k.aging) readAging(k.aging, { ...answer, refused: answer.status === 429 || answer.status === undefined }, othersInFlight);
   };
 
   const documentedAgain = (k: KeyLearning, back: DocumentedBack, evidence: string): Learnt => {
@@ -709,6 +794,11 @@ export function createLearner(documented?: readonly StoreRule[]) {
   };
 
   const refused = (k: KeyLearning, answer: Answer): Learnt | undefined => {
+    if (k.policy.source === 'sliding-log') {
+      if (k.aging) k.aging.refuted = true;
+      followQuota(k);
+      return { policy: k.policy, evidence: 'a 429 under the sliding log read: the quota is followed as it goes' };
+    }
     const documented = k.documentedBack;
     if (documented && answer.sentAt >= documented.since)
       return documentedAgain(k, documented, `a 429 after that reset: the documented ${describe(documented.policy.rules)} hold again`);
@@ -784,7 +874,7 @@ export function createLearner(documented?: readonly StoreRule[]) {
     return estimate(k, episode, { at: retryAt, probe: false, together }, evidence, tooShort);
   };
 
-  const answered = (k: KeyLearning, answer: Answer, quotas: AnnouncedQuota[], waitedForKey: boolean) => {
+  const answered = (k: KeyLearning, answer: Answer, quotas: AnnouncedQuota[], waitedForKey: boolean, othersInFlight: number) => {
     k.answered++;
     const afterPause = answer.sentAt >= k.episodeFloor;
     // An answer to a request sent before the last pause says nothing of the server since: the 429s in a row go on.
@@ -824,6 +914,7 @@ export function createLearner(documented?: readonly StoreRule[]) {
     }
     if (limit !== undefined && remaining !== undefined && resetAt !== undefined && k.policy.source !== 'refusals')
       learnt = limitAndReset(k, { ...answer, limit, remaining, resetAt }) ?? learnt;
+    learnt = slidingLog(k, answer.at, othersInFlight) ?? learnt;
     if (learnt) return learnt;
     if (k.policy.source === 'start') return void slowStart(k);
     if (k.policy.source !== 'refusals') return undefined;
@@ -844,7 +935,7 @@ export function createLearner(documented?: readonly StoreRule[]) {
     if (policy.source === k.policy.source && signatureOf(policy.rules) === signatureOf(k.policy.rules)) return undefined;
     k.search = undefined;
     k.looser = undefined;
-    if (policy.source === 'limit-and-reset') k.statedLimit = policy.rules[0]?.limit;
+    if (policy.source === 'limit-and-reset' || policy.source === 'sliding-log') k.statedLimit = policy.rules[0]?.limit;
     if (policy.source === 'quota') followQuota(k);
     else
       adopt(
@@ -915,11 +1006,19 @@ export function createLearner(documented?: readonly StoreRule[]) {
       if (k?.policy === policy) k.stamp = stamp;
     },
     /** Learns from an answer, after the store did; returns what changed, to announce. */
-    learn(key: string, answer: Answer, quotas: AnnouncedQuota[], endpoint = '', inFlight = 1, waitedForKey = false): Learnt | undefined {
-      if (answer.status === undefined) return undefined;
+    learn(key: string, answer: Answer, quotas: AnnouncedQuota[], sent: SentWith = {}): Learnt | undefined {
+      const { endpoint = '', inFlight = 1, waitedForKey = false, othersInFlight = 0 } = sent;
+      // A request that failed may have been counted: a reading of what is left must know it was sent.
+      if (answer.status === undefined) {
+        const known = keys.get(key);
+        if (known) readAgingOf(known, answer, othersInFlight);
+        return undefined;
+      }
       const k = get(key);
+      readAgingOf(k, answer, othersInFlight);
+      k.heard++;
       if (answer.concurrencyRefused) return capped(k, answer, endpoint, inFlight);
-      const learnt = answer.status === 429 ? refused(k, answer) : answered(k, answer, quotas, waitedForKey);
+      const learnt = answer.status === 429 ? refused(k, answer) : answered(k, answer, quotas, waitedForKey, othersInFlight);
       return learnt && { ...learnt, policy: viewOf(k) };
     },
   };

@@ -1,7 +1,7 @@
 import { isQuotaName } from '@sluice/core/http';
 import type { LearntPolicy, NamedQuotas, SharedPolicy } from '@sluice/rate-limit';
 
-const SOURCES: ReadonlySet<string> = new Set(['quota', 'announced', 'limit-and-reset', 'refusals', 'named']);
+const SOURCES: ReadonlySet<string> = new Set(['quota', 'announced', 'limit-and-reset', 'sliding-log', 'refusals', 'named']);
 const MAX_EVIDENCE = 500;
 /** Endpoints a named policy lists at most, and their length. */
 const MAX_ENDPOINTS = 100;
