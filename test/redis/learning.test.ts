@@ -282,6 +282,47 @@ test('a fleet of 4 counts apart the quotas endpoints state without naming them, 
   for (const limiter of limiters) assert.is(limiter.policyOf(ORIGIN)?.source, 'named');
 });
 
+// A sliding log is read from what is left as the key's own requests age (`aging-reading.ts`): once another process
+// joins, each sees the other's requests counted beside its own, and its reading no longer fits. The rule is kept all
+// the same, as Redis counts every process's requests under it (a 429 would bring the quota back): the process that read
+// it took the quota up again and shared that, 0.4 s after the other joined.
+test("a process that joins the fleet's sliding log, read by another, keeps it: its own reading counts the others' requests too", async () => {
+  const virtual = steppingClock(createTestClock({ now: T }));
+  const clock = virtual.clock;
+  const io = createIo();
+  const prefix = uniquePrefix('aging');
+  const model = createServer({ clock, counting: 'sliding', random: seeded(18), limit: LIMIT, windowMs: WINDOW_MS, latency: [25, 75] });
+  const fetch = async (request: Request) => reform(await model.fetch(request), 'x-ratelimit', LIMIT, WINDOW_MS, clock.now());
+  const [first, joining] = [0, 1].map((i) =>
+    rateLimit({
+      rules: 'auto',
+      maxQueue: 1000,
+      store: redisRateLimitStore({ client: io.wrap(fromNodeRedis(fleetClients[i] as NodeRedisClient)), prefix }),
+    }),
+  ) as [ReturnType<typeof rateLimit>, ReturnType<typeof rateLimit>];
+  const apis = [first, joining].map((limiter) => compose([limiter], { fetch, clock }));
+  let done = 0;
+  const send = (api: (typeof apis)[number], count: number) => {
+    for (let i = 0; i < count; i++)
+      api(`${ORIGIN}/v2/e${i % 3}`).then(
+        (r) => {
+          done++;
+          return r.body?.cancel();
+        },
+        () => done++,
+      );
+  };
+  send(apis[0] as (typeof apis)[number], 300);
+  await virtual.drive(io, () => first.policyOf(ORIGIN)?.source === 'sliding-log');
+  send(apis[1] as (typeof apis)[number], 100);
+  await virtual.drive(io, () => done === 400);
+  await Promise.all(apis.map((api) => api.close()));
+  await io.settle();
+  assert.is(model.refused, 0);
+  assert.is(joining.policyOf(ORIGIN)?.source, 'sliding-log', JSON.stringify(joining.policyOf(ORIGIN)));
+  assert.is(first.policyOf(ORIGIN)?.source, 'sliding-log', JSON.stringify(first.policyOf(ORIGIN)));
+});
+
 test('a process that starts later holds what the fleet learnt from its first request on', async () => {
   const prefix = uniquePrefix('later');
   await fleetRun(2, 'ietf', { count: 60, prefix });

@@ -78,8 +78,9 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
   // A 429 that states no wait says some limit is full, not which: the shortest rule is taken to be (the store takes the
   // next longer one per 429 in a row), and its window is the pause.
   const unstatedPause = shortestWindow(rules) || 60_000;
-  // With `rules: 'auto'`, each key's rules are learnt from its answers.
-  const learner = o.auto ? createLearner(o.startFrom) : undefined;
+  const store = o.store ?? createMemoryStore();
+  // With `rules: 'auto'`, each key's rules are learnt from its answers (in a fleet, where the store shares them).
+  const learner = o.auto ? createLearner(o.startFrom, { fleet: typeof store.sharePolicy === 'function' }) : undefined;
   const rulesOf = (key: string) => (learner ? learner.rulesOf(key) : rules);
   // The quotas the server names per key (`rules: 'auto'`): each is learnt and counted under a store key of its own.
   const scopes = learner ? createScopes() : undefined;
@@ -88,7 +89,6 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
   const storeKeyOf = ({ key, endpoint }: Call) => (scopes ? scopes.storeKeyOf(key, endpoint) : key);
   // The store key each lease was taken under, where it is not the request's key.
   const leaseKeys = new WeakMap<Lease, string>();
-  const store = o.store ?? createMemoryStore();
   const queues = new Map<string, WaitingQueue>();
   // What the round trips of each key say of how early the server can have counted an answered request.
   const roundTrips = createRoundTrips(MAX_KEYS_TIMED);

@@ -275,9 +275,10 @@ const looser = (next: Limit[], current: Limit[]) =>
 
 /**
  * Learns each key's policy from the server's answers for `rules: 'auto'`: the quotas it announces, else a stated limit
- * whose window the resets show, else its 429s. Tightens at once, loosens on `LOOSEN_AFTER` answers in a row.
+ * whose window the resets show, else its 429s. Tightens at once, loosens on `LOOSEN_AFTER` answers in a row. `fleet`:
+ * the store shares what is learnt with other processes, which spend the same quotas.
  */
-export function createLearner(documented?: readonly StoreRule[]) {
+export function createLearner(documented?: readonly StoreRule[], { fleet = false } = {}) {
   const keys = new Map<string, KeyLearning>();
   // Where each key starts: the documented rules (a log each, taking over what the key counted), else one request in flight.
   const documentedRules = documented?.map((rule): StoreRule => ({ ...rule, startsFrom: { fromLog: true } }));
@@ -558,6 +559,9 @@ export function createLearner(documented?: readonly StoreRule[]) {
     if (!aging || (source !== 'quota' && source !== 'sliding-log')) return undefined;
     if (aging.refuted) {
       if (source === 'quota') return sendAlone(k, aging, at);
+      // In a fleet each process sees the others' requests counted too, which its reading never fits; the store counts
+      // them all under the rule held, and a 429 still brings the quota back.
+      if (fleet) return undefined;
       followQuota(k);
       return {
         policy: k.policy,
