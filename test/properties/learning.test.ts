@@ -134,13 +134,14 @@ test("rules: 'auto' at any window (100 ms to a day) and limit (1 to a million), 
 });
 
 // A sliding log read from what is left (`aging-reading.ts`) needs several windows of requests, a few in flight at a
-// time: a stated limit without its window, against each server kind, many requests per limit.
-test("rules: 'auto', a limit stated without its window, several windows of requests a few at a time: a sliding log read from what is left sends nothing over any server's limit", async () => {
+// time: a stated limit without its window, against each server kind, many requests per limit. Documented rules, right
+// or ten times too long, are tried against what is left the same way (requests left where they hold the key).
+test("rules: 'auto', a quota stated without its window, several windows of requests a few at a time, with or without documented rules: nothing over any server's limit", async () => {
   await fc.assert(
     fc.asyncProperty(
       fc.record({
         kind: fc.constantFrom<Kind>('sliding', 'fixed', 'bucket'),
-        headers: fc.constant<Quoted['headers']>('x-ratelimit'),
+        headers: fc.constantFrom<Quoted['headers']>('x-ratelimit', 'quota'),
         windowMs: logUniform(200, 120_000).map((w) => Math.round(w)),
         limit: fc.integer({ min: 2, max: 60 }),
         floorMs: fc.nat({ max: 100 }),
@@ -148,6 +149,7 @@ test("rules: 'auto', a limit stated without its window, several windows of reque
         requests: fc.integer({ min: 100, max: 400 }),
         seed: fc.integer(),
         concurrency: fc.integer({ min: 1, max: 8 }),
+        documentedWindows: fc.constantFrom(undefined, 1, 10),
       }),
       assertWithinLimit,
     ),

@@ -5,6 +5,7 @@ import * as assert from 'uvu/assert';
 import {
   type Answered,
   freedSoonerThanDocumented,
+  heldWithSomeLeft,
   keepAnswered,
   leftMoreThanDocumented,
 } from '../../packages/rate-limit/src/documented-check.js';
@@ -22,7 +23,7 @@ test('keeps the latest answers, as many as the largest documented limit (10 here
   const kept = answered(10);
   keepAnswered(kept, { sentAt: 1000, at: 1050 }, 10);
   assert.is(kept.length, 10);
-  assert.equal(kept[0], { sentAt: 100, at: 150 });
+  assert.equal(kept[0], { sentAt: 100, at: 150, remaining: undefined });
 });
 
 test('more left than the documented rules allow after the requests they would still count: the server forgot them sooner', () => {
@@ -54,6 +55,25 @@ test('a reset well before the documented rules would free the oldest request the
   // Answered before this request was sent less a window: a server counting by the rule may no longer count them.
   assert.not.ok(freedSoonerThanDocumented(kept, { sentAt: 61_000, at: 61_050, resetAt: 61_100 }, perMinute));
   assert.not.ok(freedSoonerThanDocumented([], at(2000), perMinute), 'nothing the rules count');
+});
+
+test('requests left where a documented rule holds the key: as many answered within its window as its limit, some still left now', () => {
+  // Ten answered within the minute, this one last (sent at 0.9 s, answered at 0.95 s, kept as it came): the rule holds
+  // the key, and the server says two are left.
+  const withThis = (remaining: number, kept = answered(9)) => {
+    const answer = { sentAt: 900, at: 950, remaining };
+    keepAnswered(kept, answer, 10);
+    return [kept, answer] as const;
+  };
+  assert.ok(heldWithSomeLeft(...withThis(2), perMinute));
+  assert.not.ok(heldWithSomeLeft(...withThis(0), perMinute), 'none left');
+  assert.not.ok(heldWithSomeLeft(...withThis(2, answered(9).slice(1)), perMinute), 'the rule lets one more go');
+  // An answer that came after this request left may be to one that reached the server after it: what it said is left.
+  const [kept, answer] = withThis(2);
+  keepAnswered(kept, { sentAt: 880, at: 940, remaining: 0 }, 11);
+  assert.not.ok(heldWithSomeLeft(kept, answer, perMinute));
+  // A minute on, the rule no longer holds them.
+  assert.not.ok(heldWithSomeLeft(withThis(2)[0], { sentAt: 61_000, at: 61_050, remaining: 2 }, perMinute));
 });
 
 test.run();

@@ -625,6 +625,22 @@ test('startFrom: documented rules of the right limit but ten times the window (t
   }
 });
 
+test('startFrom: documented rules ten times the window of a bucket whose burst is their limit: requests left where they hold the key are tried one at a time, and the quota followed', async () => {
+  // A bucket of 20 refilled 10 a second, as the reference API compressed: it refills while the key's first 20 go, so no
+  // answer says none are left, and the documented 20 per 20 s held the key 20 s after them (the first window's end
+  // showed more left than they allow): 300 requests took 79 s where 24 s is the least, against the preset's 60 per 6 s.
+  const r = await run('bucket', 'quota', { startFrom: [{ limit: 20, windowMs: 20_000 }] });
+  report('documented ten times too long, bucket', r);
+  assert.is(r.refused, 0);
+  assert.is(r.policy?.source, 'quota');
+  assert.match(
+    r.learnt[0]?.evidence ?? '',
+    /\d+ left, where the documented 20 per 20000 ms hold the key: the quota is followed one request at a time/,
+  );
+  assert.match(r.learnt[1]?.evidence ?? '', /3 requests sent one at a time found more left than the documented 20 per 20000 ms allow/);
+  assert.ok(r.ratio < 1.2, `${r.ratio}`);
+});
+
 test('startFrom: a reset stated too soon is tried with one request; refused, the documented rules hold again', async () => {
   const { api, clock, transport, sent, limiter } = harness({ rules: 'auto', startFrom: [{ limit: 2, windowMs: 60_000 }] });
   const resetIn = (s: number) => String(Math.ceil(clock.now() / 1000) + s);

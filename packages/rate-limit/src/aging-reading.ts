@@ -1,3 +1,5 @@
+import { fullUntilOver } from './rule-state.js';
+
 /**
  * A sliding log's window read from what is left, as the key's own requests age, where a limit is stated but the resets
  * are too coarse to show the window (whole seconds against a window of 2 s). A server counting each request from its
@@ -217,22 +219,12 @@ export function agedWindow(reading: AgingReading, now: number): number | undefin
 const longestRoundTrip = ({ answers }: AgingReading) => Math.max(0, ...answers.map((a) => a.at - a.sentAt));
 
 /**
- * Where a sliding log of `limit` per `windowMs` read now starts: full until the instant its assumed requests (one a
- * step over the window before) lie no sooner than the key's own it may still count, dated by their answers, and those
- * in flight, dated the longest round trip kept on.
+ * Where a sliding log of the limit per `windowMs` read now starts (see `fullUntilOver`): from the key's own requests it
+ * may still count, dated by their answers, and those in flight, dated the longest round trip kept on.
  */
 export function agedFullUntil(reading: AgingReading, windowMs: number, now: number, othersInFlight: number) {
-  const step = windowMs / reading.limit;
-  const roundTripMs = longestRoundTrip(reading);
-  const counted = reading.answers.filter((a) => a.counted && a.at > now - windowMs).map((a) => a.at);
-  for (let i = 0; i < othersInFlight; i++) counted.push(now + roundTripMs);
-  counted.sort((a, b) => a - b);
-  const newest = counted.slice(-reading.limit);
-  let until = now - windowMs;
-  // The jth newest takes the assumed request (limit - 1 - j) steps before the last, which lies a step before `until`.
-  newest.forEach((at, i) => {
-    const j = newest.length - 1 - i;
-    until = Math.max(until, at + windowMs - (reading.limit - 1 - j) * step);
-  });
-  return until;
+  const countedAt = reading.answers.filter((a) => a.counted).map((a) => a.at);
+  const inFlightAt = now + longestRoundTrip(reading);
+  for (let i = 0; i < othersInFlight; i++) countedAt.push(inFlightAt);
+  return fullUntilOver(countedAt, { limit: reading.limit, windowMs }, now);
 }

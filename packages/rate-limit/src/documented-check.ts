@@ -1,9 +1,10 @@
 import type { Limit } from './learn-search.js';
 
-/** A request of the key the server answered: when it left, and when its answer came. */
+/** A request of the key the server answered: when it left, when its answer came, and what it said was left. */
 export interface Answered {
   sentAt: number;
   at: number;
+  remaining?: number | undefined;
 }
 
 /** Answers kept to check documented rules against: at most the largest documented limit, and never more than this. */
@@ -15,7 +16,7 @@ const MOST_KEPT = 1024;
  * once.
  */
 export function keepAnswered(kept: Answered[], answer: Answered, most: number) {
-  kept.push({ sentAt: answer.sentAt, at: answer.at });
+  kept.push({ sentAt: answer.sentAt, at: answer.at, remaining: answer.remaining });
   const keep = Math.min(MOST_KEPT, most);
   if (kept.length > keep) kept.splice(0, kept.length - keep);
 }
@@ -57,4 +58,21 @@ export function freedSoonerThanDocumented(kept: readonly Answered[], answer: Ans
     for (const { sentAt, at } of kept) if (at > answer.sentAt - windowMs) oldestSent = Math.min(oldestSent, sentAt);
     return Number.isFinite(oldestSent) && oldestSent + windowMs - resetAt > Math.max(RESET_RESOLUTION_MS, windowMs / 8);
   });
+}
+
+/**
+ * Whether a documented rule holds the key while the answer states requests left: the rule holds as many of the key's
+ * requests answered within its window as its limit. A server counting by it can still have some left only where
+ * requests it counted from their arrival came more than a window before (the rule dates them by their answers); one
+ * that forgets sooner (a bucket refilling while the key sent, the reference API's minute compressed) has more. Nothing
+ * else of the key on its way, one request may go alone: the server said some were left (the least said by this answer
+ * and those that came since this request left, which may have reached it after this one), and no server counts one
+ * back while nothing is sent.
+ */
+export function heldWithSomeLeft(kept: readonly Answered[], answer: Answered & { remaining: number }, rules: readonly Limit[]) {
+  // What is left now: an answer that came after this request left may be to one that reached the server after it.
+  let left = answer.remaining;
+  for (const { at, remaining } of kept) if (at > answer.sentAt) left = Math.min(left, remaining ?? 0);
+  if (left < 1) return false;
+  return rules.some(({ limit, windowMs }) => kept.filter(({ at }) => at > answer.at - windowMs).length >= limit);
 }

@@ -1,6 +1,6 @@
 import type { AnnouncedQuota } from '@sluice/core/http';
 import { type AgingReading, agedFullUntil, agedWindow, boundsAgree, readAging, startAging, worthSendingAlone } from './aging-reading.js';
-import { type Answered, freedSoonerThanDocumented, keepAnswered, leftMoreThanDocumented } from './documented-check.js';
+import { type Answered, freedSoonerThanDocumented, heldWithSomeLeft, keepAnswered, leftMoreThanDocumented } from './documented-check.js';
 import {
   halfwayBetween,
   type Limit,
@@ -14,7 +14,7 @@ import {
 import { worthSearching } from './quota-refill.js';
 import { remember, touch } from './recent.js';
 import { noteAfterPause, noteDuringPause, type RefillReading, readingCap, readsFrom, startReading } from './refill-reading.js';
-import { type RuleStart, type StoreRule, shortestWindow } from './rule-state.js';
+import { fullUntilOver, type RuleStart, type StoreRule, shortestWindow } from './rule-state.js';
 import type { Answer, SharedPolicy } from './store.js';
 import { type Sustained, savesUp, sustainedRule } from './sustained-rate.js';
 
@@ -204,8 +204,14 @@ interface KeyLearning {
 interface DocumentedBack {
   policy: LearntPolicy;
   rules: readonly StoreRule[];
-  /** When the quota began to be followed: the first answer to a request sent since decides. */
+  /**
+   * When the quota began to be followed. `'reset'`: a reset well before the rules free the key; the first answer to a
+   * request sent since decides. `'left'`: requests left where the rules hold the key; the answers to requests sent one at
+   * a time since decide, `seen` of them so far stating more left than the rules allow.
+   */
   since: number;
+  why: 'reset' | 'left';
+  seen: number;
 }
 
 /** The requests answered since a pause, which a 429 ended: how many, the first sent, the last answered; the 429. */
@@ -485,7 +491,7 @@ export function createLearner(documented?: readonly StoreRule[], { fleet = false
   // the longest documented window; more stated, or more left than the rules allow in a window, shows them too tight:
   // once LOOSEN_AFTER answers in a row say so, the key follows the quota and learns as if nothing was documented. A
   // quota they explain holds them (the store keeps to any quota spent by others, as with rules given).
-  const checkDocumented = (k: KeyLearning, answer: Answer, remaining: number): Learnt | undefined => {
+  const checkDocumented = (k: KeyLearning, answer: Answer, remaining: number, othersInFlight: number): Learnt | undefined => {
     const rules = k.policy.rules;
     const most = Math.max(...rules.map((r) => r.limit));
     const least = Math.min(...rules.map((r) => r.limit));
@@ -502,16 +508,23 @@ export function createLearner(documented?: readonly StoreRule[], { fleet = false
       // The rules hold the key until long after this reset: no answer can contradict them before then. The quota is
       // followed, its first request alone at the reset, whose answer decides (`seeIfDocumentedTooTight`); the answers
       // kept go on if the rules come back.
-      const back = { policy: k.policy, rules: k.policyRules, since: answer.at };
-      followQuota(k);
-      k.answeredLately = lately;
-      k.documentedBack = back;
+      followQuotaToSee(k, lately, answer.at, 'reset');
       // Nothing goes before that reset, then one request alone: its answer decides.
       k.rules = [FOLLOWING_QUOTA, learntRule({ limit: 1, windowMs: 1 }, { fullUntil: answer.resetAt as number })];
       const resetIn = Math.round(((answer.resetAt as number) - answer.at) / 1000);
       return {
         policy: k.policy,
         evidence: `none left, back ${resetIn} s on, well before the documented ${describe(rules)} free the key's oldest request: the quota is followed, to see`,
+      };
+    }
+    if (!forgot && othersInFlight === 0 && heldWithSomeLeft(lately, { ...answer, remaining }, rules)) {
+      // Nothing else on its way: the requests left can go, one at a time, and their answers show whether the server
+      // forgot the key's requests sooner than the rules do (`seeIfLeftMoreThanDocumented`).
+      followQuotaToSee(k, lately, answer.at, 'left');
+      k.rules = [FOLLOWING_QUOTA, inFlightRule(1)];
+      return {
+        policy: k.policy,
+        evidence: `${remaining} left, where the documented ${describe(rules)} hold the key: the quota is followed one request at a time, to see`,
       };
     }
     if (stated <= most && !forgot) return void (k.looser = undefined);
@@ -527,6 +540,42 @@ export function createLearner(documented?: readonly StoreRule[], { fleet = false
     return {
       policy: k.policy,
       evidence: `${LOOSEN_AFTER} answers in a row stated more than the documented ${describe(rules)} allow (${what}): the quota is followed as it goes`,
+    };
+  };
+
+  // The key holds documented rules the answers say may be too tight: the quota is followed, to see; the answers kept go
+  // on if the rules come back.
+  const followQuotaToSee = (k: KeyLearning, lately: Answered[], at: number, why: DocumentedBack['why']) => {
+    const back: DocumentedBack = { policy: k.policy, rules: k.policyRules, since: at, why, seen: 0 };
+    followQuota(k);
+    k.answeredLately = lately;
+    k.documentedBack = back;
+  };
+
+  // While the quota is followed one request at a time to see whether documented rules are too tight (`'left'`): each
+  // answer to a request sent since, all before it answered, shows exactly whether the server forgot the key's requests
+  // sooner than the rules. LOOSEN_AFTER in a row that do: the quota is followed from now on. One that does not: the
+  // documented rules hold again.
+  const seeIfLeftMoreThanDocumented = (k: KeyLearning, back: DocumentedBack, answer: Answer, remaining: number | undefined) => {
+    if (answer.sentAt < back.since) return undefined;
+    const lately = (k.answeredLately ??= []);
+    const rules = back.policy.rules;
+    const forgot = remaining !== undefined && leftMoreThanDocumented(lately, { ...answer, remaining }, rules);
+    keepAnswered(lately, answer, Math.max(...rules.map((r) => r.limit)));
+    if (!forgot)
+      return documentedAgain(
+        k,
+        back,
+        answer.at,
+        `${remaining ?? 'no quota'} left, as the documented ${describe(rules)} allow: they hold again`,
+      );
+    if (++back.seen < LOOSEN_AFTER) return undefined;
+    k.documentedBack = undefined;
+    k.answeredLately = undefined;
+    k.rules = [FOLLOWING_QUOTA];
+    return {
+      policy: k.policy,
+      evidence: `${LOOSEN_AFTER} requests sent one at a time found more left than the documented ${describe(rules)} allow after the key's requests they would still count: the quota is followed as it goes`,
     };
   };
 
@@ -612,10 +661,13 @@ export function createLearner(documented?: readonly StoreRule[], { fleet = false
     if (k.aging) readAging(k.aging, { ...answer, refused: answer.status === 429 || answer.status === undefined }, othersInFlight);
   };
 
-  const documentedAgain = (k: KeyLearning, back: DocumentedBack, evidence: string): Learnt => {
+  // The documented rules hold again. Their logs were dropped while the quota was followed: each starts full of the key's
+  // requests answered since, as the server may still count them.
+  const documentedAgain = (k: KeyLearning, back: DocumentedBack, at: number, evidence: string): Learnt => {
+    const answeredAt = (k.answeredLately ?? []).map((answer) => answer.at);
     k.documentedBack = undefined;
     k.policy = back.policy;
-    k.rules = k.policyRules = back.rules;
+    k.rules = k.policyRules = back.rules.map((rule) => ({ ...rule, startsFrom: { fullUntil: fullUntilOver(answeredAt, rule, at) } }));
     return { policy: k.policy, evidence };
   };
 
@@ -805,7 +857,12 @@ export function createLearner(documented?: readonly StoreRule[], { fleet = false
     }
     const documented = k.documentedBack;
     if (documented && answer.sentAt >= documented.since)
-      return documentedAgain(k, documented, `a 429 after that reset: the documented ${describe(documented.policy.rules)} hold again`);
+      return documentedAgain(
+        k,
+        documented,
+        answer.at,
+        `a 429 after that reset: the documented ${describe(documented.policy.rules)} hold again`,
+      );
     // A 429 to a request sent before the last pause is that pause's.
     if (answer.sentAt < k.episodeFloor)
       return k.refill && readsFrom(k.refill, answer.sentAt) ? readDuringPause(k, k.refill, answer, false) : undefined;
@@ -906,10 +963,13 @@ export function createLearner(documented?: readonly StoreRule[], { fleet = false
       return estimate(k, episode, { at: freeAt, probe: true, together }, evidence, tooShort);
     }
     const { limit, remaining, resetAt } = answer;
-    if (k.policy.source === 'documented') return remaining === undefined ? undefined : checkDocumented(k, answer, remaining);
-    if (k.documentedBack) {
-      const seen = seeIfDocumentedTooTight(k, k.documentedBack, answer, remaining);
-      if (seen) return seen;
+    if (k.policy.source === 'documented')
+      return remaining === undefined ? undefined : checkDocumented(k, answer, remaining, othersInFlight);
+    const back = k.documentedBack;
+    if (back) {
+      const seen =
+        back.why === 'left' ? seeIfLeftMoreThanDocumented(k, back, answer, remaining) : seeIfDocumentedTooTight(k, back, answer, remaining);
+      if (seen || k.documentedBack) return seen;
     }
     let learnt: Learnt | undefined;
     if (remaining !== undefined && resetAt !== undefined && k.policy.source === 'start') {

@@ -43,6 +43,26 @@ export const LOG_CELLS = 64;
 export const shortestWindow = (rules: readonly { windowMs: number }[]) => (rules.length ? Math.min(...rules.map((r) => r.windowMs)) : 0);
 
 /**
+ * Where a rule of `limit` per `windowMs` made now starts from the key's own requests it may still count, each dated at
+ * the latest instant it can have been counted (`countedAt`, ascending or not): full until the instant its assumed
+ * requests (`limit` of them, one a step over the window before it) lie no sooner than those, the newest last.
+ */
+export function fullUntilOver(countedAt: readonly number[], { limit, windowMs }: { limit: number; windowMs: number }, now: number) {
+  const step = windowMs / limit;
+  const newest = countedAt
+    .filter((at) => at > now - windowMs)
+    .sort((a, b) => a - b)
+    .slice(-limit);
+  let until = now - windowMs;
+  // The jth newest takes the assumed request (limit - 1 - j) steps before the last, which lies a step before `until`.
+  newest.forEach((at, i) => {
+    const j = newest.length - 1 - i;
+    until = Math.max(until, at + windowMs - (limit - 1 - j) * step);
+  });
+  return until;
+}
+
+/**
  * After a 429 this rule is taken to explain, the server is assumed full at `until`: `limit` requests counted one per
  * `step` over the window before it, the first at `until - windowMs`, then the key's own requests counted from `until`
  * on. A formula, not `limit` entries. It only ever adds to what the key's own entries hold the rule to.
