@@ -127,6 +127,7 @@ test('a bucket, one request at a time: what it refills is not a window, and the 
 test('a server counting more than the key ever sent (another client on the key): refuted', () => {
   const reading = read({ kind: 'sliding', limit: 20, windowMs: 2000, sends: oneAtATime(1000, 1000), othersAt: burstsAt([0], 10) });
   assert.ok(reading.refuted);
+  assert.is(reading.answers.length, 0, 'nothing kept once refuted');
 });
 
 test('keeps at most the limit of answers, and no cut is compared across answers it dropped', () => {

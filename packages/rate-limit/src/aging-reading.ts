@@ -58,8 +58,11 @@ export interface AgingReading {
   refuted: boolean;
 }
 
-/** Answers kept: what is left can show no more of them (the limit), and never more than this. */
-const MOST_KEPT = 512;
+/**
+ * Answers kept: what is left can show no more of them (the limit), and never more than this (a key's reading holds at
+ * most 256 answers and 64 cuts, a few kilobytes; one refuted holds none).
+ */
+const MOST_KEPT = 256;
 /** Cuts kept to compare each new one with. */
 const CUTS_KEPT = 64;
 /**
@@ -106,8 +109,9 @@ export function readAging(
   const aged = { sentAt: answer.sentAt, at: answer.at, counted, count: reading.limit - (answer.remaining ?? 0) };
   if (counted) {
     cutAt(reading, answer.sentAt, answer.at, aged.count - 1, othersInFlight);
+    if (reading.refuted) return;
     // Once a cut moved and a bucket's bounds crossed, no comparison can show more.
-    if (!reading.refuted && !(reading.moving && reading.refillLo > reading.refillHi)) compareWithEarlier(reading, aged, othersInFlight);
+    if (!(reading.moving && reading.refillLo > reading.refillHi)) compareWithEarlier(reading, aged, othersInFlight);
   }
   const { answers } = reading;
   let i = answers.length;
@@ -119,10 +123,17 @@ export function readAging(
   reading.seen++;
 }
 
+/** No sliding log of the key's own requests: nothing more is read, and nothing kept. */
+export function refute(reading: AgingReading) {
+  reading.refuted = true;
+  reading.answers = [];
+  reading.cuts = [];
+}
+
 function cutAt(reading: AgingReading, sentAt: number, at: number, others: number, othersInFlight: number) {
   const { answers } = reading;
   // More counted than the key ever sent: others spend the quota, and nothing here is the key's own.
-  if (others - othersInFlight > reading.seen + reading.unseen) return void (reading.refuted = true);
+  if (others - othersInFlight > reading.seen + reading.unseen) return refute(reading);
   let before = Number.POSITIVE_INFINITY;
   const answeredOthers = others - othersInFlight;
   if (others > 0 && answeredOthers > 0 && answeredOthers <= answers.length) {
@@ -136,7 +147,7 @@ function cutAt(reading: AgingReading, sentAt: number, at: number, others: number
     after = kthSmallest(arrived, forgotten);
     reading.hi = Math.min(reading.hi, at - after);
   }
-  if (reading.lo > reading.hi) return void (reading.refuted = true);
+  if (reading.lo > reading.hi) return refute(reading);
   if (after === Number.NEGATIVE_INFINITY || before === Number.POSITIVE_INFINITY) return;
   const cut = { after, before };
   reading.moving ||= reading.cuts.some((other) => mustDiffer(cut, other, reading.lo));

@@ -1,5 +1,14 @@
 import type { AnnouncedQuota } from '@sluice/core/http';
-import { type AgingReading, agedFullUntil, agedWindow, boundsAgree, readAging, startAging, worthSendingAlone } from './aging-reading.js';
+import {
+  type AgingReading,
+  agedFullUntil,
+  agedWindow,
+  boundsAgree,
+  readAging,
+  refute,
+  startAging,
+  worthSendingAlone,
+} from './aging-reading.js';
 import { type Answered, freedSoonerThanDocumented, heldWithSomeLeft, keepAnswered, leftMoreThanDocumented } from './documented-check.js';
 import {
   halfwayBetween,
@@ -851,7 +860,7 @@ export function createLearner(documented?: readonly StoreRule[], { fleet = false
 
   const refused = (k: KeyLearning, answer: Answer): Learnt | undefined => {
     if (k.policy.source === 'sliding-log') {
-      if (k.aging) k.aging.refuted = true;
+      if (k.aging) refute(k.aging);
       followQuota(k);
       return { policy: k.policy, evidence: 'a 429 under the sliding log read: the quota is followed as it goes' };
     }
