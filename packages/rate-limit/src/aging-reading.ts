@@ -37,7 +37,10 @@ interface Cut {
 
 export interface AgingReading {
   limit: number;
-  /** The latest answers, in the order they came, and when the latest of those dropped came. */
+  /**
+   * The latest answers, in the order they came, and when the latest of those dropped came (or, until one is, the first
+   * read: the answers before it were not).
+   */
   answers: Aged[];
   droppedUpTo: number;
   /** Answers of the key before the reading began, and read since. */
@@ -79,7 +82,7 @@ const SPREAD = 1.5;
 export const startAging = (limit: number, unseen: number, at: number): AgingReading => ({
   limit,
   answers: [],
-  droppedUpTo: Number.NEGATIVE_INFINITY,
+  droppedUpTo: at,
   unseen,
   seen: 0,
   firstAt: at,

@@ -660,7 +660,8 @@ export function createLearner(documented?: readonly StoreRule[], { fleet = false
   // or holds a sliding log read from it; a new limit starts the reading anew.
   const readAgingOf = (k: KeyLearning, answer: Answer, othersInFlight: number) => {
     const source = k.policy.source;
-    if (source !== 'start' && source !== 'quota' && source !== 'sliding-log') return;
+    // A reading must see every answer: one it missed may have come between two it compares.
+    if (source !== 'start' && source !== 'quota' && source !== 'sliding-log') return void (k.aging = undefined);
     const { limit } = answer;
     if (limit !== undefined && answer.status !== 429 && answer.remaining !== undefined && k.aging?.limit !== limit) {
       if (typeof k.alone === 'number') followQuota(k);
