@@ -7,17 +7,20 @@ export interface Answered {
   remaining?: number | undefined;
 }
 
-/** Answers kept to check documented rules against: at most the largest documented limit, and never more than this. */
-const MOST_KEPT = 1024;
+/** Answers kept to check documented rules against, per limit of the largest documented rule, and never more than this. */
+const KEPT_PER_LIMIT = 4;
+const MOST_KEPT = 4096;
 
 /**
- * The key's latest answers, oldest first, while it holds documented rules: what a server counting by those rules would
- * still count. At most `most` of them, the largest documented limit (capped at MOST_KEPT): more can never be counted at
- * once.
+ * The key's latest answers, oldest first, while it holds documented rules: what a server counting by those rules may
+ * still count. KEPT_PER_LIMIT times `most`, the largest documented limit (capped at MOST_KEPT): a server counting by the
+ * rules takes at most `most` a window, and those answered within a window of a request's send may have come over two
+ * (limits of 4, `most` kept: a request the server still counted was dropped, its reset seemed too soon by a second, and
+ * the request sent at it was refused).
  */
 export function keepAnswered(kept: Answered[], answer: Answered, most: number) {
   kept.push({ sentAt: answer.sentAt, at: answer.at, remaining: answer.remaining });
-  const keep = Math.min(MOST_KEPT, most);
+  const keep = Math.min(MOST_KEPT, KEPT_PER_LIMIT * most);
   if (kept.length > keep) kept.splice(0, kept.length - keep);
 }
 
