@@ -350,9 +350,9 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
   };
   const depart = (key: string, endpoint: string, waitedForKey?: boolean): Sent => {
     const id = `${key}\n${endpoint}`;
-    const inFlight = (sending.get(id) ?? 0) + 1;
-    sending.set(id, inFlight);
+    tally(sending, id, 1);
     tally(sendingOfKey, key, 1);
+    const inFlight = sending.get(id) as number;
     const back = () => {
       tally(sending, id, -1);
       tally(sendingOfKey, key, -1);

@@ -579,9 +579,7 @@ export function createLearner(documented?: readonly StoreRule[], { fleet = false
         `${remaining ?? 'no quota'} left, as the documented ${describe(rules)} allow: they hold again`,
       );
     if (++back.seen < LOOSEN_AFTER) return undefined;
-    k.documentedBack = undefined;
-    k.answeredLately = undefined;
-    k.rules = [FOLLOWING_QUOTA];
+    followQuota(k);
     return {
       policy: k.policy,
       evidence: `${LOOSEN_AFTER} requests sent one at a time found more left than the documented ${describe(rules)} allow after the key's requests they would still count: the quota is followed as it goes`,
@@ -598,9 +596,7 @@ export function createLearner(documented?: readonly StoreRule[], { fleet = false
     remaining: number | undefined,
   ): Learnt | undefined => {
     if (answer.sentAt < back.since) return undefined;
-    k.documentedBack = undefined;
-    k.answeredLately = undefined;
-    k.rules = [FOLLOWING_QUOTA];
+    followQuota(k);
     const left = remaining === undefined ? '' : ` (${remaining} left)`;
     return {
       policy: k.policy,
@@ -640,7 +636,7 @@ export function createLearner(documented?: readonly StoreRule[], { fleet = false
   // answers to requests sent one at a time. Once the bounds agree, the quota is followed one request at a time for
   // ALONE_FOR windows (at most), once: a sliding log freeing its requests one by one shows it; fixed windows never do.
   const sendAlone = (k: KeyLearning, aging: AgingReading, at: number): Learnt | undefined => {
-    if (k.alone === undefined && worthSendingAlone(aging) && boundsAgree(aging)) {
+    if (k.alone === undefined && boundsAgree(aging) && worthSendingAlone(aging)) {
       k.alone = at;
       k.policy = { source: 'quota', rules: [], inFlight: 1 };
       k.rules = [FOLLOWING_QUOTA, inFlightRule(1)];

@@ -42,6 +42,9 @@ export const LOG_CELLS = 64;
  */
 export const shortestWindow = (rules: readonly { windowMs: number }[]) => (rules.length ? Math.min(...rules.map((r) => r.windowMs)) : 0);
 
+/** The longest window of the rules (0: none): past it, nothing the key sent before is counted any more. */
+export const longestWindow = (rules: readonly { windowMs: number }[]) => Math.max(0, ...rules.map((r) => r.windowMs));
+
 /**
  * Where a rule of `limit` per `windowMs` made now starts from the key's own requests it may still count, each dated at
  * the latest instant it can have been counted (`countedAt`, ascending or not): full until the instant its assumed

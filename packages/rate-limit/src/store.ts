@@ -5,6 +5,7 @@ import {
   busyUntil,
   countedSince,
   fill,
+  longestWindow,
   type RuleState,
   record,
   ruleWait,
@@ -242,7 +243,6 @@ const MAX_KEYS_LEARNT = 10_000;
 /** A `Retry-After` or reset in whole seconds lies up to a second after the instant it stands for. */
 const HEADER_RESOLUTION_MS = 1000;
 
-const longestWindow = (rules: readonly StoreRule[]) => Math.max(0, ...rules.map((r) => r.windowMs));
 const latestCount = (rule: StoreRule, sentAt: number, leaseMs: number) => sentAt + Math.min(rule.jitterMs, leaseMs);
 
 /**
